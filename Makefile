@@ -1,0 +1,47 @@
+# The exposure registry. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REGISTRY := $(BIN)/registry
+export REGISTRY_INSTANCE ?= instance
+
+.DEFAULT_GOAL := help
+.PHONY: help install run data test lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the registry with its test tools
+
+data: install ## Create the databases, load the seed data and publish it (idempotent)
+	$(REGISTRY) init
+	$(REGISTRY) seed
+	$(REGISTRY) publish
+
+run: data ## Serve the intake app (:5000) and Datasette (:8001); PORT=, DATASETTE_PORT= to change
+	$(REGISTRY) serve $(if $(PORT),--port $(PORT)) $(if $(DATASETTE_PORT),--datasette-port $(DATASETTE_PORT))
+
+test: install ## Run the test suite
+	$(BIN)/pytest
+
+lint: install ## Check style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install ## Run the benchmarks (see README)
+	$(BIN)/python benchmarks/facet_shape.py
+
+clean: ## Remove .venv (the instance folder with your data stays)
+	rm -rf $(VENV)

@@ -1,0 +1,34 @@
+"""The exposure registry: who was a client of which surveillance or data vendor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from registry.config import load_settings
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the intake app; `test_config` overrides settings (tests, `registry serve`)."""
+    settings = load_settings()
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key(),
+        DATASETTE_URL=settings.datasette_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+    csrf.init_app(app)
+
+    from registry import home
+
+    app.register_blueprint(home.bp)
+    return app

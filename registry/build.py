@@ -1,0 +1,199 @@
+"""Build validated records from plain mappings (a form's data, a seed or import row).
+
+Each builder collects every problem it finds and raises one ValidationError naming
+each field, so a contributor sees all that is wrong at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from registry.records import (
+    AliasRecord,
+    CitationRecord,
+    DisclosureRecord,
+    ObservationRecord,
+    OrganisationRecord,
+    RelationshipRecord,
+    ResponseRecord,
+    SourceRecord,
+)
+from registry.validation import Fields, ValidationError, Vocabulary, check_date_order, slugify
+
+IDENTIFIER_SCHEMES = frozenset({"wikidata", "atlas-of-surveillance", "flock-transparency", "other"})
+
+
+def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> OrganisationRecord:
+    """Validate an organisation."""
+    f = Fields(data)
+    name = f.text("name", required=True, max_length=300)
+    slug = f.slug("slug", required=False) or (slugify(name) if name else None)
+    aliases = []
+    for i, alias in enumerate(f.items("aliases")):
+        a = Fields(alias if isinstance(alias, Mapping) else {"alias": alias}, f"aliases[{i}].")
+        text = a.text("alias", required=True, max_length=300)
+        language = a.text("language", max_length=3)
+        f.errors.extend(a.errors)
+        if text:
+            aliases.append(AliasRecord(text, language))
+    identifiers = []
+    for i, ident in enumerate(f.items("identifiers")):
+        g = Fields(ident, f"identifiers[{i}].")
+        scheme = g.choice("scheme", IDENTIFIER_SCHEMES, required=True)
+        value = g.text("value", required=True, max_length=200)
+        f.errors.extend(g.errors)
+        if scheme and value:
+            identifiers.append((scheme, value))
+    record = dict(
+        slug=slug,
+        name=name,
+        kind=f.choice("kind", vocabulary.organisation_kinds, required=True),
+        sector=f.choice("sector", vocabulary.sectors, required=True),
+        country=f.country("country", vocabulary),
+        subdivision=f.choice("subdivision", vocabulary.subdivisions),
+        parent=f.slug("parent", required=False),
+        description=f.text("description", max_length=2000),
+        aliases=tuple(aliases),
+        identifiers=tuple(identifiers),
+    )
+    if record["subdivision"] and record["country"] and not record["subdivision"].startswith(record["country"] + "-"):
+        f.error("subdivision", f"{record['subdivision']} is not in country {record['country']}")
+    _raise_if(f)
+    return OrganisationRecord(**record)
+
+
+def build_source(data: Mapping[str, Any]) -> SourceRecord:
+    """Validate a source document."""
+    f = Fields(data)
+    title = f.text("title", required=True, max_length=500)
+    language = f.text("language", required=True, max_length=3)
+    if language and not (language.isalpha() and language.islower() and 2 <= len(language) <= 3):
+        f.error("language", f"'{language}' is not an ISO 639 language code such as 'en' or 'fr'")
+    content_hash = f.text("content_hash", max_length=80)
+    if content_hash and not (content_hash.startswith("sha256:") and len(content_hash) == 71):
+        f.error("content_hash", "must be 'sha256:' followed by 64 hexadecimal digits")
+    record = SourceRecord(
+        slug=f.slug("slug", required=False) or (slugify(title) if title else ""),
+        title=title or "",
+        language=language or "",
+        url=f.url("url"),
+        archive_url=f.url("archive_url"),
+        publisher=f.text("publisher", max_length=200),
+        published_date=f.date("published_date"),
+        content_hash=content_hash,
+        notes=f.text("notes", max_length=2000),
+    )
+    _raise_if(f)
+    return record
+
+
+def build_disclosure(data: Mapping[str, Any], vocabulary: Vocabulary) -> DisclosureRecord:
+    """Validate a disclosure: the event that revealed relationships."""
+    f = Fields(data)
+    title = f.text("title", required=True, max_length=300)
+    period_start, period_end = f.date("period_start"), f.date("period_end")
+    check_date_order(f, period_start, period_end, "period_start", "period_end")
+    record = dict(
+        slug=f.slug("slug", required=False) or (slugify(title) if title else ""),
+        title=title,
+        kind=f.choice("kind", vocabulary.disclosure_kinds, required=True),
+        disclosed_date=f.date("disclosed_date", required=True),
+        disclosed_by=f.text("disclosed_by", required=True, max_length=300),
+        description=f.text("description", required=True, max_length=4000),
+        completeness_note=f.text("completeness_note", required=True, max_length=2000),
+        period_start=period_start,
+        period_end=period_end,
+        reported_count=f.integer("reported_count", minimum=0, maximum=100_000_000),
+        primary_source=f.slug("primary_source", required=False),
+    )
+    _raise_if(f)
+    return DisclosureRecord(**record)
+
+
+def build_relationship(data: Mapping[str, Any], vocabulary: Vocabulary) -> RelationshipRecord:
+    """Validate a vendor-client relationship with its citations, responses and figures."""
+    f = Fields(data)
+    arrangement = f.choice("arrangement", vocabulary.arrangements, required=True)
+    trial_days = f.integer("trial_days", minimum=1, maximum=3650)
+    if trial_days is not None and arrangement not in (None, "trial"):
+        f.error("trial_days", f"a trial length only applies to a trial, not to '{arrangement}'")
+    start, end = f.date("start_date"), f.date("end_date")
+    check_date_order(f, start, end, "start_date", "end_date")
+    vendor, client = f.slug("vendor"), f.slug("client")
+    if vendor and vendor == client:
+        f.error("client", "a vendor cannot be its own client")
+    citations = [_citation(c, i, f) for i, c in enumerate(f.items("citations"))]
+    if not f.data.get("citations"):
+        f.error("citations", "at least one citation (a source and where in it) is required")
+    responses = [_response(r, i, f, vocabulary) for i, r in enumerate(f.items("responses"))]
+    observations = [_observation(o, i, f) for i, o in enumerate(f.items("observations"))]
+    record = dict(
+        vendor=vendor,
+        client=client,
+        arrangement=arrangement,
+        summary=f.text("summary", required=True, max_length=1000),
+        product=f.text("product", max_length=200),
+        trial_days=trial_days,
+        start_date=start,
+        end_date=end,
+        disclosure=f.slug("disclosure", required=False),
+        notes=f.text("notes", max_length=2000),
+        citations=tuple(c for c in citations if c),
+        responses=tuple(r for r in responses if r),
+        observations=tuple(o for o in observations if o),
+    )
+    _raise_if(f)
+    return RelationshipRecord(**record)
+
+
+def _citation(data: Any, i: int, parent: Fields) -> CitationRecord | None:
+    f = Fields(data, f"citations[{i}].") if isinstance(data, Mapping) else None
+    if f is None:
+        parent.error(f"citations[{i}]", "must be a mapping with source and locator")
+        return None
+    source, locator = f.slug("source"), f.text("locator", required=True, max_length=200)
+    quote = f.text("quote", max_length=500)
+    parent.errors.extend(f.errors)
+    return CitationRecord(source, locator, quote) if source and locator else None
+
+
+def _response(data: Any, i: int, parent: Fields, vocabulary: Vocabulary) -> ResponseRecord | None:
+    f = Fields(data if isinstance(data, Mapping) else {}, f"responses[{i}].")
+    values = dict(
+        organisation=f.slug("organisation"),
+        kind=f.choice("kind", vocabulary.response_kinds, required=True),
+        summary=f.text("summary", required=True, max_length=2000),
+        source=f.slug("source"),
+        response_date=f.date("response_date"),
+        quote=f.text("quote", max_length=1000),
+        locator=f.text("locator", max_length=200),
+    )
+    parent.errors.extend(f.errors)
+    return None if f.errors else ResponseRecord(**values)
+
+
+def _observation(data: Any, i: int, parent: Fields) -> ObservationRecord | None:
+    f = Fields(data if isinstance(data, Mapping) else {}, f"observations[{i}].")
+    low, high = f.number("low", required=True), f.number("high")
+    high = low if high is None else high
+    if low is not None and high is not None and high < low:
+        f.error("high", f"{high} is below low {low}")
+    start, end = f.date("period_start"), f.date("period_end")
+    check_date_order(f, start, end, "period_start", "period_end")
+    values = dict(
+        metric=f.text("metric", required=True, max_length=100),
+        low=low,
+        high=high,
+        unit=f.text("unit", required=True, max_length=50),
+        source=f.slug("source"),
+        period_start=start,
+        period_end=end,
+        locator=f.text("locator", max_length=200),
+    )
+    parent.errors.extend(f.errors)
+    return None if f.errors else ObservationRecord(**values)
+
+
+def _raise_if(fields: Fields) -> None:
+    if fields.errors:
+        raise ValidationError(fields.errors)

@@ -1,0 +1,1 @@
+"""The store: the only place in the registry that holds SQL."""

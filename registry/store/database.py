@@ -1,0 +1,119 @@
+"""Open, create and inspect the two SQLite databases from schema.sql."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import sqlite_utils
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
+PART_MARKER = re.compile(r"^-- part: (\w+)\s*$", re.MULTILINE)
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+class DatabaseError(Exception):
+    """A database file is missing, unreadable or not one of ours."""
+
+
+@cache
+def schema_parts() -> dict[str, str]:
+    """Return schema.sql split into its named parts (shared, intake, registry)."""
+    text = SCHEMA_PATH.read_text(encoding="utf-8")
+    pieces = PART_MARKER.split(text)
+    # pieces: [preamble, name1, body1, name2, body2, ...]
+    return {pieces[i]: pieces[i + 1] for i in range(1, len(pieces), 2)}
+
+
+def schema_for(kind: str) -> str:
+    """Return the DDL that creates an intake or a registry database."""
+    parts = schema_parts()
+    return parts["shared"] + parts[kind]
+
+
+def connect(path: Path, *, must_exist: bool = True, readonly: bool = False) -> sqlite_utils.Database:
+    """Open a database file, with foreign keys on, failing clearly if it is not usable."""
+    if must_exist and not path.exists():
+        raise DatabaseError(f"{path}: database file not found (run `registry init` first)")
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"{path}: not a usable SQLite database ({e})") from e
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run a block as one write transaction, taking the write lock up front."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    else:
+        db.conn.commit()
+
+
+def create(path: Path, kind: str) -> bool:
+    """Create the tables of `kind` ("intake" or "registry") in `path`; return True if new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    is_new = not path.exists()
+    db = connect(path, must_exist=False)
+    try:
+        if kind == "intake":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.executescript(schema_for(kind))
+    finally:
+        db.close()
+    return is_new
+
+
+@cache
+def declared_columns(kind: str) -> dict[str, tuple[str, ...]]:
+    """Return {table-or-view: columns} as schema.sql declares them for `kind`."""
+    db = sqlite_utils.Database(memory=True)
+    db.executescript(schema_for(kind))
+    return actual_columns(db)
+
+
+def actual_columns(db: sqlite_utils.Database) -> dict[str, tuple[str, ...]]:
+    """Return {table-or-view: columns} as they are in `db`, hidden FTS tables included."""
+    names = [r["name"] for r in db.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    return {name: tuple(_all_columns(db, name)) for name in names}
+
+
+def _all_columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    # table_xinfo also lists generated columns, which table_info hides.
+    return [r["name"] for r in db.query("SELECT name FROM pragma_table_xinfo(?)", [table])]
+
+
+def integrity_problems(db: sqlite_utils.Database) -> list[str]:
+    """Return what PRAGMA integrity_check and foreign_key_check report, if anything."""
+    problems = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+    for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check").fetchall():
+        problems.append(f"{table} row {rowid} points to a missing row in {parent}")
+    return problems
+
+
+def text_cells(db: sqlite_utils.Database, table: str) -> Iterator[tuple[str, str]]:
+    """Yield (column, value) for every text value of a table."""
+    columns = _all_columns(db, table)
+    select = ", ".join(f"[{c}]" for c in columns)
+    for row in db.execute(f"SELECT {select} FROM [{table}]"):
+        for column, value in zip(columns, row, strict=True):
+            if isinstance(value, str):
+                yield column, value
+
+
+def table_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
+    """Return every row of a table, in a stable order, for comparisons."""
+    columns = ", ".join(f"[{c}]" for c in _all_columns(db, table))
+    return [tuple(r) for r in db.execute(f"SELECT {columns} FROM [{table}] ORDER BY 1, 2")]

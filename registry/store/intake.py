@@ -1,0 +1,199 @@
+"""Reads and writes of intake.db: vocabularies, organisations, sources, disclosures and
+relationships. Writes are upserts on natural keys, so loading the same data twice
+changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlite_utils
+
+from registry.records import (
+    DisclosureRecord,
+    OrganisationRecord,
+    RelationshipRecord,
+    SourceRecord,
+)
+from registry.validation import Vocabulary, fold
+
+VOCABULARY_TABLES = ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds")
+
+
+class UnknownReferenceError(LookupError):
+    """A record names a row (by slug) that does not exist."""
+
+
+def now() -> str:
+    """Return the current UTC time as ISO 8601."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load_reference_data(
+    db: sqlite_utils.Database,
+    vocabularies: Mapping[str, list[dict[str, str]]],
+    countries: Iterable[dict[str, Any]],
+    subdivisions: Iterable[dict[str, Any]],
+) -> None:
+    """Upsert vocabularies, countries and subdivisions (unchanged rows stay untouched)."""
+    for table in VOCABULARY_TABLES:
+        _upsert_changed(db, table, "code", vocabularies[table])
+    _upsert_changed(db, "countries", "code", countries)
+    _upsert_changed(db, "subdivisions", "code", subdivisions)
+
+
+def _upsert_changed(db: sqlite_utils.Database, table: str, key: str, rows: Iterable[dict[str, Any]]) -> None:
+    existing = {r[key]: r for r in db.query(f"SELECT * FROM [{table}]")}
+    changed = [r for r in rows if existing.get(r[key]) != r]
+    if changed:
+        db[table].upsert_all(changed, pk=key)
+
+
+def load_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
+    """Read the controlled vocabularies and the country names from the database."""
+    codes = {t: frozenset(r["code"] for r in db.query(f"SELECT code FROM [{t}]")) for t in VOCABULARY_TABLES}
+    names: dict[str, str] = {}
+    for row in db.query("SELECT code, code3, name, name_fr, official_name FROM countries"):
+        for text in (row["code"], row["code3"], row["name"], row["name_fr"], row["official_name"]):
+            if text:
+                names.setdefault(fold(text), row["code"])
+    subdivisions = frozenset(r["code"] for r in db.query("SELECT code FROM subdivisions"))
+    return Vocabulary(
+        sectors=codes["sectors"],
+        organisation_kinds=codes["organisation_kinds"],
+        arrangements=codes["arrangements"],
+        disclosure_kinds=codes["disclosure_kinds"],
+        response_kinds=codes["response_kinds"],
+        subdivisions=subdivisions,
+        country_names=names,
+    )
+
+
+def slugs(db: sqlite_utils.Database, table: str) -> set[str]:
+    """Return every slug of organisations, sources or disclosures."""
+    return {r["slug"] for r in db.query(f"SELECT slug FROM [{table}]")}
+
+
+def id_for(db: sqlite_utils.Database, table: str, slug: str) -> int:
+    """Return the id of the row with this slug."""
+    row = db.execute(f"SELECT id FROM [{table}] WHERE slug = ?", [slug]).fetchone()
+    if row is None:
+        raise UnknownReferenceError(f"no {table[:-1]} with slug '{slug}'")
+    return row[0]
+
+
+def _optional_id(db: sqlite_utils.Database, table: str, slug: str | None) -> int | None:
+    return id_for(db, table, slug) if slug else None
+
+
+def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], values: dict[str, Any], status: str) -> int:
+    """Insert a row, or update it if it exists and differs; return its id.
+
+    The review status is only set on insert: loading data again never overrides a
+    reviewer's decision (a withdrawn row stays withdrawn)."""
+    where = " AND ".join(f"[{k}] IS ?" for k in match)
+    existing = db.execute(f"SELECT * FROM [{table}] WHERE {where}", list(match.values())).fetchone()
+    stamp = now()
+    if existing is None:
+        row = {**match, **values, "status": status, "created_at": stamp}
+        if "updated_at" in db[table].columns_dict:
+            row["updated_at"] = stamp
+        return db[table].insert(row).last_pk
+    current = dict(
+        zip([d[0] for d in db.execute(f"SELECT * FROM [{table}] LIMIT 0").description], existing, strict=True)
+    )
+    changes = {k: v for k, v in values.items() if current.get(k) != v}
+    if changes:
+        if "updated_at" in current:
+            changes["updated_at"] = stamp
+        db[table].update(current["id"], changes)
+    return current["id"]
+
+
+def save_source(db: sqlite_utils.Database, record: SourceRecord, status: str) -> int:
+    """Insert or update a source, keyed by slug."""
+    values = {k: v for k, v in vars(record).items() if k != "slug"}
+    return _save(db, "sources", {"slug": record.slug}, values, status)
+
+
+def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, status: str) -> int:
+    """Insert or update an organisation with its aliases and identifiers, keyed by slug."""
+    values = {
+        "name": record.name,
+        "kind": record.kind,
+        "sector": record.sector,
+        "country": record.country,
+        "subdivision": record.subdivision,
+        "parent_id": _optional_id(db, "organisations", record.parent),
+        "description": record.description,
+    }
+    org_id = _save(db, "organisations", {"slug": record.slug}, values, status)
+    for alias in record.aliases:
+        db.execute(
+            "INSERT INTO organisation_aliases (organisation_id, alias, language) VALUES (?, ?, ?) "
+            "ON CONFLICT (organisation_id, alias) DO UPDATE SET language = excluded.language "
+            "WHERE language IS NOT excluded.language",
+            [org_id, alias.alias, alias.language],
+        )
+    for scheme, value in record.identifiers:
+        db.execute(
+            "INSERT INTO organisation_identifiers (organisation_id, scheme, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (scheme, value) DO UPDATE SET organisation_id = excluded.organisation_id "
+            "WHERE organisation_id IS NOT excluded.organisation_id",
+            [org_id, scheme, value],
+        )
+    return org_id
+
+
+def save_disclosure(db: sqlite_utils.Database, record: DisclosureRecord, status: str) -> int:
+    """Insert or update a disclosure, keyed by slug."""
+    values = {k: v for k, v in vars(record).items() if k not in ("slug", "primary_source")}
+    values["primary_source_id"] = _optional_id(db, "sources", record.primary_source)
+    return _save(db, "disclosures", {"slug": record.slug}, values, status)
+
+
+def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, status: str) -> int:
+    """Insert or update a relationship and its citations, responses and observations.
+
+    A relationship is identified by vendor, client, disclosure and product."""
+    match = {
+        "vendor_id": id_for(db, "organisations", record.vendor),
+        "client_id": id_for(db, "organisations", record.client),
+        "disclosure_id": _optional_id(db, "disclosures", record.disclosure),
+        "product": record.product,
+    }
+    values = {
+        "arrangement": record.arrangement,
+        "trial_days": record.trial_days,
+        "start_date": record.start_date,
+        "end_date": record.end_date,
+        "summary": record.summary,
+        "notes": record.notes,
+    }
+    rel_id = _save(db, "relationships", match, values, status)
+    for c in record.citations:
+        db.execute(
+            "INSERT INTO citations (relationship_id, source_id, locator, quote) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (relationship_id, source_id, locator) DO UPDATE SET quote = excluded.quote "
+            "WHERE quote IS NOT excluded.quote",
+            [rel_id, id_for(db, "sources", c.source), c.locator, c.quote],
+        )
+    for r in record.responses:
+        key = {
+            "relationship_id": rel_id,
+            "organisation_id": id_for(db, "organisations", r.organisation),
+            "source_id": id_for(db, "sources", r.source),
+        }
+        fields = {k: getattr(r, k) for k in ("kind", "response_date", "quote", "summary", "locator")}
+        _save(db, "responses", key, fields, status)
+    for o in record.observations:
+        key = {
+            "relationship_id": rel_id,
+            "metric": o.metric,
+            "period_start": o.period_start,
+            "source_id": id_for(db, "sources", o.source),
+        }
+        fields = {k: getattr(o, k) for k in ("low", "high", "unit", "period_end", "locator")}
+        _save(db, "observations", key, fields, status)
+    return rel_id

@@ -1,0 +1,563 @@
+-- Exposure registry: every table, index, view and constraint of both databases.
+--
+-- This file is split into parts by lines of the form "-- part: NAME":
+--   shared    vocabularies, created identically in intake.db and registry.db
+--   intake    intake.db only: the working copy of the data, with review state,
+--             and the private tables
+--   registry  registry.db only: the PUBLIC tables, as Datasette serves them
+--
+-- The "registry" part (with "shared") is the allow-list of what may be published:
+-- `registry check` fails when registry.db holds any table or column it does not
+-- declare. Columns absent from it (status, submission_id, created_at...) and the
+-- tables marked PRIVATE never leave intake.db.
+--
+-- Dates are ISO 8601 strings. Partial dates ("2020", "2020-02", "2020-02-27") keep
+-- their precision; the *_precision columns are generated from the string's length.
+
+-- part: shared
+
+-- PUBLIC. ISO 3166-1 countries with their English and French names (from pycountry).
+CREATE TABLE IF NOT EXISTS countries (
+    code TEXT PRIMARY KEY CHECK (length(code) = 2 AND code = upper(code)),
+    code3 TEXT NOT NULL UNIQUE CHECK (length(code3) = 3 AND code3 = upper(code3)),
+    name TEXT NOT NULL CHECK (name <> ''),
+    name_fr TEXT NOT NULL CHECK (name_fr <> ''),
+    official_name TEXT
+) STRICT;
+
+-- PUBLIC. ISO 3166-2 subdivisions (US states, French regions...).
+CREATE TABLE IF NOT EXISTS subdivisions (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[A-Z][A-Z]-*'),
+    country TEXT NOT NULL REFERENCES countries(code),
+    name TEXT NOT NULL CHECK (name <> ''),
+    type TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS subdivisions_country ON subdivisions(country);
+
+-- PUBLIC. Controlled vocabularies: one code, one label, one description each.
+CREATE TABLE IF NOT EXISTS sectors (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS organisation_kinds (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS arrangements (
+    code TEXT PRIMARY KEY CHECK (code IN ('pitch', 'trial', 'contract', 'declined', 'ended', 'unknown')),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS disclosure_kinds (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS response_kinds (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+-- part: intake
+
+-- Review state shared by every domain table: only 'approved' rows are published.
+-- A seed row is approved; a submitted row starts 'pending'.
+
+CREATE TABLE IF NOT EXISTS organisations (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
+    name TEXT NOT NULL CHECK (name <> '' AND length(name) <= 300),
+    kind TEXT NOT NULL REFERENCES organisation_kinds(code),
+    sector TEXT NOT NULL REFERENCES sectors(code),
+    country TEXT REFERENCES countries(code),
+    subdivision TEXT REFERENCES subdivisions(code),
+    parent_id INTEGER REFERENCES organisations(id),
+    description TEXT,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'approved', 'rejected', 'merged')),
+    merged_into_id INTEGER REFERENCES organisations(id),
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK (parent_id IS NULL OR parent_id <> id),
+    CHECK ((status = 'merged') = (merged_into_id IS NOT NULL))
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisations_status ON organisations(status);
+CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
+CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);
+CREATE INDEX IF NOT EXISTS organisations_parent ON organisations(parent_id);
+
+-- Spellings as they appear in leaks and articles, in any language.
+CREATE TABLE IF NOT EXISTS organisation_aliases (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    alias TEXT NOT NULL CHECK (alias <> '' AND length(alias) <= 300),
+    language TEXT CHECK (language IS NULL OR length(language) BETWEEN 2 AND 3),
+    UNIQUE (organisation_id, alias)
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisation_aliases_alias ON organisation_aliases(alias);
+
+CREATE TABLE IF NOT EXISTS organisation_identifiers (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    scheme TEXT NOT NULL CHECK (scheme IN ('wikidata', 'atlas-of-surveillance', 'flock-transparency', 'other')),
+    value TEXT NOT NULL CHECK (value <> ''),
+    UNIQUE (scheme, value)
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisation_identifiers_org ON organisation_identifiers(organisation_id);
+
+-- When two organisations are merged, the old id keeps resolving to the survivor.
+CREATE TABLE IF NOT EXISTS organisation_redirects (
+    old_id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    CHECK (old_id <> organisation_id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
+    title TEXT NOT NULL CHECK (title <> '' AND length(title) <= 500),
+    url TEXT CHECK (url IS NULL OR url GLOB 'http://*' OR url GLOB 'https://*'),
+    archive_url TEXT CHECK (archive_url IS NULL OR archive_url GLOB 'http://*' OR archive_url GLOB 'https://*'),
+    publisher TEXT,
+    language TEXT NOT NULL CHECK (length(language) BETWEEN 2 AND 3 AND language = lower(language)),
+    published_date TEXT CHECK (published_date IS NULL OR published_date GLOB '[12][0-9][0-9][0-9]*'),
+    published_precision TEXT GENERATED ALWAYS AS (
+        CASE length(published_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END
+    ) VIRTUAL,
+    content_hash TEXT CHECK (content_hash IS NULL OR content_hash GLOB 'sha256:*'),
+    notes TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK (published_date IS NULL OR length(published_date) IN (4, 7, 10))
+) STRICT;
+CREATE INDEX IF NOT EXISTS sources_status ON sources(status);
+CREATE INDEX IF NOT EXISTS sources_publisher ON sources(publisher);
+
+CREATE TABLE IF NOT EXISTS disclosures (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
+    title TEXT NOT NULL CHECK (title <> '' AND length(title) <= 300),
+    kind TEXT NOT NULL REFERENCES disclosure_kinds(code),
+    disclosed_date TEXT NOT NULL CHECK (length(disclosed_date) IN (4, 7, 10)),
+    disclosed_precision TEXT GENERATED ALWAYS AS (
+        CASE length(disclosed_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END
+    ) VIRTUAL,
+    period_start TEXT CHECK (period_start IS NULL OR length(period_start) IN (4, 7, 10)),
+    period_end TEXT CHECK (period_end IS NULL OR length(period_end) IN (4, 7, 10)),
+    disclosed_by TEXT NOT NULL CHECK (disclosed_by <> ''),
+    reported_count INTEGER CHECK (reported_count IS NULL OR reported_count >= 0),
+    description TEXT NOT NULL CHECK (description <> ''),
+    completeness_note TEXT NOT NULL CHECK (completeness_note <> ''),
+    primary_source_id INTEGER REFERENCES sources(id),
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK (period_end IS NULL OR period_start IS NULL OR period_end >= period_start)
+) STRICT;
+CREATE INDEX IF NOT EXISTS disclosures_status ON disclosures(status);
+CREATE INDEX IF NOT EXISTS disclosures_kind ON disclosures(kind);
+
+CREATE TABLE IF NOT EXISTS relationships (
+    id INTEGER PRIMARY KEY,
+    vendor_id INTEGER NOT NULL REFERENCES organisations(id),
+    client_id INTEGER NOT NULL REFERENCES organisations(id),
+    product TEXT CHECK (product IS NULL OR (product <> '' AND length(product) <= 200)),
+    arrangement TEXT NOT NULL REFERENCES arrangements(code),
+    trial_days INTEGER CHECK (trial_days IS NULL OR trial_days BETWEEN 1 AND 3650),
+    start_date TEXT CHECK (start_date IS NULL OR length(start_date) IN (4, 7, 10)),
+    start_precision TEXT GENERATED ALWAYS AS (
+        CASE length(start_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END
+    ) VIRTUAL,
+    end_date TEXT CHECK (end_date IS NULL OR length(end_date) IN (4, 7, 10)),
+    end_precision TEXT GENERATED ALWAYS AS (
+        CASE length(end_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END
+    ) VIRTUAL,
+    disclosure_id INTEGER REFERENCES disclosures(id),
+    summary TEXT NOT NULL CHECK (summary <> '' AND length(summary) <= 1000),
+    notes TEXT,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK (vendor_id <> client_id),
+    CHECK (trial_days IS NULL OR arrangement = 'trial'),
+    CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date)
+) STRICT;
+-- One relationship per vendor, client, disclosure and product: a second row with the
+-- same four is a duplicate, whatever its arrangement.
+CREATE UNIQUE INDEX IF NOT EXISTS relationships_identity
+    ON relationships(vendor_id, client_id, coalesce(disclosure_id, 0), coalesce(product, ''));
+CREATE INDEX IF NOT EXISTS relationships_status ON relationships(status);
+CREATE INDEX IF NOT EXISTS relationships_client ON relationships(client_id);
+CREATE INDEX IF NOT EXISTS relationships_disclosure ON relationships(disclosure_id);
+CREATE INDEX IF NOT EXISTS relationships_arrangement ON relationships(arrangement);
+
+-- Where in a source the evidence for a relationship is: page, paragraph, row number.
+CREATE TABLE IF NOT EXISTS citations (
+    id INTEGER PRIMARY KEY,
+    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT NOT NULL CHECK (locator <> '' AND length(locator) <= 200),
+    quote TEXT CHECK (quote IS NULL OR (quote <> '' AND length(quote) <= 500)),
+    UNIQUE (relationship_id, source_id, locator)
+) STRICT;
+CREATE INDEX IF NOT EXISTS citations_source ON citations(source_id);
+
+-- Right of reply: what the client or vendor said.
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    kind TEXT NOT NULL REFERENCES response_kinds(code),
+    response_date TEXT CHECK (response_date IS NULL OR length(response_date) IN (4, 7, 10)),
+    quote TEXT CHECK (quote IS NULL OR (quote <> '' AND length(quote) <= 1000)),
+    summary TEXT NOT NULL CHECK (summary <> ''),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (relationship_id, organisation_id, source_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS responses_organisation ON responses(organisation_id);
+CREATE INDEX IF NOT EXISTS responses_kind ON responses(kind);
+
+-- A measured figure about a relationship, as a low-high range.
+CREATE TABLE IF NOT EXISTS observations (
+    id INTEGER PRIMARY KEY,
+    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    metric TEXT NOT NULL CHECK (metric <> ''),
+    low REAL NOT NULL,
+    high REAL NOT NULL,
+    unit TEXT NOT NULL CHECK (unit <> ''),
+    period_start TEXT CHECK (period_start IS NULL OR length(period_start) IN (4, 7, 10)),
+    period_end TEXT CHECK (period_end IS NULL OR length(period_end) IN (4, 7, 10)),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    CHECK (high >= low),
+    UNIQUE (relationship_id, metric, period_start, source_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS observations_source ON observations(source_id);
+
+-- What the publisher copies into registry.db: one view per public table, with the
+-- same columns, holding only approved rows whose references are published too.
+-- A relationship is published only with at least one citation of a published source.
+
+CREATE VIEW IF NOT EXISTS publishable_relationships AS
+SELECT r.*
+FROM relationships r
+JOIN organisations v ON v.id = r.vendor_id AND v.status = 'approved'
+JOIN organisations c ON c.id = r.client_id AND c.status = 'approved'
+LEFT JOIN disclosures d ON d.id = r.disclosure_id
+WHERE r.status = 'approved'
+  AND (r.disclosure_id IS NULL OR d.status = 'approved')
+  AND EXISTS (
+      SELECT 1 FROM citations ci JOIN sources s ON s.id = ci.source_id
+      WHERE ci.relationship_id = r.id AND s.status = 'approved'
+  );
+
+CREATE VIEW IF NOT EXISTS public_organisations AS
+SELECT o.id, o.slug, o.name, o.kind, o.sector, o.country, o.subdivision,
+       (SELECT p.id FROM organisations p WHERE p.id = o.parent_id AND p.status = 'approved') AS parent_id,
+       o.description
+FROM organisations o WHERE o.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_organisation_aliases AS
+SELECT a.id, a.organisation_id, a.alias, a.language
+FROM organisation_aliases a JOIN organisations o ON o.id = a.organisation_id
+WHERE o.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_organisation_identifiers AS
+SELECT i.id, i.organisation_id, i.scheme, i.value
+FROM organisation_identifiers i JOIN organisations o ON o.id = i.organisation_id
+WHERE o.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_organisation_redirects AS
+SELECT r.old_id, r.organisation_id
+FROM organisation_redirects r JOIN organisations o ON o.id = r.organisation_id
+WHERE o.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_sources AS
+SELECT id, slug, title, url, archive_url, publisher, language, published_date,
+       published_precision, content_hash, notes
+FROM sources WHERE status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_disclosures AS
+SELECT d.id, d.slug, d.title, d.kind, d.disclosed_date, d.disclosed_precision,
+       d.period_start, d.period_end, d.disclosed_by, d.reported_count,
+       (SELECT count(*) FROM publishable_relationships r WHERE r.disclosure_id = d.id) AS published_count,
+       d.description, d.completeness_note,
+       (SELECT s.id FROM sources s WHERE s.id = d.primary_source_id AND s.status = 'approved') AS primary_source_id
+FROM disclosures d WHERE d.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_citations AS
+SELECT ci.id, ci.relationship_id, ci.source_id, ci.locator, ci.quote
+FROM citations ci
+JOIN publishable_relationships r ON r.id = ci.relationship_id
+JOIN sources s ON s.id = ci.source_id AND s.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_responses AS
+SELECT re.id, re.relationship_id, re.organisation_id, re.kind, re.response_date,
+       re.quote, re.summary, re.source_id, re.locator
+FROM responses re
+JOIN publishable_relationships r ON r.id = re.relationship_id
+JOIN organisations o ON o.id = re.organisation_id AND o.status = 'approved'
+JOIN sources s ON s.id = re.source_id AND s.status = 'approved'
+WHERE re.status = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_observations AS
+SELECT ob.id, ob.relationship_id, ob.metric, ob.low, ob.high, ob.unit,
+       ob.period_start, ob.period_end, ob.source_id, ob.locator
+FROM observations ob
+JOIN publishable_relationships r ON r.id = ob.relationship_id
+JOIN sources s ON s.id = ob.source_id AND s.status = 'approved'
+WHERE ob.status = 'approved';
+
+-- The denormalised shape readers facet on: labels beside codes.
+CREATE VIEW IF NOT EXISTS public_relationships AS
+SELECT r.id,
+       v.name AS vendor,
+       c.name AS client,
+       sec.label AS client_sector,
+       co.name AS client_country,
+       arr.label AS arrangement,
+       d.title AS disclosure,
+       r.product, r.trial_days,
+       r.start_date, r.start_precision, r.end_date, r.end_precision,
+       r.summary, r.notes,
+       (SELECT count(*) FROM public_citations ci WHERE ci.relationship_id = r.id) AS citation_count,
+       (SELECT count(*) FROM public_responses re WHERE re.relationship_id = r.id) AS response_count,
+       r.vendor_id, r.client_id,
+       c.sector AS client_sector_code,
+       c.country AS client_country_code,
+       c.kind AS client_kind,
+       r.arrangement AS arrangement_code,
+       r.disclosure_id
+FROM publishable_relationships r
+JOIN organisations v ON v.id = r.vendor_id
+JOIN organisations c ON c.id = r.client_id
+JOIN sectors sec ON sec.code = c.sector
+LEFT JOIN countries co ON co.code = c.country
+JOIN arrangements arr ON arr.code = r.arrangement
+LEFT JOIN disclosures d ON d.id = r.disclosure_id;
+
+-- PRIVATE. What a contributor sent, as sent, and how to reach them.
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('organisation', 'source', 'disclosure', 'relationship', 'response', 'import')),
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    submitter_name TEXT,
+    submitter_contact TEXT,
+    idempotency_key TEXT UNIQUE,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS submissions_status ON submissions(status, created_at);
+
+-- PRIVATE. Reviewer and admin accounts; passwords hashed, never stored in clear.
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+    password_hash TEXT NOT NULL CHECK (password_hash GLOB '$argon2*'),
+    role TEXT NOT NULL CHECK (role IN ('reviewer', 'admin')),
+    created_at TEXT NOT NULL
+) STRICT;
+
+-- PRIVATE. Review decisions: approve, reject, merge, "not the same", withdraw.
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER REFERENCES submissions(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'merge', 'not-same', 'withdraw', 'edit')),
+    note TEXT,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS reviews_submission ON reviews(submission_id);
+
+-- PRIVATE. Every change to published data: who, when, old and new value, why.
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    table_name TEXT NOT NULL,
+    row_id INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('insert', 'update', 'delete', 'merge', 'withdraw')),
+    user_id INTEGER REFERENCES users(id),
+    actor TEXT NOT NULL,
+    old_value TEXT CHECK (old_value IS NULL OR json_valid(old_value)),
+    new_value TEXT CHECK (new_value IS NULL OR json_valid(new_value)),
+    reason TEXT,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_log_row ON audit_log(table_name, row_id);
+
+-- part: registry
+
+-- PUBLIC. Everything below is what Datasette serves, and nothing else.
+
+CREATE TABLE IF NOT EXISTS organisations (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL REFERENCES organisation_kinds(code),
+    sector TEXT NOT NULL REFERENCES sectors(code),
+    country TEXT REFERENCES countries(code),
+    subdivision TEXT REFERENCES subdivisions(code),
+    parent_id INTEGER REFERENCES organisations(id),
+    description TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisations_kind ON organisations(kind);
+CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
+CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);
+CREATE INDEX IF NOT EXISTS organisations_subdivision ON organisations(subdivision);
+CREATE INDEX IF NOT EXISTS organisations_parent ON organisations(parent_id);
+
+CREATE TABLE IF NOT EXISTS organisation_aliases (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    alias TEXT NOT NULL,
+    language TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisation_aliases_org ON organisation_aliases(organisation_id);
+
+CREATE TABLE IF NOT EXISTS organisation_identifiers (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    scheme TEXT NOT NULL,
+    value TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisation_identifiers_org ON organisation_identifiers(organisation_id);
+CREATE INDEX IF NOT EXISTS organisation_identifiers_scheme ON organisation_identifiers(scheme);
+
+CREATE TABLE IF NOT EXISTS organisation_redirects (
+    old_id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    url TEXT,
+    archive_url TEXT,
+    publisher TEXT,
+    language TEXT NOT NULL,
+    published_date TEXT,
+    published_precision TEXT,
+    content_hash TEXT,
+    notes TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS sources_publisher ON sources(publisher);
+CREATE INDEX IF NOT EXISTS sources_language ON sources(language);
+
+CREATE TABLE IF NOT EXISTS disclosures (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL REFERENCES disclosure_kinds(code),
+    disclosed_date TEXT NOT NULL,
+    disclosed_precision TEXT NOT NULL,
+    period_start TEXT,
+    period_end TEXT,
+    disclosed_by TEXT NOT NULL,
+    reported_count INTEGER,
+    published_count INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    completeness_note TEXT NOT NULL,
+    primary_source_id INTEGER REFERENCES sources(id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS disclosures_kind ON disclosures(kind);
+
+-- One row per published relationship, with the labels readers facet on written
+-- beside the codes, so facets, CSV and JSON need no joins (measured in
+-- benchmarks/facet_shape.py).
+CREATE TABLE IF NOT EXISTS relationships (
+    id INTEGER PRIMARY KEY,
+    vendor TEXT NOT NULL,
+    client TEXT NOT NULL,
+    client_sector TEXT NOT NULL,
+    client_country TEXT,
+    arrangement TEXT NOT NULL,
+    disclosure TEXT,
+    product TEXT,
+    trial_days INTEGER,
+    start_date TEXT,
+    start_precision TEXT,
+    end_date TEXT,
+    end_precision TEXT,
+    summary TEXT NOT NULL,
+    notes TEXT,
+    citation_count INTEGER NOT NULL CHECK (citation_count >= 1),
+    response_count INTEGER NOT NULL,
+    vendor_id INTEGER NOT NULL REFERENCES organisations(id),
+    client_id INTEGER NOT NULL REFERENCES organisations(id),
+    client_sector_code TEXT NOT NULL REFERENCES sectors(code),
+    client_country_code TEXT REFERENCES countries(code),
+    client_kind TEXT NOT NULL REFERENCES organisation_kinds(code),
+    arrangement_code TEXT NOT NULL REFERENCES arrangements(code),
+    disclosure_id INTEGER REFERENCES disclosures(id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS relationships_vendor ON relationships(vendor);
+CREATE INDEX IF NOT EXISTS relationships_client_sector ON relationships(client_sector);
+CREATE INDEX IF NOT EXISTS relationships_client_country ON relationships(client_country);
+CREATE INDEX IF NOT EXISTS relationships_arrangement ON relationships(arrangement);
+CREATE INDEX IF NOT EXISTS relationships_disclosure ON relationships(disclosure);
+CREATE INDEX IF NOT EXISTS relationships_start_date ON relationships(start_date);
+CREATE INDEX IF NOT EXISTS relationships_vendor_id ON relationships(vendor_id);
+CREATE INDEX IF NOT EXISTS relationships_client_id ON relationships(client_id);
+CREATE INDEX IF NOT EXISTS relationships_disclosure_id ON relationships(disclosure_id);
+
+CREATE TABLE IF NOT EXISTS citations (
+    id INTEGER PRIMARY KEY,
+    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT NOT NULL,
+    quote TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS citations_relationship ON citations(relationship_id);
+CREATE INDEX IF NOT EXISTS citations_source ON citations(source_id);
+
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    kind TEXT NOT NULL REFERENCES response_kinds(code),
+    response_date TEXT,
+    quote TEXT,
+    summary TEXT NOT NULL,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS responses_relationship ON responses(relationship_id);
+CREATE INDEX IF NOT EXISTS responses_organisation ON responses(organisation_id);
+CREATE INDEX IF NOT EXISTS responses_kind ON responses(kind);
+
+CREATE TABLE IF NOT EXISTS observations (
+    id INTEGER PRIMARY KEY,
+    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    metric TEXT NOT NULL,
+    low REAL NOT NULL,
+    high REAL NOT NULL,
+    unit TEXT NOT NULL,
+    period_start TEXT,
+    period_end TEXT,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
+CREATE INDEX IF NOT EXISTS observations_metric ON observations(metric);

@@ -1,0 +1,146 @@
+"""The public side, read through a real Datasette built from datasette/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from datasette.app import Datasette
+
+from registry.serve import datasette_command
+from registry.store.database import declared_columns
+from tests.conftest import ROOT
+
+METADATA = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text(encoding="utf-8"))
+FACETS = ["vendor", "client_sector", "client_country", "arrangement", "disclosure"]
+
+
+@pytest.fixture
+def ds(seeded):
+    return Datasette(
+        [str(seeded.registry_db)],
+        metadata=METADATA,
+        template_dir=str(ROOT / "datasette" / "templates"),
+        plugins_dir=str(ROOT / "datasette" / "plugins"),
+    )
+
+
+def facet_values(data, facet):
+    return {r["value"]: r["count"] for r in data["facet_results"][facet]["results"]}
+
+
+async def test_relationships_table_shows_five_facets_with_labels(ds, seeded):
+    response = await ds.client.get("/registry/relationships.json")
+    assert response.status_code == 200
+    data = response.json()
+    assert list(data["facet_results"]) == FACETS
+    assert facet_values(data, "vendor")["Clearview AI"] == 22
+    assert {"Belgium", "France", "United States"} <= set(facet_values(data, "client_country"))
+    assert {"Unknown", "Trial", "Contract", "Declined", "Pitch"} <= set(facet_values(data, "arrangement"))
+    assert {"Law enforcement", "Retail", "Banking and finance"} <= set(facet_values(data, "client_sector"))
+    assert not any(len(v) == 2 and v.isupper() for v in facet_values(data, "client_country"))
+    assert data["filtered_table_rows_count"] == sum(facet_values(data, "vendor").values())
+
+
+async def test_relationships_html_page_renders_facets(ds):
+    response = await ds.client.get("/registry/relationships")
+    assert response.status_code == 200
+    html = response.text
+    for label in ("Belgium", "Clearview AI", "Law enforcement", "Unknown"):
+        assert label in html
+    assert "CC BY 4.0" in html
+
+
+async def test_facet_filter_by_label(ds):
+    response = await ds.client.get("/registry/relationships.json?client_country=Belgium&_shape=objects")
+    rows = response.json()["rows"]
+    assert [r["client"] for r in rows] == ["Police fédérale"]
+
+
+async def test_csv_download_carries_labels(ds):
+    response = await ds.client.get("/registry/relationships.csv?_size=max")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    belgian = next(r for r in rows if r["client"] == "Police fédérale")
+    assert belgian["vendor"] == "Clearview AI"
+    assert belgian["client_country"] == "Belgium"
+    assert belgian["client_sector"] == "Law enforcement"
+    assert belgian["arrangement"] == "Unknown"
+    assert belgian["disclosure"].startswith("Clearview AI")
+
+
+async def test_json_download_carries_labels(ds):
+    response = await ds.client.get("/registry/relationships.json?_shape=array&client=Coinbase")
+    (row,) = response.json()
+    assert (row["vendor"], row["client_sector"], row["client_country"], row["arrangement"]) == (
+        "Clearview AI",
+        "Banking and finance",
+        "United States",
+        "Trial",
+    )
+
+
+async def test_every_canned_query_runs(ds):
+    for name in METADATA["databases"]["registry"]["queries"]:
+        response = await ds.client.get(f"/registry/{name}.json?vendor=&organisation=&_shape=array")
+        assert response.status_code == 200, name
+
+
+@pytest.mark.parametrize("vendor", ["Clearview AI", "clearview-ai", "clearview ai", "ClearView AI"])
+async def test_clients_of_vendor(ds, vendor):
+    response = await ds.client.get("/registry/clients_of_vendor.json", params={"vendor": vendor, "_shape": "array"})
+    clients = {r["client"] for r in response.json()}
+    assert len(clients) == 22
+    assert {"Interpol", "Federal Bureau of Investigation", "Coinbase", "Police fédérale", "Walmart"} <= clients
+
+
+async def test_vendors_of_organisation_by_alias(ds):
+    response = await ds.client.get(
+        "/registry/vendors_of_organisation.json", params={"organisation": "ICE", "_shape": "array"}
+    )
+    rows = response.json()
+    assert sorted(r["vendor"] for r in rows) == ["Amazon", "Clearview AI", "Microsoft"]
+    amazon = next(r for r in rows if r["vendor"] == "Amazon")
+    assert (amazon["arrangement"], amazon["product"]) == ("Pitch", "Rekognition")
+
+
+async def test_arrangements_by_country(ds, seeded):
+    response = await ds.client.get("/registry/arrangements_by_country.json", params={"vendor": "", "_shape": "array"})
+    rows = response.json()
+    total = (await ds.client.get("/registry/relationships.json?_size=0")).json()["filtered_table_rows_count"]
+    assert sum(r["relationships"] for r in rows) == total
+    by_key = {(r["client_country"], r["arrangement"]): r["relationships"] for r in rows}
+    assert by_key[("France", "Unknown")] == 2  # Police nationale and Interpol (Lyon) on the Clearview list
+    assert by_key[("France", "Contract")] == 1  # Palantir and the DGSE
+    clearview = await ds.client.get(
+        "/registry/arrangements_by_country.json", params={"vendor": "Clearview AI", "_shape": "array"}
+    )
+    assert sum(r["relationships"] for r in clearview.json()) == 22
+
+
+def test_every_public_table_and_column_is_described():
+    tables = METADATA["databases"]["registry"]["tables"]
+    for table, columns in declared_columns("registry").items():
+        assert tables[table].get("description"), table
+        assert set(tables[table]["columns"]) == set(columns), table
+
+
+def test_metadata_names_licence_and_source():
+    assert METADATA["license"].startswith("CC BY 4.0")
+    assert METADATA["license_url"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert METADATA["source"]
+
+
+def test_datasette_command_serves_the_configuration(seeded):
+    command = datasette_command(seeded, 8001)
+    command += ["--get", "/registry/relationships.json?_shape=objects&_size=1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert list(data["facet_results"]) == FACETS
+    assert sys.executable == command[0]
