@@ -117,8 +117,12 @@ def _reference_problems(seed_dir: Path, data: SeedData) -> Iterator[str]:
             where = f"{seed_dir / 'disclosures.yml'}: row {number} ({d.slug})"
             yield f"{where}: primary_source: no source '{d.primary_source}'"
     path = seed_dir / "relationships.yml"
+    identities: dict[tuple[str, str, str | None, str | None], int] = {}
     for number, r in enumerate(data.relationships, start=1):
         where = f"{path}: row {number} ({r.vendor} -> {r.client})"
+        first = identities.setdefault((r.vendor, r.client, r.disclosure, r.product), number)
+        if first != number:
+            yield f"{where}: the same vendor, client, disclosure and product as row {first}"
         for field, kind, slug in (
             ("vendor", "organisation", r.vendor),
             ("client", "organisation", r.client),

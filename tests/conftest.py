@@ -46,9 +46,9 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings pointing at an empty instance folder."""
+    """Settings pointing at an empty instance folder (every test gets one: none writes to ./instance)."""
     monkeypatch.setenv("REGISTRY_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.delenv("REGISTRY_SEED", raising=False)
     return load_settings()

@@ -1,0 +1,32 @@
+"""The intake app's home page."""
+
+from __future__ import annotations
+
+import shutil
+
+from registry import create_app
+
+
+def test_home_shows_published_counts_and_links(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'data-count="relationships">29<' in html
+    assert 'data-count="vendors">4<' in html
+    assert 'data-count="disclosures">4<' in html
+    assert 'href="http://datasette.test/registry/relationships"' in html
+    assert 'href="http://datasette.test/registry/clients_of_vendor"' in html
+    assert "CC BY 4.0" in html
+
+
+def test_home_without_published_database_says_so(seeded):
+    shutil.rmtree(seeded.instance)
+    app = create_app({"TESTING": True})
+    response = app.test_client().get("/")
+    assert response.status_code == 200
+    assert "has not been published yet" in response.get_data(as_text=True)
+
+
+def test_flask_routes_lists_the_home_page():
+    app = create_app({"TESTING": True})
+    assert "/" in {rule.rule for rule in app.url_map.iter_rules()}
