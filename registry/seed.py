@@ -59,16 +59,19 @@ def read_seed(seed_dir: Path, vocabulary: Vocabulary) -> SeedData:
         "relationships.yml": lambda row: build_relationship(row, vocabulary),
     }
     loaded: dict[str, list[Any]] = {}
+    invalid: set[str] = set()  # slugs of invalid rows: reported once, not again as missing
     for name in SEED_FILES:
-        loaded[name] = list(_build_rows(seed_dir / name, builders[name], problems))
+        loaded[name] = list(_build_rows(seed_dir / name, builders[name], problems, invalid))
     data = SeedData(*(loaded[name] for name in SEED_FILES))
-    problems.extend(_reference_problems(seed_dir, data))
+    problems.extend(_reference_problems(seed_dir, data, invalid))
     if problems:
         raise SeedError("\n".join(problems))
     return data
 
 
-def _build_rows(path: Path, builder: Callable[[Any], Any], problems: list[str]) -> Iterator[Any]:
+def _build_rows(
+    path: Path, builder: Callable[[Any], Any], problems: list[str], invalid: set[str]
+) -> Iterator[Any]:
     rows = read_yaml(path)
     if not isinstance(rows, list):
         problems.append(f"{path}: expected a list of records")
@@ -79,6 +82,8 @@ def _build_rows(path: Path, builder: Callable[[Any], Any], problems: list[str]) 
             yield builder(row)
         except ValidationError as e:
             problems.extend(f"{path}: row {number}{label}: {error}" for error in e.errors)
+            if isinstance(row, dict) and isinstance(row.get("slug"), str):
+                invalid.add(row["slug"])
 
 
 def _row_label(row: Any) -> str:
@@ -91,8 +96,10 @@ def _row_label(row: Any) -> str:
     return ""
 
 
-def _reference_problems(seed_dir: Path, data: SeedData) -> Iterator[str]:
-    """Check that every slug a record names is defined, and defined once."""
+def _reference_problems(seed_dir: Path, data: SeedData, invalid: set[str]) -> Iterator[str]:
+    """Check that every slug a record names is defined, and defined once.
+
+    Slugs of rows already reported as invalid count as defined."""
     defined: dict[str, set[str]] = {}
     for kind, records, file in (
         ("source", data.sources, "sources.yml"),
@@ -107,7 +114,7 @@ def _reference_problems(seed_dir: Path, data: SeedData) -> Iterator[str]:
         defined[kind] = seen
 
     def missing(kind: str, slug: str | None) -> bool:
-        return slug is not None and slug not in defined[kind]
+        return slug is not None and slug not in defined[kind] and slug not in invalid
 
     for number, org in enumerate(data.organisations, start=1):
         if missing("organisation", org.parent):
