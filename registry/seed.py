@@ -69,9 +69,7 @@ def read_seed(seed_dir: Path, vocabulary: Vocabulary) -> SeedData:
     return data
 
 
-def _build_rows(
-    path: Path, builder: Callable[[Any], Any], problems: list[str], invalid: set[str]
-) -> Iterator[Any]:
+def _build_rows(path: Path, builder: Callable[[Any], Any], problems: list[str], invalid: set[str]) -> Iterator[Any]:
     rows = read_yaml(path)
     if not isinstance(rows, list):
         problems.append(f"{path}: expected a list of records")
