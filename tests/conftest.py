@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,7 +15,19 @@ from registry.cli import cli
 from registry.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+
+
+def _shared_folder() -> Path:
+    """Find ../shared (source documents and real data sets); tests fail loudly without it."""
+    candidates = [Path(p) for p in [os.environ.get("REGISTRY_SHARED_DIR")] if p]
+    candidates += [ROOT.parent / "shared", Path("/work/shared")]
+    for folder in candidates:
+        if (folder / "seeds").is_dir():
+            return folder
+    raise RuntimeError(f"shared data folder not found; looked in {', '.join(map(str, candidates))}")
+
+
+SHARED = _shared_folder()
 
 
 def invoke(*args: str):
