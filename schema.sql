@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS organisations (
     id INTEGER PRIMARY KEY,
     slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
     name TEXT NOT NULL CHECK (name <> '' AND length(name) <= 300),
+    -- registry.names.name_key(name): where spellings meet ("Sylvania PD", "Sylvania Police Dept.")
+    name_key TEXT NOT NULL,
     kind TEXT NOT NULL REFERENCES organisation_kinds(code),
     sector TEXT NOT NULL REFERENCES sectors(code),
     country TEXT REFERENCES countries(code),
@@ -90,6 +92,7 @@ CREATE TABLE IF NOT EXISTS organisations (
     CHECK ((status = 'merged') = (merged_into_id IS NOT NULL))
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisations_status ON organisations(status);
+CREATE INDEX IF NOT EXISTS organisations_name_key ON organisations(name_key);
 CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
 CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);
 CREATE INDEX IF NOT EXISTS organisations_parent ON organisations(parent_id);
@@ -99,10 +102,11 @@ CREATE TABLE IF NOT EXISTS organisation_aliases (
     id INTEGER PRIMARY KEY,
     organisation_id INTEGER NOT NULL REFERENCES organisations(id),
     alias TEXT NOT NULL CHECK (alias <> '' AND length(alias) <= 300),
+    alias_key TEXT NOT NULL,
     language TEXT CHECK (language IS NULL OR length(language) BETWEEN 2 AND 3),
     UNIQUE (organisation_id, alias)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS organisation_aliases_alias ON organisation_aliases(alias);
+CREATE INDEX IF NOT EXISTS organisation_aliases_alias_key ON organisation_aliases(alias_key);
 
 CREATE TABLE IF NOT EXISTS organisation_identifiers (
     id INTEGER PRIMARY KEY,
@@ -187,7 +191,7 @@ CREATE TABLE IF NOT EXISTS relationships (
     summary TEXT NOT NULL CHECK (summary <> '' AND length(summary) <= 1000),
     notes TEXT,
     status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+        CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn', 'merged')),
     submission_id INTEGER REFERENCES submissions(id),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -390,6 +394,20 @@ CREATE TABLE IF NOT EXISTS reviews (
     created_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS reviews_submission ON reviews(submission_id);
+
+-- PRIVATE. Reviewers' decisions on pairs of organisations: merged, or not the same
+-- (so the pair is no longer proposed as a duplicate).
+CREATE TABLE IF NOT EXISTS organisation_decisions (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    other_id INTEGER NOT NULL REFERENCES organisations(id),
+    decision TEXT NOT NULL CHECK (decision IN ('merge', 'not-same')),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    reason TEXT NOT NULL CHECK (reason <> ''),
+    created_at TEXT NOT NULL,
+    CHECK (organisation_id <> other_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS organisation_decisions_pair ON organisation_decisions(organisation_id, other_id);
 
 -- PRIVATE. Every change to published data: who, when, old and new value, why.
 CREATE TABLE IF NOT EXISTS audit_log (

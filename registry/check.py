@@ -19,10 +19,6 @@ from registry.store.database import (
     text_cells,
 )
 
-# Private values shorter than this are too common to mean a leak ("NA", "Bob").
-MIN_PRIVATE_VALUE_LENGTH = 4
-
-
 def check(settings: Settings) -> list[str]:
     """Return every problem found; an empty list means all is well."""
     intake = connect(settings.intake_db, readonly=True)
@@ -59,10 +55,11 @@ def schema_problems(registry: sqlite_utils.Database) -> list[str]:
 
 def private_value_problems(registry: sqlite_utils.Database, values: set[str]) -> list[str]:
     """Cells of registry.db that contain a value from a private column of intake.db."""
-    values = {v for v in values if len(v) >= MIN_PRIVATE_VALUE_LENGTH}
     if not values:
         return []
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)), re.IGNORECASE)
+    # Whole words only: a reviewer called "admin" is not leaked by "Administration".
+    alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     problems = []
     for table in registry.table_names():
         for column, cell in text_cells(registry, table):

@@ -43,10 +43,10 @@ def publish(settings: Settings) -> PublishReport:
         return rebuild(settings)
     registry = connect(settings.registry_db)
     try:
-        public.attach_intake(registry, settings.intake_db)
+        public.attach(registry, settings.intake_db, "intake", readonly=True)
         with transaction(registry):
             changes = public.sync(registry)
-        public.detach_intake(registry)
+        public.detach(registry, "intake")
         return PublishReport(settings.registry_db, public.published_counts(registry), changes)
     finally:
         registry.close()
@@ -84,10 +84,10 @@ def build_fresh(intake_path: Path, folder: Path) -> Path:
     try:
         create(path, "registry")
         db = connect(path)
-        public.attach_intake(db, intake_path)
+        public.attach(db, intake_path, "intake", readonly=True)
         with transaction(db):
             public.copy_all(db)
-        public.detach_intake(db)
+        public.detach(db, "intake")
         problems = integrity_problems(db)
         db.close()
     except BaseException:

@@ -115,6 +115,9 @@ class Fields:
         parsed = parse_partial_date(value)
         if parsed is None:
             self.error(name, f"'{value}' is not a date as YYYY, YYYY-MM or YYYY-MM-DD")
+        elif parsed > dt.date.today().isoformat()[: len(parsed)]:
+            self.error(name, f"{parsed} is in the future")
+            return None
         return parsed
 
     def integer(self, name: str, *, minimum: int, maximum: int, required: bool = False) -> int | None:

@@ -16,6 +16,7 @@ from registry.records import (
     RelationshipRecord,
     SourceRecord,
 )
+from registry.names import name_key
 from registry.validation import Vocabulary, fold
 
 VOCABULARY_TABLES = ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds")
@@ -121,6 +122,7 @@ def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, sta
     """Insert or update an organisation with its aliases and identifiers, keyed by slug."""
     values = {
         "name": record.name,
+        "name_key": name_key(record.name),
         "kind": record.kind,
         "sector": record.sector,
         "country": record.country,
@@ -131,10 +133,10 @@ def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, sta
     org_id = _save(db, "organisations", {"slug": record.slug}, values, status)
     for alias in record.aliases:
         db.execute(
-            "INSERT INTO organisation_aliases (organisation_id, alias, language) VALUES (?, ?, ?) "
+            "INSERT INTO organisation_aliases (organisation_id, alias, alias_key, language) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (organisation_id, alias) DO UPDATE SET language = excluded.language "
             "WHERE language IS NOT excluded.language",
-            [org_id, alias.alias, alias.language],
+            [org_id, alias.alias, name_key(alias.alias), alias.language],
         )
     for scheme, value in record.identifiers:
         db.execute(

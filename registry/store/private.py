@@ -5,22 +5,28 @@ from __future__ import annotations
 import sqlite_utils
 
 # Every private column whose value would identify or reach a person, or reveal a
-# review: none of these may ever appear in registry.db.
+# review: none of these may ever appear in registry.db. The number is the shortest
+# value worth looking for: names and contacts from 4 characters, free text (review
+# notes, reasons) from 24, below which a phrase ("duplicate entry") is too common to
+# mean a leak.
 PRIVATE_COLUMNS = (
-    ("submissions", "submitter_name"),
-    ("submissions", "submitter_contact"),
-    ("submissions", "idempotency_key"),
-    ("users", "name"),
-    ("users", "password_hash"),
-    ("reviews", "note"),
-    ("audit_log", "reason"),
+    ("submissions", "submitter_name", 4),
+    ("submissions", "submitter_contact", 4),
+    ("submissions", "idempotency_key", 4),
+    ("users", "name", 4),
+    ("users", "password_hash", 4),
+    ("reviews", "note", 24),
+    ("audit_log", "reason", 24),
+    ("organisation_decisions", "reason", 24),
 )
 
 
 def private_values(intake: sqlite_utils.Database) -> set[str]:
-    """Return the distinct non-empty values of every private column."""
+    """Return the distinct values of every private column, long enough to be telling."""
     values: set[str] = set()
-    for table, column in PRIVATE_COLUMNS:
-        rows = intake.execute(f"SELECT DISTINCT [{column}] FROM [{table}] WHERE [{column}] <> ''")
-        values.update(str(r[0]).strip() for r in rows)
-    return {v for v in values if v}
+    for table, column, shortest in PRIVATE_COLUMNS:
+        rows = intake.execute(
+            f"SELECT DISTINCT trim([{column}]) FROM [{table}] WHERE length(trim([{column}])) >= ?", [shortest]
+        )
+        values.update(r[0] for r in rows)
+    return values

@@ -27,48 +27,52 @@ PUBLIC_TABLES = (
     "observations",
 )
 VOCABULARY_TABLES = PUBLIC_TABLES[:7]
+PRIMARY_KEYS = {table: "code" for table in VOCABULARY_TABLES} | {"organisation_redirects": "old_id"}
 
 
-def _origin(table: str) -> str:
+def _origin(table: str, intake: str) -> str:
     # Vocabularies are copied whole; domain tables through their public_ view.
-    return f"intake.[{table}]" if table in VOCABULARY_TABLES else f"intake.[public_{table}]"
+    return f"{intake}.[{table}]" if table in VOCABULARY_TABLES else f"{intake}.[public_{table}]"
 
 
-def attach_intake(registry: sqlite_utils.Database, intake_path: Path) -> None:
-    """Attach intake.db to a registry connection, read-only, as schema `intake`."""
-    registry.execute("ATTACH DATABASE ? AS intake", [f"file:{intake_path}?mode=ro"])
+def attach(db: sqlite_utils.Database, path: Path, name: str, *, readonly: bool = False) -> None:
+    """Attach another database file to a connection under schema `name`."""
+    db.execute(f"ATTACH DATABASE ? AS [{name}]", [f"file:{path}" + ("?mode=ro" if readonly else "")])
 
 
-def detach_intake(registry: sqlite_utils.Database) -> None:
-    registry.execute("DETACH DATABASE intake")
+def detach(db: sqlite_utils.Database, name: str) -> None:
+    db.execute(f"DETACH DATABASE [{name}]")
 
 
-def copy_all(registry: sqlite_utils.Database) -> None:
-    """Fill an empty registry.db from the attached intake.db."""
+def copy_all(registry: sqlite_utils.Database, intake: str = "intake") -> None:
+    """Fill an empty registry.db (the main schema) from the attached intake.db."""
     for table in PUBLIC_TABLES:
-        registry.execute(f"INSERT INTO main.[{table}] SELECT * FROM {_origin(table)}")
+        registry.execute(f"INSERT INTO main.[{table}] SELECT * FROM {_origin(table, intake)}")
 
 
-def sync(registry: sqlite_utils.Database) -> dict[str, dict[str, int]]:
-    """Bring registry.db in line with the attached intake.db; return what changed.
+def sync(db: sqlite_utils.Database, public: str = "main", intake: str = "intake") -> dict[str, dict[str, int]]:
+    """Bring the public schema in line with the intake schema; return what changed.
 
-    Rows that differ are deleted and inserted again; foreign keys are checked at
-    commit, so the order of deletes does not matter."""
-    registry.execute("PRAGMA defer_foreign_keys = ON")
+    Both are schemas of one connection (registry.db with intake.db attached when
+    publishing, or the reverse when a reviewer's approval publishes in the same
+    transaction as its intake writes). Rows that differ are deleted and inserted
+    again; foreign keys are checked at commit, so the order of deletes does not matter."""
+    db.execute("PRAGMA defer_foreign_keys = ON")
     changes: dict[str, dict[str, int]] = {}
     for table in reversed(PUBLIC_TABLES):
-        key = registry[table].pks[0]
-        stale = f"SELECT [{key}] FROM (SELECT * FROM main.[{table}] EXCEPT SELECT * FROM {_origin(table)})"
-        gone = registry.execute(
-            f"SELECT count(*) FROM main.[{table}] WHERE [{key}] NOT IN (SELECT [{key}] FROM {_origin(table)})"
+        key = PRIMARY_KEYS.get(table, "id")
+        target, origin = f"{public}.[{table}]", _origin(table, intake)
+        stale = f"SELECT [{key}] FROM (SELECT * FROM {target} EXCEPT SELECT * FROM {origin})"
+        gone = db.execute(
+            f"SELECT count(*) FROM {target} WHERE [{key}] NOT IN (SELECT [{key}] FROM {origin})"
         ).fetchone()[0]
-        deleted = registry.execute(f"DELETE FROM main.[{table}] WHERE [{key}] IN ({stale})").rowcount
+        deleted = db.execute(f"DELETE FROM {target} WHERE [{key}] IN ({stale})").rowcount
         changes[table] = {"removed": gone, "updated": deleted - gone}
     for table in PUBLIC_TABLES:
-        key = registry[table].pks[0]
-        inserted = registry.execute(
-            f"INSERT INTO main.[{table}] SELECT * FROM {_origin(table)} "
-            f"WHERE [{key}] NOT IN (SELECT [{key}] FROM main.[{table}])"
+        key = PRIMARY_KEYS.get(table, "id")
+        target, origin = f"{public}.[{table}]", _origin(table, intake)
+        inserted = db.execute(
+            f"INSERT INTO {target} SELECT * FROM {origin} WHERE [{key}] NOT IN (SELECT [{key}] FROM {target})"
         ).rowcount
         changes[table]["added"] = inserted - changes[table]["updated"]
     return changes
