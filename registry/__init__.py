@@ -26,9 +26,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
     csrf.init_app(app)
 
-    from registry import home
+    from registry import db
+    from registry.views import auth, home, review, submit
 
-    app.register_blueprint(home.bp)
+    db.init_app(app)
+    for blueprint in (home.bp, auth.bp, submit.bp, review.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -157,8 +157,19 @@ def _citation(data: Any, i: int, parent: Fields) -> CitationRecord | None:
     return CitationRecord(source, locator, quote) if source and locator else None
 
 
-def _response(data: Any, i: int, parent: Fields, vocabulary: Vocabulary) -> ResponseRecord | None:
-    f = Fields(data if isinstance(data, Mapping) else {}, f"responses[{i}].")
+def build_response(data: Mapping[str, Any], vocabulary: Vocabulary) -> ResponseRecord:
+    """Validate a response (right of reply) on its own."""
+    parent = Fields(data)
+    record = _response(data, 0, parent, vocabulary, prefix="")
+    _raise_if(parent)
+    assert record is not None
+    return record
+
+
+def _response(
+    data: Any, i: int, parent: Fields, vocabulary: Vocabulary, prefix: str | None = None
+) -> ResponseRecord | None:
+    f = Fields(data if isinstance(data, Mapping) else {}, f"responses[{i}]." if prefix is None else prefix)
     values = dict(
         organisation=f.slug("organisation"),
         kind=f.choice("kind", vocabulary.response_kinds, required=True),

@@ -19,6 +19,7 @@ from registry.store.database import (
     text_cells,
 )
 
+
 def check(settings: Settings) -> list[str]:
     """Return every problem found; an empty list means all is well."""
     intake = connect(settings.intake_db, readonly=True)

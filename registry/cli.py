@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from registry import publisher, seed
+from registry import accounts, publisher, seed
 from registry.check import check as run_check
 from registry.config import Settings, SettingsError, load_settings
 from registry.countries import country_rows, subdivision_rows
@@ -109,6 +109,24 @@ def check() -> None:
     if problems:
         raise click.ClickException("check failed:\n" + "\n".join(f"- {p}" for p in problems))
     click.echo(f"ok: {s.registry_db} holds only public tables, columns and values, and matches a rebuild")
+
+
+@cli.command("create-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reviewer", "admin"]), required=True, help="What the account may do.")
+@click.password_option(help="Prompted, twice, when not given (at least 12 characters).")
+def create_user(name: str, role: str, password: str) -> None:
+    """Create a reviewer or admin account (the password is stored hashed with argon2)."""
+    s = settings()
+    try:
+        db = connect(s.intake_db)
+        try:
+            accounts.create_user(db, name, password, role)
+        finally:
+            db.close()
+    except (*USER_ERRORS, accounts.AccountError) as e:
+        raise click.ClickException(f"account not created: {e}") from e
+    click.echo(f"Created {role} account '{name}'")
 
 
 @cli.command()

@@ -10,13 +10,14 @@ from typing import Any
 
 import sqlite_utils
 
+from registry.names import name_key
 from registry.records import (
     DisclosureRecord,
     OrganisationRecord,
     RelationshipRecord,
+    ResponseRecord,
     SourceRecord,
 )
-from registry.names import name_key
 from registry.validation import Vocabulary, fold
 
 VOCABULARY_TABLES = ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds")
@@ -155,6 +156,17 @@ def save_disclosure(db: sqlite_utils.Database, record: DisclosureRecord, status:
     return _save(db, "disclosures", {"slug": record.slug}, values, status)
 
 
+def save_response(db: sqlite_utils.Database, relationship_id: int, record: ResponseRecord, status: str) -> int:
+    """Insert or update a response, keyed by relationship, organisation and source."""
+    key = {
+        "relationship_id": relationship_id,
+        "organisation_id": id_for(db, "organisations", record.organisation),
+        "source_id": id_for(db, "sources", record.source),
+    }
+    fields = {k: getattr(record, k) for k in ("kind", "response_date", "quote", "summary", "locator")}
+    return _save(db, "responses", key, fields, status)
+
+
 def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, status: str) -> int:
     """Insert or update a relationship and its citations, responses and observations.
 
@@ -182,13 +194,7 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
             [rel_id, id_for(db, "sources", c.source), c.locator, c.quote],
         )
     for r in record.responses:
-        key = {
-            "relationship_id": rel_id,
-            "organisation_id": id_for(db, "organisations", r.organisation),
-            "source_id": id_for(db, "sources", r.source),
-        }
-        fields = {k: getattr(r, k) for k in ("kind", "response_date", "quote", "summary", "locator")}
-        _save(db, "responses", key, fields, status)
+        save_response(db, rel_id, r, status)
     for o in record.observations:
         key = {
             "relationship_id": rel_id,

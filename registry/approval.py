@@ -1,0 +1,163 @@
+"""Reviewers' decisions on submissions: preview, edit, approve (which publishes at
+once), reject."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlite_utils
+
+from registry import submissions
+from registry.build import build_disclosure, build_organisation, build_relationship, build_response, build_source
+from registry.config import Settings
+from registry.names import near_matches
+from registry.store import intake, lookups, public
+from registry.store import submissions as store
+from registry.store.database import connect, transaction
+from registry.validation import FieldError, ValidationError, Vocabulary
+
+
+class ReviewError(Exception):
+    """A review action cannot be carried out; nothing was changed."""
+
+
+@contextmanager
+def publishing(settings: Settings) -> Iterator[sqlite_utils.Database]:
+    """Open intake.db with registry.db attached, in one write transaction.
+
+    The block's writes to intake.db and their publication to registry.db commit
+    together; an exception rolls both back."""
+    db = connect(settings.intake_db)
+    public.attach(db, settings.registry_db, "pub")
+    try:
+        with transaction(db):
+            yield db
+            public.sync(db, public="pub", intake="main")
+    finally:
+        public.detach(db, "pub")
+        db.close()
+
+
+def pending(db: sqlite_utils.Database, submission_id: int) -> dict[str, Any]:
+    found = store.submission(db, submission_id)
+    if found is None:
+        raise ReviewError(f"No submission has number {submission_id}.")
+    if found["status"] != "pending":
+        raise ReviewError(f"Submission {found['reference']} was already {found['status']}.")
+    return found
+
+
+def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a payload would publish, with labels, the changes, and possible duplicates."""
+    sectors, countries = lookups.labels(db, "sectors"), lookups.labels(db, "countries")
+    arrangements, kinds = lookups.labels(db, "arrangements"), lookups.labels(db, "organisation_kinds")
+    new_orgs = {o["slug"]: o for o in payload.get("organisations", [])}
+    new_sources = {s["slug"]: s for s in payload.get("sources", [])}
+    vocabulary = intake.load_vocabulary(db)
+
+    def org(slug: str) -> dict[str, Any]:
+        if slug in new_orgs:
+            o = new_orgs[slug]
+            code = vocabulary.country(o.get("country") or "") if o.get("country") else None
+            return {"name": o["name"], "new": True, "sector": sectors.get(o["sector"]), "country": countries.get(code)}
+        o = lookups.by_slug(db, "organisations", slug) or {}
+        return {
+            "name": o.get("name"),
+            "new": False,
+            "sector": sectors.get(o.get("sector")),
+            "country": countries.get(o.get("country")),
+        }
+
+    def source_title(slug: str) -> str:
+        return (new_sources.get(slug) or lookups.by_slug(db, "sources", slug) or {}).get("title", slug)
+
+    spellings = lookups.organisation_spellings(db) if new_orgs else []
+    changes = [
+        f"New organisation: {o['name']} ({kinds.get(o['kind'])}, {sectors.get(o['sector'])})" for o in new_orgs.values()
+    ]
+    changes += [f"New source: {s['title']}" for s in new_sources.values()]
+    changes += [f"New disclosure: {d['title']}" for d in payload.get("disclosures", [])]
+    relationships = []
+    for r in payload.get("relationships", []):
+        vendor, client = org(r["vendor"]), org(r["client"])
+        disclosure = lookups.by_slug(db, "disclosures", r["disclosure"]) if r.get("disclosure") else None
+        citations = [{**c, "source_title": source_title(c["source"])} for c in r["citations"]]
+        relationships.append(
+            {**r, "vendor": vendor, "client": client, "arrangement_label": arrangements.get(r["arrangement"]),
+             "disclosure_title": disclosure["title"] if disclosure else None, "citations": citations}
+        )  # fmt: skip
+        changes.append(f"New relationship: {vendor['name']} → {client['name']} ({arrangements.get(r['arrangement'])})")
+    for r in payload.get("responses", []):
+        rel = lookups.relationship(db, r["relationship_id"])
+        changes.append(
+            f"New response ({r['kind']}) on relationship {r['relationship_id']}: {rel['vendor']} → {rel['client']}"
+        )
+    duplicates = {o["name"]: near_matches(o["name"], spellings) for o in new_orgs.values()}
+    return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload}
+
+
+def edit(
+    db: sqlite_utils.Database, vocabulary: Vocabulary, submission_id: int, user: dict[str, Any], data: dict[str, Any]
+) -> None:
+    """Replace a pending submission's payload with the reviewer's corrected form."""
+    with transaction(db):
+        found = pending(db, submission_id)
+        payload = submissions.prepare(db, vocabulary, found["kind"], data)
+        store.update_payload(db, submission_id, payload)
+        store.add_review(db, submission_id, user["id"], "edit", None)
+
+
+def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError([FieldError("reason", "Give the reason for rejecting, for the record.")])
+    with transaction(db):
+        pending(db, submission_id)
+        store.set_submission_status(db, submission_id, "rejected")
+        store.add_review(db, submission_id, user["id"], "reject", reason.strip())
+
+
+def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: str | None = None) -> None:
+    """Store the submission's records as approved and publish them, in one step."""
+    with publishing(settings) as db:
+        found = pending(db, submission_id)
+        vocabulary = intake.load_vocabulary(db)
+        created = _store_payload(db, vocabulary, found["payload"])
+        store.set_submission_status(db, submission_id, "approved")
+        store.add_review(db, submission_id, user["id"], "approve", note)
+        for table, row_id in created:
+            reason = f"approved submission {found['reference']}"
+            store.audit(db, table, row_id, "insert", user, None, store.row(db, table, row_id), reason)
+
+
+def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: dict[str, Any]) -> list[tuple[str, int]]:
+    """Validate the payload again (vocabularies may have changed) and store it approved."""
+    created: list[tuple[str, int]] = []
+    steps: list[tuple[str, Callable[[Any], Any], Callable[..., int]]] = [
+        ("sources", build_source, intake.save_source),
+        ("organisations", lambda d: build_organisation(d, vocabulary), intake.save_organisation),
+        ("disclosures", lambda d: build_disclosure(d, vocabulary), intake.save_disclosure),
+    ]
+    for table, build, save in steps:
+        for item in payload.get(table, []):
+            if lookups.slug_taken(db, table, item["slug"]):
+                raise ReviewError(f"'{item['slug']}' is in {table} already (approved meanwhile?): edit the submission.")
+            created.append((table, save(db, build(item), "approved")))
+    for item in payload.get("relationships", []):
+        record = build_relationship(item, vocabulary)
+        existing = lookups.relationship_with_identity(
+            db,
+            intake.id_for(db, "organisations", record.vendor),
+            intake.id_for(db, "organisations", record.client),
+            intake.id_for(db, "disclosures", record.disclosure) if record.disclosure else None,
+            record.product,
+        )
+        if existing is not None:
+            raise ReviewError(f"This relationship is in the registry already, as number {existing}.")
+        rel_id = intake.save_relationship(db, record, "approved")
+        created.append(("relationships", rel_id))
+    for item in payload.get("responses", []):
+        record = build_response(item, vocabulary)
+        created.append(("responses", intake.save_response(db, item["relationship_id"], record, "approved")))
+    return created

@@ -1,0 +1,57 @@
+"""Reviewer forms: login, approve, reject, merge, withdraw."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms.fields import IntegerField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    name = StringField("Account name", [DataRequired("Give your account name."), Length(max=100)])
+    password = PasswordField("Password", [DataRequired("Give your password."), Length(max=1000)])
+
+
+class LogoutForm(FlaskForm):
+    """Only a CSRF token: logging out is a POST."""
+
+
+class ApproveForm(FlaskForm):
+    note = TextAreaField("Note (private)", [Optional(), Length(max=2000, message="At most 2000 characters.")])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (private)",
+        [
+            DataRequired("Give the reason for rejecting, for the record."),
+            Length(max=2000, message="At most 2000 characters."),
+        ],
+    )
+
+
+class MergeForm(FlaskForm):
+    survivor_id = IntegerField(
+        "Organisation that stays", [InputRequired("Give the number of the organisation that stays.")]
+    )
+    other_id = IntegerField(
+        "Organisation merged into it", [InputRequired("Give the number of the other organisation.")]
+    )
+    decision = RadioField(
+        "Decision",
+        [InputRequired("Choose merge or not the same.")],
+        choices=[("merge", "The same organisation: merge"), ("not-same", "Not the same organisation")],
+    )
+    reason = TextAreaField(
+        "Why", [DataRequired("Say why, for the record."), Length(max=2000, message="At most 2000 characters.")]
+    )
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        "Why it is withdrawn",
+        [
+            DataRequired("Give the reason for withdrawing, for the record."),
+            Length(max=2000, message="At most 2000 characters."),
+        ],
+    )

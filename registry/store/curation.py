@@ -1,0 +1,115 @@
+"""Writes that change published organisations and relationships: merges, decisions,
+withdrawals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from registry.names import name_key
+from registry.store.intake import now
+
+
+def relationships_of(db: sqlite_utils.Database, org_id: int) -> list[dict[str, Any]]:
+    """Approved relationships where the organisation is vendor or client."""
+    return list(
+        db.query(
+            "SELECT * FROM relationships WHERE status = 'approved' AND (vendor_id = :o OR client_id = :o)",
+            {"o": org_id},
+        )
+    )
+
+
+def move_relationship(db: sqlite_utils.Database, rel: dict[str, Any], old_id: int, new_id: int) -> int | None:
+    """Point a relationship at the surviving organisation.
+
+    If the survivor already has the same relationship, its citations, responses and
+    figures join that one and this one is marked merged; return the id it joined."""
+    vendor = new_id if rel["vendor_id"] == old_id else rel["vendor_id"]
+    client = new_id if rel["client_id"] == old_id else rel["client_id"]
+    twin = db.execute(
+        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND disclosure_id IS ? "
+        "AND product IS ? AND id <> ?",
+        [vendor, client, rel["disclosure_id"], rel["product"], rel["id"]],
+    ).fetchone()
+    if twin is None:
+        db.execute(
+            "UPDATE relationships SET vendor_id = ?, client_id = ?, updated_at = ? WHERE id = ?",
+            [vendor, client, now(), rel["id"]],
+        )
+        return None
+    db.execute(
+        "INSERT OR IGNORE INTO citations (relationship_id, source_id, locator, quote) "
+        "SELECT ?, source_id, locator, quote FROM citations WHERE relationship_id = ?",
+        [twin[0], rel["id"]],
+    )
+    for table in ("responses", "observations"):
+        db.execute(f"UPDATE OR IGNORE {table} SET relationship_id = ? WHERE relationship_id = ?", [twin[0], rel["id"]])
+    db.execute("UPDATE relationships SET status = 'merged', updated_at = ? WHERE id = ?", [now(), rel["id"]])
+    return twin[0]
+
+
+def merge_organisation(db: sqlite_utils.Database, survivor: dict[str, Any], other: dict[str, Any]) -> None:
+    """Fold `other` into `survivor`: names become aliases, references move, the old id redirects."""
+    for alias, language in [(other["name"], None)] + [
+        (r["alias"], r["language"])
+        for r in db.query("SELECT alias, language FROM organisation_aliases WHERE organisation_id = ?", [other["id"]])
+    ]:
+        if alias != survivor["name"]:
+            db.execute(
+                "INSERT OR IGNORE INTO organisation_aliases (organisation_id, alias, alias_key, language) "
+                "VALUES (?, ?, ?, ?)",
+                [survivor["id"], alias, name_key(alias), language],
+            )
+    db.execute("DELETE FROM organisation_aliases WHERE organisation_id = ?", [other["id"]])
+    db.execute(
+        "UPDATE organisation_identifiers SET organisation_id = ? WHERE organisation_id = ?",
+        [survivor["id"], other["id"]],
+    )
+    db.execute(
+        "UPDATE OR IGNORE responses SET organisation_id = ? WHERE organisation_id = ?", [survivor["id"], other["id"]]
+    )
+    db.execute(
+        "UPDATE organisations SET parent_id = ? WHERE parent_id = ? AND id <> ?",
+        [survivor["id"], other["id"], survivor["id"]],
+    )
+    db.execute(
+        "UPDATE organisation_redirects SET organisation_id = ? WHERE organisation_id = ?", [survivor["id"], other["id"]]
+    )
+    db.execute(
+        "INSERT INTO organisation_redirects (old_id, organisation_id) VALUES (?, ?)", [other["id"], survivor["id"]]
+    )
+    db.execute(
+        "UPDATE organisations SET status = 'merged', merged_into_id = ?, parent_id = NULL, updated_at = ? WHERE id = ?",
+        [survivor["id"], now(), other["id"]],
+    )
+
+
+def record_decision(
+    db: sqlite_utils.Database, org_id: int, other_id: int, decision: str, user_id: int, reason: str
+) -> None:
+    db["organisation_decisions"].insert(
+        {
+            "organisation_id": org_id,
+            "other_id": other_id,
+            "decision": decision,
+            "user_id": user_id,
+            "reason": reason,
+            "created_at": now(),
+        }
+    )
+
+
+def decided_not_same(db: sqlite_utils.Database, org_id: int) -> set[int]:
+    """Organisations a reviewer said are not the same as this one."""
+    rows = db.execute(
+        "SELECT other_id FROM organisation_decisions WHERE organisation_id = :o AND decision = 'not-same' "
+        "UNION SELECT organisation_id FROM organisation_decisions WHERE other_id = :o AND decision = 'not-same'",
+        {"o": org_id},
+    )
+    return {r[0] for r in rows}
+
+
+def set_relationship_status(db: sqlite_utils.Database, rel_id: int, status: str) -> None:
+    db.execute("UPDATE relationships SET status = ?, updated_at = ? WHERE id = ?", [status, now(), rel_id])

@@ -1,0 +1,169 @@
+"""Reads of approved data that forms and review pages need: choices, suggestions,
+labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+
+def vocabulary_choices(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
+    """(code, label) pairs of a vocabulary table, in label order."""
+    return [(r["code"], r["label"]) for r in db.query(f"SELECT code, label FROM [{table}] ORDER BY label")]
+
+
+def country_names(db: sqlite_utils.Database) -> list[dict[str, str]]:
+    return list(db.query("SELECT code, name, name_fr FROM countries ORDER BY name"))
+
+
+def disclosure_choices(db: sqlite_utils.Database) -> list[tuple[int, str]]:
+    rows = db.query("SELECT id, title FROM disclosures WHERE status = 'approved' ORDER BY disclosed_date DESC, title")
+    return [(r["id"], r["title"]) for r in rows]
+
+
+def organisations_with_key(db: sqlite_utils.Database, key: str) -> list[dict[str, Any]]:
+    """Approved organisations whose name or an alias has this normalised key."""
+    return list(
+        db.query(
+            "SELECT o.id, o.name, o.country, o.subdivision FROM organisations o WHERE o.status = 'approved' AND "
+            "(o.name_key = :k OR o.id IN (SELECT organisation_id FROM organisation_aliases WHERE alias_key = :k)) "
+            "ORDER BY o.name",
+            {"k": key},
+        )
+    )
+
+
+def suggest_organisations(db: sqlite_utils.Database, key: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Approved organisations whose name or alias key equals or starts with `key`."""
+    if not key:
+        return []
+    prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(
+        db.query(
+            """
+            WITH hits AS (
+                SELECT id AS organisation_id, name AS spelling, name_key = :k AS exact FROM organisations
+                WHERE status = 'approved' AND name_key LIKE :p ESCAPE '\\'
+                UNION ALL
+                SELECT organisation_id, alias, alias_key = :k FROM organisation_aliases
+                WHERE alias_key LIKE :p ESCAPE '\\'
+            )
+            SELECT o.id, o.name, max(h.exact) AS exact, min(h.spelling) AS matched,
+                   o.country, c.name AS country_name, s.label AS sector
+            FROM hits h JOIN organisations o ON o.id = h.organisation_id AND o.status = 'approved'
+            LEFT JOIN countries c ON c.code = o.country JOIN sectors s ON s.code = o.sector
+            GROUP BY o.id ORDER BY exact DESC, length(o.name), o.name LIMIT :n
+            """,
+            {"k": key, "p": prefix, "n": limit},
+        )
+    )
+
+
+def organisation_spellings(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
+    """(id, name, spelling) for every approved organisation's name and aliases."""
+    rows = db.execute(
+        "SELECT o.id, o.name, o.name FROM organisations o WHERE o.status = 'approved' "
+        "UNION ALL SELECT o.id, o.name, a.alias FROM organisation_aliases a "
+        "JOIN organisations o ON o.id = a.organisation_id WHERE o.status = 'approved'"
+    )
+    return [tuple(r) for r in rows]
+
+
+def organisation(db: sqlite_utils.Database, org_id: int) -> dict[str, Any] | None:
+    """An approved organisation with its labels, or None."""
+    rows = list(
+        db.query(
+            "SELECT o.*, s.label AS sector_label, k.label AS kind_label, c.name AS country_name "
+            "FROM organisations o JOIN sectors s ON s.code = o.sector "
+            "JOIN organisation_kinds k ON k.code = o.kind LEFT JOIN countries c ON c.code = o.country "
+            "WHERE o.id = ? AND o.status = 'approved'",
+            [org_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def suggest_sources(db: sqlite_utils.Database, text: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Approved sources whose title, publisher or URL contains `text`."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(
+        db.query(
+            "SELECT id, title, publisher, published_date, url FROM sources WHERE status = 'approved' AND "
+            "(title LIKE :l ESCAPE '\\' OR publisher LIKE :l ESCAPE '\\' OR url LIKE :l ESCAPE '\\') "
+            "ORDER BY published_date DESC LIMIT :n",
+            {"l": like, "n": limit},
+        )
+    )
+
+
+def source(db: sqlite_utils.Database, source_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM sources WHERE id = ? AND status = 'approved'", [source_id]))
+    return rows[0] if rows else None
+
+
+def disclosure(db: sqlite_utils.Database, disclosure_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM disclosures WHERE id = ? AND status = 'approved'", [disclosure_id]))
+    return rows[0] if rows else None
+
+
+def slug_taken(db: sqlite_utils.Database, table: str, slug: str) -> bool:
+    return db.execute(f"SELECT 1 FROM [{table}] WHERE slug = ?", [slug]).fetchone() is not None
+
+
+def labels(db: sqlite_utils.Database, table: str) -> dict[str, str]:
+    """code -> label (or name, for countries) of a vocabulary table."""
+    column = "name" if table == "countries" else "label"
+    return {r[0]: r[1] for r in db.execute(f"SELECT code, [{column}] FROM [{table}]")}
+
+
+RELATIONSHIP_SELECT = """
+    SELECT r.id, r.status, r.arrangement, r.product, r.start_date, r.end_date, r.summary,
+           r.vendor_id, v.name AS vendor, r.client_id, c.name AS client, d.title AS disclosure
+    FROM relationships r JOIN organisations v ON v.id = r.vendor_id
+    JOIN organisations c ON c.id = r.client_id LEFT JOIN disclosures d ON d.id = r.disclosure_id
+"""
+
+
+def relationship(db: sqlite_utils.Database, rel_id: int) -> dict[str, Any] | None:
+    """A relationship (any status) with its vendor's and client's names."""
+    rows = list(db.query(RELATIONSHIP_SELECT + " WHERE r.id = ?", [rel_id]))
+    return rows[0] if rows else None
+
+
+def search_relationships(db: sqlite_utils.Database, text: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Approved relationships whose vendor or client name contains `text`."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(
+        db.query(
+            RELATIONSHIP_SELECT + " WHERE r.status = 'approved' AND (v.name LIKE :l ESCAPE '\\' OR "
+            "c.name LIKE :l ESCAPE '\\') ORDER BY v.name, c.name LIMIT :n",
+            {"l": like, "n": limit},
+        )
+    )
+
+
+def by_slug(db: sqlite_utils.Database, table: str, slug: str) -> dict[str, Any] | None:
+    """A row of organisations, sources or disclosures by slug (any status)."""
+    rows = list(db.query(f"SELECT * FROM [{table}] WHERE slug = ?", [slug]))
+    return rows[0] if rows else None
+
+
+def unique_slug(db: sqlite_utils.Database, table: str, base: str, reserved: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`... the first not used in `table` nor in `reserved`."""
+    candidate, n = base, 1
+    while candidate in reserved or slug_taken(db, table, candidate):
+        n += 1
+        candidate = f"{base[:70]}-{n}"
+    return candidate
+
+
+def relationship_with_identity(
+    db: sqlite_utils.Database, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
+) -> int | None:
+    """The id of the relationship with this vendor, client, disclosure and product, if any."""
+    found = db.execute(
+        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND disclosure_id IS ? AND product IS ?",
+        [vendor_id, client_id, disclosure_id, product],
+    ).fetchone()
+    return found[0] if found else None

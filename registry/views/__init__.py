@@ -1,0 +1,1 @@
+"""The intake app's blueprints, one per area."""
