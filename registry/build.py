@@ -38,6 +38,8 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
             aliases.append(AliasRecord(text, language))
     identifiers = []
     for i, ident in enumerate(f.items("identifiers")):
+        if isinstance(ident, list | tuple) and len(ident) == 2:  # (scheme, value), as records hold them
+            ident = {"scheme": ident[0], "value": ident[1]}
         g = Fields(ident, f"identifiers[{i}].")
         scheme = g.choice("scheme", IDENTIFIER_SCHEMES, required=True)
         value = g.text("value", required=True, max_length=200)

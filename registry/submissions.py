@@ -7,6 +7,7 @@ edit it in the same form. Nothing is written to the domain tables before approva
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,16 +32,19 @@ class Draft:
         self.errors: list[FieldError] = []
         self.payload: dict[str, list[dict[str, Any]]] = {"organisations": [], "sources": []}
         self.slugs: set[str] = set()
+        self.sources_data: dict[str, Any] = {}
 
-    def check(self, build: Callable[[], Any], fields: Mapping[str, str], prefix: str = "") -> bool:
-        """Run a record builder; file its errors under the form's field names."""
+    def check(self, build: Callable[[], Any], fields: Mapping[str, str], prefix: str = "") -> dict[str, Any] | None:
+        """Run a record builder; return the record as a mapping, or file its errors under
+        the form's field names and return None."""
         try:
-            build()
+            return asdict(build())
         except ValidationError as e:
             for error in e.errors:
-                self.errors.append(FieldError(fields.get(error.field, prefix + error.field), error.message))
-            return False
-        return True
+                base = error.field.split("[")[0]  # "aliases[1].alias" is shown at "aliases"
+                where = fields.get(error.field) or fields.get(base) or prefix + error.field
+                self.errors.append(FieldError(where, error.message))
+            return None
 
     def new_slug(self, table: str, name: str) -> str:
         slug = lookups.unique_slug(self.db, table, slugify(name), self.slugs)
@@ -68,11 +72,12 @@ class Draft:
             )
             return INVALID
         mapping = {k: data.get(k) for k in ("name", "kind", "sector", "country")}
+        mapping["slug"] = slug = self.new_slug("organisations", name)
         fields = {k: f"{prefix}-{k}" for k in mapping}
-        if not self.check(lambda: build_organisation(mapping, self.vocabulary), fields):
+        record = self.check(lambda: build_organisation(mapping, self.vocabulary), fields)
+        if record is None:
             return INVALID
-        slug = self.new_slug("organisations", name)
-        self.payload["organisations"].append({**mapping, "slug": slug})
+        self.payload["organisations"].append(record)
         return slug
 
     def source(self, data: Mapping[str, Any], prefix: str) -> str:
@@ -85,11 +90,13 @@ class Draft:
             return found["slug"]
         mapping = {k: data.get(k) for k in ("title", "url", "publisher", "language", "published_date")}
         mapping["language"] = (mapping["language"] or "").strip().lower() or None
+        mapping["slug"] = slug = self.new_slug("sources", mapping["title"] or "source")
         fields = {k: f"{prefix}-{k}" for k in mapping}
-        if not self.check(lambda: build_source(mapping), fields):
+        record = self.check(lambda: build_source(mapping), fields)
+        if record is None:
             return INVALID
-        slug = self.new_slug("sources", mapping["title"])
-        self.payload["sources"].append({**mapping, "slug": slug})
+        self.sources_data = mapping
+        self.payload["sources"].append(record)
         return slug
 
     def result(self, form_data: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,29 +115,34 @@ def prepare_organisation(draft: Draft, data: Mapping[str, Any]) -> None:
     mapping = {k: data.get(k) for k in ("name", "kind", "sector", "country", "subdivision", "description")}
     mapping["subdivision"] = (mapping["subdivision"] or "").strip().upper() or None
     mapping["aliases"] = [line.strip() for line in (data.get("aliases") or "").splitlines() if line.strip()]
+    mapping["slug"] = draft.new_slug("organisations", mapping["name"] or "organisation")
     matches = lookups.organisations_with_key(draft.db, name_key(data.get("name") or ""))
     if matches and not data.get("is_new"):
         names = "; ".join(_describe_org(m) for m in matches[:5])
         draft.errors.append(
             FieldError("name", f"Already in the registry: {names}. Tick 'different organisation' if not.")
         )
-    if draft.check(lambda: build_organisation(mapping, draft.vocabulary), {"aliases": "aliases"}):
-        draft.payload["organisations"].append({**mapping, "slug": draft.new_slug("organisations", mapping["name"])})
+    record = draft.check(lambda: build_organisation(mapping, draft.vocabulary), {"aliases": "aliases"})
+    if record is not None:
+        draft.payload["organisations"].append(record)
 
 
 def prepare_source(draft: Draft, data: Mapping[str, Any]) -> None:
-    slug = draft.source(data.get("source") or {}, "source")
+    source = {**(data.get("source") or {}), "id": None}  # this form always describes a new source
+    draft.source(source, "source")
     if draft.payload["sources"]:
-        draft.payload["sources"][0]["notes"] = data.get("notes") or None
-    elif slug != INVALID:
-        draft.errors.append(FieldError("source-title", "This source is already in the registry."))
+        mapping = {**draft.sources_data, "notes": data.get("notes") or None}
+        record = draft.check(lambda: build_source(mapping), {"notes": "notes"})
+        draft.payload["sources"] = [record] if record else []
 
 
 def prepare_disclosure(draft: Draft, data: Mapping[str, Any]) -> None:
     keys = ("title", "kind", "disclosed_date", "disclosed_by", "reported_count", "period_start", "period_end")
     mapping = {k: data.get(k) for k in (*keys, "description", "completeness_note")}
-    if draft.check(lambda: build_disclosure(mapping, draft.vocabulary), {}):
-        draft.payload["disclosures"] = [{**mapping, "slug": draft.new_slug("disclosures", mapping["title"])}]
+    mapping["slug"] = draft.new_slug("disclosures", mapping["title"] or "disclosure")
+    record = draft.check(lambda: build_disclosure(mapping, draft.vocabulary), {})
+    if record is not None:
+        draft.payload["disclosures"] = [record]
 
 
 def prepare_relationship(draft: Draft, data: Mapping[str, Any]) -> None:
@@ -157,8 +169,9 @@ def prepare_relationship(draft: Draft, data: Mapping[str, Any]) -> None:
     }
     if INVALID in (vendor, client):
         fields["client"] = "_"  # both parties invalid look like "its own client": already reported
-    if draft.check(lambda: build_relationship(mapping, draft.vocabulary), fields):
-        draft.payload["relationships"] = [mapping]
+    record = draft.check(lambda: build_relationship(mapping, draft.vocabulary), fields)
+    if record is not None:
+        draft.payload["relationships"] = [record]
     draft.errors = [e for e in draft.errors if e.field != "_"]
 
 
@@ -174,8 +187,9 @@ def prepare_response(draft: Draft, data: Mapping[str, Any]) -> None:
     source = draft.source(data.get("source") or {}, "source")
     mapping = {k: data.get(k) for k in ("kind", "response_date", "quote", "summary", "locator")}
     mapping |= {"organisation": org["slug"] if org else INVALID, "source": source}
-    if draft.check(lambda: build_response(mapping, draft.vocabulary), {"source": "source-title"}):
-        draft.payload["responses"] = [{**mapping, "relationship_id": rel["id"]}]
+    record = draft.check(lambda: build_response(mapping, draft.vocabulary), {"source": "source-title"})
+    if record is not None:
+        draft.payload["responses"] = [{**record, "relationship_id": rel["id"]}]
 
 
 PREPARERS: dict[str, Callable[[Draft, Mapping[str, Any]], None]] = {

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+REQUIRED = "This field is required."
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -80,7 +81,7 @@ class Fields:
         value = self.data.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.error(name, "is required")
+                self.error(name, REQUIRED)
             return None
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             self.error(name, "must be text")
@@ -90,7 +91,7 @@ class Fields:
             self.error(name, "contains control or direction-override characters")
             return None
         if len(text) > max_length:
-            self.error(name, f"is too long ({len(text)} characters, at most {max_length})")
+            self.error(name, f"Too long: {len(text)} characters, at most {max_length}.")
             return None
         return text
 
@@ -124,7 +125,7 @@ class Fields:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
-                self.error(name, "is required")
+                self.error(name, REQUIRED)
             return None
         try:
             number = int(str(value).replace(",", "").strip())
@@ -140,7 +141,7 @@ class Fields:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
-                self.error(name, "is required")
+                self.error(name, REQUIRED)
             return None
         try:
             number = float(str(value).replace(",", "").strip())

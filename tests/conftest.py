@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -11,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from registry import create_app
+from registry.accounts import create_user
 from registry.cli import cli
 from registry.config import Settings, load_settings
+from registry.store.database import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,3 +86,44 @@ def app(seeded: Settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idempotency_key)"[^>]*value="([^"]*)"')
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The CSRF token and idempotency key a rendered form carries."""
+    return {name: value for name, value in HIDDEN.findall(page)}
+
+
+def post_form(client, url: str, data: dict, form_url: str | None = None):
+    """GET the form (for its CSRF token and idempotency key) and POST `data` to `url`."""
+    page = client.get(form_url or url).get_data(as_text=True)
+    return client.post(url, data={**hidden_fields(page), **data})
+
+
+def text(response) -> str:
+    """A response's HTML with entities decoded, to compare with what a reader sees."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+REVIEWER_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def reviewer(seeded: Settings) -> dict:
+    """A reviewer account in the seeded instance."""
+    db = connect(seeded.intake_db)
+    try:
+        user_id = create_user(db, "alice", REVIEWER_PASSWORD, "reviewer")
+    finally:
+        db.close()
+    return {"id": user_id, "name": "alice", "password": REVIEWER_PASSWORD}
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    """A test client logged in as the reviewer."""
+    response = post_form(client, "/login", {"name": reviewer["name"], "password": reviewer["password"]})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client

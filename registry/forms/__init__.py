@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 from wtforms import Field, Form, FormField
 from wtforms.fields import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from registry.validation import FieldError
 
-BLANK_CHOICE = ("", "— choose —")
+BLANK_CHOICE = SelectChoice("", "— choose —")
 
 
 def all_fields(form: Form) -> Iterator[Field]:
@@ -25,7 +26,7 @@ def set_choices(form: Form, choices: dict[str, list[tuple[str, str]]]) -> None:
     """Give every SelectField whose short name is in `choices` its options, blank first."""
     for field in all_fields(form):
         if isinstance(field, SelectField) and field.short_name in choices:
-            field.choices = [BLANK_CHOICE, *choices[field.short_name]]
+            field.choices = [BLANK_CHOICE, *(SelectChoice(value, label) for value, label in choices[field.short_name])]
 
 
 def attach_errors(form: Form, errors: list[FieldError]) -> list[str]:

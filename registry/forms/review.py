@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields import IntegerField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -40,7 +41,10 @@ class MergeForm(FlaskForm):
     decision = RadioField(
         "Decision",
         [InputRequired("Choose merge or not the same.")],
-        choices=[("merge", "The same organisation: merge"), ("not-same", "Not the same organisation")],
+        choices=[
+            SelectChoice("merge", "The same organisation: merge"),
+            SelectChoice("not-same", "Not the same organisation"),
+        ],
     )
     reason = TextAreaField(
         "Why", [DataRequired("Say why, for the record."), Length(max=2000, message="At most 2000 characters.")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import Form, FormField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
@@ -100,10 +101,10 @@ class DisclosureForm(SubmitterForm):
         [DataRequired("Say who obtained or published it."), limit(300)],
         description="e.g. BuzzFeed News",
     )
-    reported_count = IntegerField(
+    reported_count = StringField(
         "Entities reported",
-        [Optional(), NumberRange(0, 100_000_000, "A whole number from 0 to 100,000,000.")],
-        description="How many client organisations the disclosure named, e.g. 2200.",
+        [Optional(), limit(20)],
+        description="How many client organisations the disclosure named, e.g. 2,200.",
     )
     period_start = StringField("Period covered from", [Optional(), limit(10)], description=DATE_HELP)
     period_end = StringField("Period covered to", [Optional(), limit(10)], description=DATE_HELP)
@@ -159,7 +160,7 @@ class ResponseForm(SubmitterForm):
     organisation = SelectField(
         "Who responded",
         [DataRequired("Choose the vendor or the client.")],
-        choices=[("vendor", "The vendor"), ("client", "The client")],
+        choices=[SelectChoice("vendor", "The vendor"), SelectChoice("client", "The client")],
     )
     kind = SelectField("Response", [DataRequired("Choose the kind of response.")], validate_choice=True)
     response_date = StringField("Date", [Optional(), limit(10)], description=DATE_HELP)
