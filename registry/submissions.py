@@ -7,8 +7,8 @@ edit it in the same form. Nothing is written to the domain tables before approva
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 import sqlite_utils

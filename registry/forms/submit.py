@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import Form, FormField
-from wtforms.fields.choices import SelectChoice
 from wtforms.fields import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD: give only what the source says, e.g. 2020-02."
