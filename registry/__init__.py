@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 from flask_wtf import CSRFProtect
 
 from registry.config import load_settings
+from registry.store.database import DatabaseError
 
 csrf = CSRFProtect()
+
+
+def database_unavailable(error: DatabaseError) -> tuple[str, int]:
+    """The databases are missing or unreadable: say what to run, not a stack trace."""
+    return render_template("unavailable.html"), 503
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATASETTE_URL=settings.datasette_url,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,  # set REGISTRY_HTTPS=1 behind a TLS proxy
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
     )
     if test_config:
@@ -33,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from registry.views import auth, home, review, submit
 
     db.init_app(app)
+    app.register_error_handler(DatabaseError, database_unavailable)
     for blueprint in (home.bp, auth.bp, submit.bp, review.bp):
         app.register_blueprint(blueprint)
     return app

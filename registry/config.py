@@ -24,6 +24,7 @@ class Settings:
     intake_port: int
     datasette_port: int
     host: str
+    https: bool = False
 
     @property
     def intake_db(self) -> Path:
@@ -58,6 +59,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         intake_port=_port(env, "REGISTRY_PORT", 5000),
         datasette_port=datasette_port,
         host=host,
+        https=env.get("REGISTRY_HTTPS", "") in ("1", "true", "yes"),
     )
 
 

@@ -30,3 +30,10 @@ def test_home_without_published_database_says_so(seeded):
 def test_flask_routes_lists_the_home_page():
     app = create_app({"TESTING": True})
     assert "/" in {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_pages_without_databases_say_what_to_run(instance):
+    app = create_app({"TESTING": True})
+    response = app.test_client().get("/submit/relationship")
+    assert response.status_code == 503
+    assert "registry init" in response.get_data(as_text=True)

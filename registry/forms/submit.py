@@ -39,9 +39,19 @@ class PartyForm(Form):
         [DataRequired("Give the organisation's name."), limit(300)],
         description="As written in the source, e.g. 'Sylvania Police Department'. Pick a suggestion if it exists.",
     )
-    is_new = BooleanField("None of the suggestions: this is a different organisation")
-    kind = SelectField("Kind (new organisations)", default="", validate_choice=True)
-    sector = SelectField("Sector (new organisations)", default="", validate_choice=True)
+    is_new = BooleanField(
+        "None of the suggestions: this is a different organisation",
+        description="Tick only if the organisation you mean is not among the suggestions.",
+    )
+    kind = SelectField(
+        "Kind (new organisations)",
+        default="",
+        validate_choice=True,
+        description="e.g. Public agency for a police force.",
+    )
+    sector = SelectField(
+        "Sector (new organisations)", default="", validate_choice=True, description="e.g. Law enforcement, Retail."
+    )
     country = StringField("Country (new organisations)", [Optional(), limit(100)], description=COUNTRY_HELP)
 
 
@@ -68,9 +78,16 @@ class OrganisationForm(SubmitterForm):
         [DataRequired("Give the organisation's name."), limit(300)],
         description="e.g. 'Orlando Police Department'",
     )
-    is_new = BooleanField("It has the same name as one in the registry but is a different organisation")
-    kind = SelectField("Kind", [DataRequired("Choose a kind.")], validate_choice=True)
-    sector = SelectField("Sector", [DataRequired("Choose a sector.")], validate_choice=True)
+    is_new = BooleanField(
+        "It has the same name as one in the registry but is a different organisation",
+        description="e.g. two sheriff's offices of the same name in different states.",
+    )
+    kind = SelectField(
+        "Kind", [DataRequired("Choose a kind.")], validate_choice=True, description="e.g. Public agency, Company."
+    )
+    sector = SelectField(
+        "Sector", [DataRequired("Choose a sector.")], validate_choice=True, description="e.g. Law enforcement."
+    )
     country = StringField("Country", [Optional(), limit(100)], description=COUNTRY_HELP)
     subdivision = StringField(
         "State or region", [Optional(), limit(10)], description="ISO 3166-2 code, e.g. US-FL for Florida."
@@ -92,7 +109,12 @@ class DisclosureForm(SubmitterForm):
         [DataRequired("Give a title."), limit(300)],
         description="e.g. 'Clearview AI's client list (February 2020)'",
     )
-    kind = SelectField("Kind", [DataRequired("Choose a kind.")], validate_choice=True)
+    kind = SelectField(
+        "Kind",
+        [DataRequired("Choose a kind.")],
+        validate_choice=True,
+        description="e.g. Breach for a hacked client list, Public records release for FOIA documents.",
+    )
     disclosed_date = StringField(
         "Date disclosed", [DataRequired("Give the date it became public."), limit(10)], description=DATE_HELP
     )
@@ -135,7 +157,13 @@ class RelationshipForm(SubmitterForm):
     )
     start_date = StringField("From", [Optional(), limit(10)], description=DATE_HELP)
     end_date = StringField("To", [Optional(), limit(10)], description=DATE_HELP)
-    disclosure = SelectField("Revealed by", [Optional()], default="", validate_choice=True)
+    disclosure = SelectField(
+        "Revealed by",
+        [Optional()],
+        default="",
+        validate_choice=True,
+        description="The breach, leak or release it came from, if it is in the registry; else leave empty.",
+    )
     summary = TextAreaField(
         "Summary",
         [DataRequired("Say in one sentence what the sources show."), limit(1000)],
@@ -161,8 +189,14 @@ class ResponseForm(SubmitterForm):
         "Who responded",
         [DataRequired("Choose the vendor or the client.")],
         choices=[SelectChoice("vendor", "The vendor"), SelectChoice("client", "The client")],
+        description="The organisation whose words these are.",
     )
-    kind = SelectField("Response", [DataRequired("Choose the kind of response.")], validate_choice=True)
+    kind = SelectField(
+        "Response",
+        [DataRequired("Choose the kind of response.")],
+        validate_choice=True,
+        description="e.g. Declined to comment; No response if they were asked and did not answer.",
+    )
     response_date = StringField("Date", [Optional(), limit(10)], description=DATE_HELP)
     quote = TextAreaField("What they said", [Optional(), limit(1000)], description="Verbatim, in its language.")
     summary = TextAreaField(

@@ -35,7 +35,8 @@ def organisations_with_key(db: sqlite_utils.Database, key: str) -> list[dict[str
 
 
 def suggest_organisations(db: sqlite_utils.Database, key: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Approved organisations whose name or alias key equals or starts with `key`."""
+    """Approved organisations whose name or alias key starts with `key`, or is the first
+    words of it (typing "Wells Fargo Advisors" suggests "Wells Fargo")."""
     if not key:
         return []
     prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -44,10 +45,10 @@ def suggest_organisations(db: sqlite_utils.Database, key: str, limit: int = 10) 
             """
             WITH hits AS (
                 SELECT id AS organisation_id, name AS spelling, name_key = :k AS exact FROM organisations
-                WHERE status = 'approved' AND name_key LIKE :p ESCAPE '\\'
+                WHERE status = 'approved' AND (name_key LIKE :p ESCAPE '\\' OR :k LIKE name_key || ' %')
                 UNION ALL
                 SELECT organisation_id, alias, alias_key = :k FROM organisation_aliases
-                WHERE alias_key LIKE :p ESCAPE '\\'
+                WHERE alias_key LIKE :p ESCAPE '\\' OR :k LIKE alias_key || ' %'
             )
             SELECT o.id, o.name, max(h.exact) AS exact, min(h.spelling) AS matched,
                    o.country, c.name AS country_name, s.label AS sector
