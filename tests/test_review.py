@@ -118,7 +118,7 @@ def test_queue_shows_pending_oldest_first_with_duplicates(reviewer_client, seede
     page = text(reviewer_client.get("/review"))
     assert page.index("Sylvania Police Department") < page.index("Wells Fargo Advisors")
     detail = text(reviewer_client.get(f"/review/submissions/{first + 1}"))
-    assert 'data-organisation-id="%d"' % org_id(seeded, "wells-fargo") in detail
+    assert f'data-organisation-id="{org_id(seeded, "wells-fargo")}"' in detail
     assert "New organisation: Wells Fargo Advisors (Public agency, Banking and finance)" in detail
     assert "private.person@example.org" in detail  # reviewers may see the contact; it is never published
 
