@@ -101,15 +101,5 @@ def record_decision(
     )
 
 
-def decided_not_same(db: sqlite_utils.Database, org_id: int) -> set[int]:
-    """Organisations a reviewer said are not the same as this one."""
-    rows = db.execute(
-        "SELECT other_id FROM organisation_decisions WHERE organisation_id = :o AND decision = 'not-same' "
-        "UNION SELECT organisation_id FROM organisation_decisions WHERE other_id = :o AND decision = 'not-same'",
-        {"o": org_id},
-    )
-    return {r[0] for r in rows}
-
-
 def set_relationship_status(db: sqlite_utils.Database, rel_id: int, status: str) -> None:
     db.execute("UPDATE relationships SET status = ?, updated_at = ? WHERE id = ?", [status, now(), rel_id])
