@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS organisations (
     sector TEXT NOT NULL REFERENCES sectors(code),
     country TEXT REFERENCES countries(code),
     subdivision TEXT REFERENCES subdivisions(code),
+    city TEXT CHECK (city IS NULL OR (city <> '' AND length(city) <= 200)),
     parent_id INTEGER REFERENCES organisations(id),
     description TEXT,
     status TEXT NOT NULL DEFAULT 'pending'
@@ -93,6 +94,7 @@ CREATE TABLE IF NOT EXISTS organisations (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisations_status ON organisations(status);
 CREATE INDEX IF NOT EXISTS organisations_name_key ON organisations(name_key);
+CREATE INDEX IF NOT EXISTS organisations_submission ON organisations(submission_id);
 CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
 CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);
 CREATE INDEX IF NOT EXISTS organisations_parent ON organisations(parent_id);
@@ -104,6 +106,8 @@ CREATE TABLE IF NOT EXISTS organisation_aliases (
     alias TEXT NOT NULL CHECK (alias <> '' AND length(alias) <= 300),
     alias_key TEXT NOT NULL,
     language TEXT CHECK (language IS NULL OR length(language) BETWEEN 2 AND 3),
+    -- set when an import added the alias: published once that import is approved
+    submission_id INTEGER REFERENCES submissions(id),
     UNIQUE (organisation_id, alias)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisation_aliases_alias_key ON organisation_aliases(alias_key);
@@ -113,6 +117,7 @@ CREATE TABLE IF NOT EXISTS organisation_identifiers (
     organisation_id INTEGER NOT NULL REFERENCES organisations(id),
     scheme TEXT NOT NULL CHECK (scheme IN ('wikidata', 'atlas-of-surveillance', 'flock-transparency', 'other')),
     value TEXT NOT NULL CHECK (value <> ''),
+    submission_id INTEGER REFERENCES submissions(id),
     UNIQUE (scheme, value)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisation_identifiers_org ON organisation_identifiers(organisation_id);
@@ -145,6 +150,8 @@ CREATE TABLE IF NOT EXISTS sources (
     CHECK (published_date IS NULL OR length(published_date) IN (4, 7, 10))
 ) STRICT;
 CREATE INDEX IF NOT EXISTS sources_status ON sources(status);
+CREATE INDEX IF NOT EXISTS sources_url ON sources(url);
+CREATE INDEX IF NOT EXISTS sources_submission ON sources(submission_id);
 CREATE INDEX IF NOT EXISTS sources_publisher ON sources(publisher);
 
 CREATE TABLE IF NOT EXISTS disclosures (
@@ -204,6 +211,7 @@ CREATE TABLE IF NOT EXISTS relationships (
 CREATE UNIQUE INDEX IF NOT EXISTS relationships_identity
     ON relationships(vendor_id, client_id, coalesce(disclosure_id, 0), coalesce(product, ''));
 CREATE INDEX IF NOT EXISTS relationships_status ON relationships(status);
+CREATE INDEX IF NOT EXISTS relationships_submission ON relationships(submission_id);
 CREATE INDEX IF NOT EXISTS relationships_client ON relationships(client_id);
 CREATE INDEX IF NOT EXISTS relationships_disclosure ON relationships(disclosure_id);
 CREATE INDEX IF NOT EXISTS relationships_arrangement ON relationships(arrangement);
@@ -215,9 +223,12 @@ CREATE TABLE IF NOT EXISTS citations (
     source_id INTEGER NOT NULL REFERENCES sources(id),
     locator TEXT NOT NULL CHECK (locator <> '' AND length(locator) <= 200),
     quote TEXT CHECK (quote IS NULL OR (quote <> '' AND length(quote) <= 500)),
+    -- set when an import added the citation: published once that import is approved
+    submission_id INTEGER REFERENCES submissions(id),
     UNIQUE (relationship_id, source_id, locator)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS citations_source ON citations(source_id);
+CREATE INDEX IF NOT EXISTS citations_relationship ON citations(relationship_id);
 
 -- Right of reply: what the client or vendor said.
 CREATE TABLE IF NOT EXISTS responses (
@@ -258,6 +269,8 @@ CREATE TABLE IF NOT EXISTS observations (
     UNIQUE (relationship_id, metric, period_start, source_id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS observations_source ON observations(source_id);
+CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
+CREATE INDEX IF NOT EXISTS observations_submission ON observations(submission_id);
 
 -- What the publisher copies into registry.db: one view per public table, with the
 -- same columns, holding only approved rows whose references are published too.
@@ -274,10 +287,12 @@ WHERE r.status = 'approved'
   AND EXISTS (
       SELECT 1 FROM citations ci JOIN sources s ON s.id = ci.source_id
       WHERE ci.relationship_id = r.id AND s.status = 'approved'
+        AND (ci.submission_id IS NULL
+             OR (SELECT su.status FROM submissions su WHERE su.id = ci.submission_id) = 'approved')
   );
 
 CREATE VIEW IF NOT EXISTS public_organisations AS
-SELECT o.id, o.slug, o.name, o.kind, o.sector, o.country, o.subdivision,
+SELECT o.id, o.slug, o.name, o.kind, o.sector, o.country, o.subdivision, o.city,
        (SELECT p.id FROM organisations p WHERE p.id = o.parent_id AND p.status = 'approved') AS parent_id,
        o.description
 FROM organisations o WHERE o.status = 'approved';
@@ -285,12 +300,14 @@ FROM organisations o WHERE o.status = 'approved';
 CREATE VIEW IF NOT EXISTS public_organisation_aliases AS
 SELECT a.id, a.organisation_id, a.alias, a.language
 FROM organisation_aliases a JOIN organisations o ON o.id = a.organisation_id
-WHERE o.status = 'approved';
+WHERE o.status = 'approved'
+  AND (a.submission_id IS NULL OR (SELECT s.status FROM submissions s WHERE s.id = a.submission_id) = 'approved');
 
 CREATE VIEW IF NOT EXISTS public_organisation_identifiers AS
 SELECT i.id, i.organisation_id, i.scheme, i.value
 FROM organisation_identifiers i JOIN organisations o ON o.id = i.organisation_id
-WHERE o.status = 'approved';
+WHERE o.status = 'approved'
+  AND (i.submission_id IS NULL OR (SELECT s.status FROM submissions s WHERE s.id = i.submission_id) = 'approved');
 
 CREATE VIEW IF NOT EXISTS public_organisation_redirects AS
 SELECT r.old_id, r.organisation_id
@@ -314,7 +331,8 @@ CREATE VIEW IF NOT EXISTS public_citations AS
 SELECT ci.id, ci.relationship_id, ci.source_id, ci.locator, ci.quote
 FROM citations ci
 JOIN publishable_relationships r ON r.id = ci.relationship_id
-JOIN sources s ON s.id = ci.source_id AND s.status = 'approved';
+JOIN sources s ON s.id = ci.source_id AND s.status = 'approved'
+WHERE ci.submission_id IS NULL OR (SELECT su.status FROM submissions su WHERE su.id = ci.submission_id) = 'approved';
 
 CREATE VIEW IF NOT EXISTS public_responses AS
 SELECT re.id, re.relationship_id, re.organisation_id, re.kind, re.response_date,
@@ -436,6 +454,7 @@ CREATE TABLE IF NOT EXISTS organisations (
     sector TEXT NOT NULL REFERENCES sectors(code),
     country TEXT REFERENCES countries(code),
     subdivision TEXT REFERENCES subdivisions(code),
+    city TEXT,
     parent_id INTEGER REFERENCES organisations(id),
     description TEXT
 ) STRICT;

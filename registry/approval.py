@@ -13,7 +13,7 @@ from registry import submissions
 from registry.build import build_disclosure, build_organisation, build_relationship, build_response, build_source
 from registry.config import Settings
 from registry.names import near_matches
-from registry.store import intake, lookups, public
+from registry.store import imports, intake, lookups, public
 from registry.store import submissions as store
 from registry.store.database import connect, transaction
 from registry.validation import FieldError, ValidationError, Vocabulary
@@ -47,6 +47,22 @@ def pending(db: sqlite_utils.Database, submission_id: int) -> dict[str, Any]:
     if found["status"] != "pending":
         raise ReviewError(f"Submission {found['reference']} was already {found['status']}.")
     return found
+
+
+def describe_import(db: sqlite_utils.Database, submission: dict[str, Any]) -> dict[str, Any]:
+    """An import's summary, its first rows as they would be published, and near matches
+    for the organisations it would create (proposed, never merged silently)."""
+    spellings = lookups.organisation_spellings(db)
+    new = imports.new_organisations(db, submission["id"])
+    mine = {o["id"] for o in new}
+    duplicates = {o["name"]: near_matches(o["name"], spellings, exclude=mine) for o in new}
+    return {
+        "import": submission["payload"]["import"],
+        "rows": imports.import_preview(db, submission["id"]),
+        "duplicates": {name: found for name, found in duplicates.items() if found},
+        "changes": [submission["payload"]["import"].get("summary", "")],
+        "relationships": [],
+    }
 
 
 def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +129,8 @@ def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], 
     if not reason.strip():
         raise ValidationError([FieldError("reason", "Give the reason for rejecting, for the record.")])
     with transaction(db):
-        pending(db, submission_id)
+        if pending(db, submission_id)["kind"] == "import":
+            imports.remove_import(db, submission_id)  # never published: its rows go
         store.set_submission_status(db, submission_id, "rejected")
         store.add_review(db, submission_id, user["id"], "reject", reason.strip())
 
@@ -122,10 +139,16 @@ def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: 
     """Store the submission's records as approved and publish them, in one step."""
     with publishing(settings) as db:
         found = pending(db, submission_id)
-        vocabulary = intake.load_vocabulary(db)
-        created = _store_payload(db, vocabulary, found["payload"])
         store.set_submission_status(db, submission_id, "approved")
         store.add_review(db, submission_id, user["id"], "approve", note)
+        if found["kind"] == "import":
+            for table, count in imports.approve_import(db, submission_id).items():
+                if count:
+                    store.audit(db, table, submission_id, "insert", user, None,
+                                {"submission": found["reference"], "rows": count},
+                                f"approved import {found['reference']}")  # fmt: skip
+            return
+        created = _store_payload(db, intake.load_vocabulary(db), found["payload"])
         for table, row_id in created:
             reason = f"approved submission {found['reference']}"
             store.audit(db, table, row_id, "insert", user, None, store.row(db, table, row_id), reason)

@@ -53,6 +53,7 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
         sector=f.choice("sector", vocabulary.sectors, required=True),
         country=f.country("country", vocabulary),
         subdivision=f.choice("subdivision", vocabulary.subdivisions),
+        city=f.text("city", max_length=200),
         parent=f.slug("parent", required=False),
         description=f.text("description", max_length=2000),
         aliases=tuple(aliases),

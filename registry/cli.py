@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import click
@@ -11,8 +12,13 @@ from registry import accounts, publisher, seed
 from registry.check import check as run_check
 from registry.config import Settings, SettingsError, load_settings
 from registry.countries import country_rows, subdivision_rows
+from registry.importer import service
+from registry.importer.mapping import MappingError
+from registry.importer.readers import ReadError, count_rows
+from registry.importer.run import ImportFailed
 from registry.store import intake as store
 from registry.store.database import DatabaseError, connect, create, transaction
+from registry.validation import ValidationError
 
 # Errors that mean "your input or your files are wrong", not "the program is broken".
 USER_ERRORS = (
@@ -109,6 +115,59 @@ def check() -> None:
     if problems:
         raise click.ClickException("check failed:\n" + "\n".join(f"- {p}" for p in problems))
     click.echo(f"ok: {s.registry_db} holds only public tables, columns and values, and matches a rebuild")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML mapping: which column feeds which field (see README).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Check everything, store nothing.")
+@click.option("--approve", is_flag=True, help="Store and publish at once instead of a pending submission.")
+@click.option("--skip-invalid", is_flag=True, help="Store the valid rows; list the invalid ones in the report.")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the error report (default: instance/reports/FILE.errors.csv).")  # fmt: skip
+def import_command(
+    file: Path, mapping_path: Path, dry_run: bool, approve: bool, skip_invalid: bool, errors_path: Path | None
+) -> None:
+    """Import a leaked client list (CSV, XLSX, JSON, NDJSON): all rows or none."""
+    s = settings()
+    report_path = errors_path or s.instance / "reports" / f"{file.stem}.errors.csv"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    total = count_rows(file)
+    try:
+        with click.progressbar(length=total, label="Importing", file=sys.stderr, show_pos=True) as bar:
+            state = {"done": 0}
+
+            def progress(rows: int) -> None:
+                bar.update(rows - state["done"])
+                state["done"] = rows
+
+            result = service.import_file(s, file, mapping_path, dry_run=dry_run, approve=approve,
+                                         skip_invalid=skip_invalid, progress=progress)  # fmt: skip
+    except ImportFailed as e:
+        e.report.write_csv(report_path)
+        lines = [f"row {p.row}, {p.column}: {p.problem}" + (f" ({p.value!r})" if p.value else "")
+                 for p in e.report.errors[:20]]  # fmt: skip
+        more = f"\n... and {len(e.report.errors) - 20} more" if len(e.report.errors) > 20 else ""
+        raise click.ClickException(
+            f"import refused, nothing stored: {len(e.report.errors)} error(s), all listed in {report_path}\n"
+            + "\n".join(lines)
+            + more
+        ) from e
+    except (*USER_ERRORS, ReadError, MappingError, ValidationError) as e:
+        raise click.ClickException(f"import refused, nothing stored: {e}") from e
+    report = result.report
+    if report.errors or report.skipped:
+        report.write_csv(report_path)
+    click.echo(report.summary())
+    if report.skipped:
+        click.echo(f"Skipped rows are listed in {report_path}")
+    if result.dry_run:
+        click.echo("Dry run: nothing stored.")
+    elif approve:
+        click.echo(f"Stored and published as {result.reference}.")
+    else:
+        click.echo(f"Stored as pending submission {result.reference}: a reviewer approves it at /review.")
 
 
 @cli.command("create-user")

@@ -20,6 +20,7 @@ class OrganisationRecord:
     sector: str
     country: str | None = None
     subdivision: str | None = None
+    city: str | None = None
     parent: str | None = None
     description: str | None = None
     aliases: tuple[AliasRecord, ...] = ()

@@ -79,6 +79,8 @@ class Fields:
 
     def text(self, name: str, *, required: bool = False, max_length: int = 1000) -> str | None:
         value = self.data.get(name)
+        if isinstance(value, dt.date):  # YAML reads 2020-10-07 as a date
+            value = value.isoformat()
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.error(name, REQUIRED)

@@ -128,6 +128,7 @@ def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, sta
         "sector": record.sector,
         "country": record.country,
         "subdivision": record.subdivision,
+        "city": record.city,
         "parent_id": _optional_id(db, "organisations", record.parent),
         "description": record.description,
     }

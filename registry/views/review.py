@@ -42,6 +42,8 @@ def headline(kind: str, payload: dict[str, Any]) -> str:
             return payload[key][0][field]
     if payload.get("responses"):
         return f"Response on relationship {payload['responses'][0]['relationship_id']}"
+    if payload.get("import"):
+        return f"Import of {payload['import']['file']}: {payload['import'].get('summary', '')}"
     return kind
 
 
@@ -56,9 +58,11 @@ def render_submission(submission_id: int, edit_form: Any = None, status: int = 2
     found = store.submission(db, submission_id)
     if found is None:
         abort(404)
-    if edit_form is None:
-        edit_form = build_form(found["kind"], data=found["payload"]["form"])
-    preview = approval.describe(db, found["payload"])
+    if found["kind"] == "import":
+        edit_form, preview = None, approval.describe_import(db, found)
+    else:
+        edit_form = edit_form or build_form(found["kind"], data=found["payload"]["form"])
+        preview = approval.describe(db, found["payload"])
     return render_template(
         "review_submission.html",
         submission=found,

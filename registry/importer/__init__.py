@@ -1,0 +1,1 @@
+"""Bulk import of leaked client lists: read, map, check, match, store."""

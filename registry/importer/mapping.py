@@ -1,0 +1,284 @@
+"""Mapping files: which column feeds which field, with constants, value maps and the
+transforms real files need. A mapping is checked against the file's columns and the
+vocabularies before a row is read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Cells = Mapping[str, str]
+Getter = Callable[[Cells], Any]
+SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "trim": str.strip,
+    "lower": str.lower,
+    "upper": str.upper,
+    "title": str.title,
+    "casefold": str.casefold,
+    "collapse": lambda s: " ".join(s.split()),
+}
+SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix", "split"}
+CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city"}
+RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
+SOURCE_FIELDS = {"url", "title", "publisher", "language", "published_date", "locator"}
+OBSERVATION_FIELDS = {"metric", "unit", "value", "low", "high", "period_start", "period_end", "locator"}
+TOP_KEYS = {"format", "json_path", "sheet", "vendor", "vendors", "disclosure", "source", "locator", "where",
+            "identifier", "client", "relationship", "sources", "observations", "on_error", "description"}  # fmt: skip
+
+
+class MappingError(Exception):
+    """The mapping file is wrong; the message names the key and the problem."""
+
+
+@dataclass
+class Plan:
+    """A compiled mapping: getters for every field, ready to apply to rows."""
+
+    text: str
+    options: dict[str, Any]
+    vendor: dict[str, Any] | None
+    vendors: dict[str, Any] | None
+    disclosure: dict[str, Any] | None
+    source: dict[str, Any] | None
+    locator: Getter
+    where: Callable[[Cells], bool]
+    identifier: tuple[Getter, str] | None
+    client: dict[str, Getter]
+    relationship: dict[str, Getter]
+    sources: list[dict[str, Getter]] = field(default_factory=list)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    skip_invalid: bool = False
+
+
+def load_mapping(path: Path) -> dict[str, Any]:
+    """Read a mapping file, naming it in any error."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise MappingError(f"{path}: file not found") from e
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise MappingError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise MappingError(f"{path}: a mapping file is a YAML mapping of keys (vendor, client, relationship...)")
+    return data
+
+
+def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") -> Plan:
+    """Check a mapping against the file's columns and compile it."""
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise MappingError(f"unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(TOP_KEYS))})")
+    if not data.get("vendor") and not data.get("vendors"):
+        raise MappingError(
+            "vendor: say who the vendor is (vendor: {slug: ...} or {new: ...}), or vendors: {column: ...}"
+        )
+    if not data.get("source"):
+        raise MappingError(
+            "source: describe the file itself (source: {new: {title: ..., language: ...}}), cited on every row"
+        )
+    if not isinstance(data.get("client"), dict) or "name" not in data["client"]:
+        raise MappingError(
+            "client.name: say which column holds the client's name, e.g. client: {name: {column: Agency}}"
+        )
+    compile_ = _Compiler(columns)
+    identifier = None
+    if data.get("identifier"):
+        ident = _mapping(data["identifier"], "identifier")
+        spec = {k: v for k, v in ident.items() if k != "scheme"}
+        identifier = (compile_.spec(spec, "identifier"), str(ident.get("scheme", "other")))
+    return Plan(
+        text=text,
+        options={k: data[k] for k in ("format", "json_path", "sheet") if data.get(k)},
+        vendor=_reference(data.get("vendor"), "vendor"),
+        vendors=compile_.vendors(data.get("vendors")),
+        disclosure=_reference(data.get("disclosure"), "disclosure"),
+        source=_reference(data.get("source"), "source"),
+        locator=compile_.spec(data.get("locator") or {"template": "row {row}"}, "locator"),
+        where=compile_.where(data.get("where")),
+        identifier=identifier,
+        client=compile_.group(data["client"], "client", CLIENT_FIELDS),
+        relationship=compile_.group(data.get("relationship") or {}, "relationship", RELATIONSHIP_FIELDS),
+        sources=[compile_.group(s, f"sources[{i}]", SOURCE_FIELDS) for i, s in enumerate(data.get("sources") or [])],
+        observations=[
+            compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
+        ],
+        skip_invalid=data.get("on_error", "stop") == "skip",
+    )
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MappingError(f"{where}: expected a mapping of keys")
+    return value
+
+
+def _reference(value: Any, where: str) -> dict[str, Any] | None:
+    """`{slug: existing}` or `{new: {fields}}`."""
+    if value is None:
+        return None
+    value = _mapping(value, where)
+    if ("slug" in value) == ("new" in value):
+        raise MappingError(f"{where}: give either slug (an existing {where}) or new (one to create)")
+    if "new" in value:
+        _mapping(value["new"], f"{where}.new")
+    return value
+
+
+class _Compiler:
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+
+    def column(self, name: Any, where: str) -> str:
+        if name not in self.columns:
+            raise MappingError(f"{where}: the file has no column '{name}' (columns: {', '.join(self.columns)})")
+        return str(name)
+
+    def spec(self, spec: Any, where: str) -> Getter:
+        """Compile a value spec: a column, a constant or a template, then transforms."""
+        if not isinstance(spec, dict):
+            return lambda cells, v=spec: v  # a bare constant
+        unknown = set(spec) - SPEC_KEYS
+        if unknown:
+            raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        sources = [k for k in ("column", "value", "template") if k in spec]
+        if len(sources) != 1:
+            raise MappingError(f"{where}: give exactly one of column, value or template")
+        if "column" in spec:
+            column = self.column(spec["column"], where)
+            get: Getter = lambda cells: cells.get(column, "")  # noqa: E731
+        elif "value" in spec:
+            return lambda cells, v=spec["value"]: v
+        else:
+            template = str(spec["template"])
+            for name in re.findall(r"\{([^{}]+)\}", template):
+                if name != "row":
+                    self.column(name, where)
+            get = lambda cells: _fill(template, cells)  # noqa: E731
+        steps = [_transform(t, f"{where}.transforms[{i}]") for i, t in enumerate(spec.get("transforms") or [])]
+        nulls = {str(n) for n in spec.get("null_if") or []} | {""}
+        value_map = {str(k): v for k, v in (spec.get("map") or {}).items()}
+        default, prefix = spec.get("default"), spec.get("prefix", "")
+        formats = [str(f) for f in spec.get("formats") or []]
+
+        def getter(cells: Cells) -> Any:
+            text = get(cells)
+            for step in steps:
+                text = step(text)
+            if text in nulls:
+                return default
+            if value_map:
+                text = value_map.get(text, default if default is not None else text)
+                if text is None:
+                    return None
+            if formats:
+                return _parse_date(str(text), formats)
+            return f"{prefix}{text}" if prefix else text
+
+        return getter
+
+    def group(self, specs: Any, where: str, allowed: set[str]) -> dict[str, Getter]:
+        specs = _mapping(specs, where)
+        unknown = set(specs) - allowed
+        if unknown:
+            raise MappingError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(allowed))})"
+            )
+        return {name: self.spec(spec, f"{where}.{name}") for name, spec in specs.items()}
+
+    def vendors(self, spec: Any) -> dict[str, Any] | None:
+        if spec is None:
+            return None
+        spec = _mapping(spec, "vendors")
+        getter = self.spec({k: v for k, v in spec.items() if k in ("column", "transforms", "null_if")}, "vendors")
+        value_map = {str(k).strip().casefold(): str(v) for k, v in (spec.get("map") or {}).items()}
+        if spec.get("if_empty", "error") not in ("error", "skip"):
+            raise MappingError("vendors.if_empty: 'error' (a row without a vendor is an error) or 'skip'")
+        return {"get": getter, "split": spec.get("split"), "map": value_map, "new": dict(spec.get("new") or {}),
+                "if_empty": spec.get("if_empty", "error")}  # fmt: skip
+
+    def where(self, spec: Any) -> Callable[[Cells], bool]:
+        if not spec:
+            return lambda cells: True
+        conditions = {self.column(k, "where"): {str(v)} if not isinstance(v, list) else {str(x) for x in v}
+                      for k, v in _mapping(spec, "where").items()}  # fmt: skip
+        return lambda cells: all(cells.get(c, "").strip() in allowed for c, allowed in conditions.items())
+
+    def observation(self, spec: Any, where: str) -> dict[str, Any]:
+        spec = _mapping(spec, where)
+        for required in ("metric", "unit", "value"):
+            if required not in spec:
+                raise MappingError(f"{where}: '{required}' is required")
+        getters = self.group({k: v for k, v in spec.items() if k not in ("metric", "unit")}, where, OBSERVATION_FIELDS)
+        return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), **getters}
+
+
+def _fill(template: str, cells: Cells) -> str:
+    return re.sub(r"\{([^{}]+)\}", lambda m: str(cells.get(m.group(1), "")), template)
+
+
+def _transform(step: Any, where: str) -> Callable[[str], str]:
+    if isinstance(step, str):
+        if step not in SIMPLE_TRANSFORMS:
+            raise MappingError(
+                f"{where}: unknown transform '{step}' (known: {', '.join(SIMPLE_TRANSFORMS)}, extract, replace)"
+            )
+        return SIMPLE_TRANSFORMS[step]
+    step = _mapping(step, where)
+    if "extract" in step:
+        pattern = _regex(step["extract"], where)
+        return lambda s: (
+            (m.group("value") if "value" in pattern.groupindex else m.group(1)) if (m := pattern.search(s)) else ""
+        )
+    if "replace" in step and isinstance(step["replace"], list) and len(step["replace"]) == 2:
+        pattern, replacement = _regex(step["replace"][0], where), str(step["replace"][1])
+        return lambda s: pattern.sub(replacement, s)
+    raise MappingError(
+        f"{where}: a transform is a name (trim, lower...) or {{extract: regex}} or {{replace: [regex, text]}}"
+    )
+
+
+def _regex(pattern: Any, where: str) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(str(pattern))
+    except re.error as e:
+        raise MappingError(f"{where}: bad regular expression {pattern!r}: {e}") from e
+    if compiled.groups < 1:
+        raise MappingError(f"{where}: the regular expression {pattern!r} needs a group ( ) around the part to keep")
+    return compiled
+
+
+def _parse_date(text: str, formats: list[str]) -> str:
+    """Parse with the first format that fits; keep the precision the format has."""
+    for fmt in formats:
+        try:
+            parsed = dt.datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        if "%d" in fmt or "%j" in fmt:
+            return parsed.strftime("%Y-%m-%d")
+        if "%m" in fmt or "%b" in fmt or "%B" in fmt:
+            return parsed.strftime("%Y-%m")
+        return parsed.strftime("%Y")
+    return text  # left as typed: the date rule reports it with the row and column
+
+
+def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:
+    """Refuse constants and value maps that name a sector, kind or arrangement that does not exist."""
+    checks = (("client", "sector", vocabulary.sectors), ("client", "kind", vocabulary.organisation_kinds),
+              ("relationship", "arrangement", vocabulary.arrangements))  # fmt: skip
+    for group, name, allowed in checks:
+        spec = (data.get(group) or {}).get(name)
+        if not isinstance(spec, dict):
+            spec = {"value": spec} if spec is not None else {}
+        values = [spec.get("value"), spec.get("default"), *(spec.get("map") or {}).values()]
+        for value in values:
+            if value is not None and value not in allowed:
+                raise MappingError(
+                    f"{group}.{name}: '{value}' is not a known {name} (known: {', '.join(sorted(allowed))})"
+                )

@@ -1,0 +1,352 @@
+"""Run an import: map each row, check it with the shared rules, match its organisations,
+and store everything in one transaction (or nothing)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from registry.build import build_disclosure, build_organisation, build_relationship, build_source
+from registry.importer.mapping import Plan
+from registry.importer.readers import Table
+from registry.importer.writer import Writer
+from registry.names import name_key
+from registry.store import imports as store
+from registry.store import lookups
+from registry.validation import FieldError, ValidationError, Vocabulary, slugify
+
+PROGRESS_EVERY = 5000
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    column: str
+    value: str
+    problem: str
+
+
+@dataclass
+class ImportReport:
+    rows_read: int = 0
+    filtered_out: int = 0
+    relationships_stored: int = 0
+    rows_stored: int = 0
+    matched_relationships: int = 0
+    matched_organisations: int = 0
+    new_organisations: int = 0
+    rejected: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows_read:,} rows read, {self.filtered_out:,} outside the mapping's 'where', "
+            f"{self.rows_stored:,} stored as {self.relationships_stored:,} new relationships "
+            f"(and {self.matched_relationships:,} already in the registry), "
+            f"{self.matched_organisations:,} matched to existing organisations, "
+            f"{self.new_organisations:,} new organisations, {self.rejected:,} rejected, "
+            f"{len(self.skipped):,} skipped"
+        )
+
+    def write_csv(self, path: Path) -> None:
+        """Write every error and skipped row as CSV (row, column, value, problem)."""
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["row", "column", "value", "problem"])
+            for p in sorted(self.errors + self.skipped, key=lambda p: p.row):
+                writer.writerow([p.row, neutralise(p.column), neutralise(p.value), neutralise(p.problem)])
+
+
+class ImportFailed(Exception):
+    """The import had errors and stored nothing; `report` lists them."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(f"{len(report.errors)} error(s): nothing stored")
+        self.report = report
+
+
+def neutralise(text: str) -> str:
+    """Keep a cell that a spreadsheet would run as a formula as plain text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class RowSkipped(Exception):
+    """The mapping says rows like this one are left out; the report lists them."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.problem)
+        self.problem = problem
+
+
+class RowError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].problem)
+        self.problems = problems
+
+
+def run_import(
+    db: sqlite_utils.Database,
+    table: Table,
+    plan: Plan,
+    vocabulary: Vocabulary,
+    *,
+    status: str,
+    submission_id: int | None,
+    skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import every row; the caller owns the transaction and rolls back on ImportFailed."""
+    report = ImportReport()
+    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id), report)
+    seen_ids: dict[str, int] = {}
+    for number, cells in table.rows:
+        report.rows_read += 1
+        if progress and report.rows_read % PROGRESS_EVERY == 0:
+            progress(report.rows_read)
+        if not plan.where(cells):
+            report.filtered_out += 1
+            continue
+        if plan.identifier:
+            ident = str(plan.identifier[0](cells) or "")
+            if ident and ident in seen_ids:
+                report.skipped.append(
+                    Problem(number, "identifier", ident, f"duplicate of row {seen_ids[ident]}: not stored twice")
+                )
+                continue
+            seen_ids.setdefault(ident, number)
+        try:
+            job.row(number, cells)
+        except RowSkipped as e:
+            report.skipped.append(e.problem)
+        except RowError as e:
+            report.rejected += 1
+            (report.skipped if skip_invalid else report.errors).extend(e.problems)
+    if progress:
+        progress(report.rows_read)
+    job.writer.flush()
+    report.matched_relationships = len(job.writer.matched_relationships)
+    if report.errors:
+        raise ImportFailed(report)
+    return report
+
+
+class _Job:
+    """The state of one import: resolved vendors and sources, matched organisations."""
+
+    def __init__(
+        self, db: sqlite_utils.Database, plan: Plan, vocabulary: Vocabulary, writer: Writer, report: ImportReport
+    ) -> None:
+        self.db, self.plan, self.vocabulary, self.writer, self.report = db, plan, vocabulary, writer, report
+        self.keys = store.organisation_keys(db)
+        self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
+        self.file_source_id = self._reference("sources", plan.source, self._new_source)
+        self.vendor_ids: dict[str, int] = {}
+        self.identities: dict[int, dict[tuple[int, int | None, str | None], int]] = {}
+        self.source_ids: dict[str, int] = {}
+        self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
+        self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
+        self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
+
+    # References named in the mapping -------------------------------------------------
+
+    def _reference(self, table: str, ref: dict[str, Any] | None, create: Callable[[dict[str, Any]], int]) -> int | None:
+        if ref is None:
+            return None
+        where = {"disclosures": "disclosure", "sources": "source", "organisations": "vendor"}[table]
+        if "slug" in ref:
+            found = lookups.by_slug(self.db, table, ref["slug"])
+            if found is None or found["status"] != "approved":
+                raise ValidationError(
+                    [FieldError(f"mapping {where}.slug", f"no published {table[:-1]} '{ref['slug']}'")]
+                )
+            return found["id"]
+        try:
+            return create(ref["new"])
+        except ValidationError as e:
+            raise ValidationError(
+                [FieldError(f"mapping {where}.new.{err.field}", err.message) for err in e.errors]
+            ) from e
+
+    def _new_disclosure(self, data: dict[str, Any]) -> int:
+        record = build_disclosure(
+            {**data, "slug": data.get("slug") or slugify(str(data.get("title", "")))}, self.vocabulary
+        )
+        if lookups.slug_taken(self.db, "disclosures", record.slug):
+            return lookups.by_slug(self.db, "disclosures", record.slug)["id"]
+        return self.writer.disclosure(asdict(record))
+
+    def _new_source(self, data: dict[str, Any]) -> int:
+        record = build_source({**data, "slug": data.get("slug") or slugify(str(data.get("title", "")))})
+        if lookups.slug_taken(self.db, "sources", record.slug):
+            return lookups.by_slug(self.db, "sources", record.slug)["id"]
+        return self.writer.source(asdict(record))
+
+    def _vendor(self, name: str | None) -> int | None:
+        """The id of a vendor by name (matched, or created from the mapping's defaults)."""
+        if self.plan.vendor and "slug" in self.plan.vendor:
+            return self._reference("organisations", self.plan.vendor, lambda d: 0)
+        if name is None:
+            return None
+        if name in self.vendor_ids:
+            return self.vendor_ids[name]
+        defaults = (self.plan.vendor or {}).get("new") or (self.plan.vendors or {}).get("new") or {}
+        fields = {"kind": "company", "sector": "technology", **defaults, "name": name}
+        org_id, _ = self._organisation(fields, 0, "vendor")
+        self.vendor_ids[name] = org_id
+        return org_id
+
+    # Rows ----------------------------------------------------------------------------
+
+    def row(self, number: int, cells: dict[str, str]) -> None:
+        vendors = self._row_vendors(number, cells)
+        client = {k: g(cells) for k, g in self.plan.client.items()}
+        values = {k: g(cells) for k, g in self.plan.relationship.items()}
+        values.setdefault("arrangement", "unknown")
+        values.setdefault("summary", f"{client.get('name')} appears in this list as a client.")
+        problems = self._check_org_fields(number, client)
+        locator = str(self.plan.locator({**cells, "row": number}))
+        data = {**values, "vendor": "vendor", "client": "client", "citations": [{"source": "file", "locator": locator}]}
+        try:
+            record = build_relationship(data, self.vocabulary)
+        except ValidationError as e:
+            record = None
+            problems += [Problem(number, f"relationship.{err.field}", str(values.get(err.field.split("[")[0]) or ""),
+                                 err.message) for err in e.errors]  # fmt: skip
+        sources = [self._row_source(number, spec, cells, problems) for spec in self.plan.sources]
+        figures = [self._row_observation(number, spec, cells, problems) for spec in self.plan.observations]
+        if problems or record is None:
+            raise RowError(problems)
+        client_id, _ = self._organisation(client, number, "client")
+        if self.plan.identifier:
+            ident = str(self.plan.identifier[0]({**cells, "row": number}) or "")
+            if ident:
+                self.writer.identifier(client_id, self.plan.identifier[1], ident, self.db)
+        self.report.rows_stored += 1
+        fields = {k: getattr(record, k) for k in ("product", "arrangement", "trial_days", "start_date", "end_date",
+                                                  "summary", "notes")}  # fmt: skip
+        for vendor_id in vendors:
+            rel_id = self._relationship(vendor_id, client_id, fields)
+            if rel_id is None:
+                self.report.skipped.append(Problem(number, "client", client["name"], "the vendor itself: not a client"))
+                continue
+            self.writer.citation(rel_id, self.file_source_id, locator, None)
+            for source in sources:
+                if source is not None:
+                    self.writer.citation(rel_id, self._source_id(source[0]), source[1], None)
+            for figure in figures:
+                if figure is not None:
+                    self.writer.observation(rel_id, figure, self.file_source_id)
+
+    def _row_vendors(self, number: int, cells: dict[str, str]) -> list[int]:
+        if self.plan.vendors is None:
+            return [self.single_vendor] if self.single_vendor else []
+        spec = self.plan.vendors
+        raw = spec["get"](cells) or ""
+        names = [n.strip() for n in (raw.split(spec["split"]) if spec["split"] else [raw]) if n.strip()]
+        if not names:
+            problem = Problem(number, "vendor", "", "no vendor named: not a vendor-client relationship")
+            if spec["if_empty"] == "skip":
+                raise RowSkipped(problem)
+            raise RowError([problem])
+        return [self._vendor(spec["map"].get(n.casefold(), n)) or 0 for n in names]
+
+    def _check_org_fields(self, number: int, fields: dict[str, Any]) -> list[Problem]:
+        error = self.check_org(tuple(sorted((k, v) for k, v in fields.items() if v is not None)))
+        return [Problem(number, f"client.{e.field}", str(fields.get(e.field) or ""), e.message) for e in error]
+
+    def _check_org(self, items: tuple[tuple[str, Any], ...]) -> tuple[FieldError, ...]:
+        try:
+            build_organisation(dict(items), self.vocabulary)
+        except ValidationError as e:
+            return tuple(e.errors)
+        return ()
+
+    def _check_source(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
+        data = dict(items)
+        try:
+            return asdict(build_source({**data, "slug": slugify(str(data.get("url") or data.get("title") or "s"))})), ()
+        except ValidationError as e:
+            return None, tuple(e.errors)
+
+    def _row_source(self, number: int, spec: dict, cells: dict[str, str], problems: list[Problem]) -> tuple | None:
+        values = {k: g({**cells, "row": number}) for k, g in spec.items()}
+        if not values.get("url"):
+            return None  # an empty link column: nothing to cite
+        locator = str(values.pop("locator", None) or f"row {number}")
+        values.setdefault("title", values.get("publisher") or values["url"])
+        values.setdefault("language", "en")
+        record, errors = self.check_source(tuple(sorted((k, v) for k, v in values.items() if v is not None)))
+        # A bad link does not make the row wrong: the link is left uncited and listed.
+        self.report.skipped += [Problem(number, f"source.{e.field}", str(values.get(e.field) or ""),
+                                        f"{e.message}: this link is not cited") for e in errors]  # fmt: skip
+        return (record, locator) if record else None
+
+    def _row_observation(self, number: int, spec: dict, cells: dict[str, str], problems: list[Problem]) -> dict | None:
+        values = {k: g(cells) for k, g in spec.items() if callable(g)}
+        raw = values.pop("value", None)
+        if raw in (None, ""):
+            return None
+        try:
+            figure = float(str(raw).replace(",", ""))
+        except ValueError:
+            problems.append(Problem(number, f"observation.{spec['metric']}", str(raw), "not a number"))
+            return None
+        return {"metric": spec["metric"], "unit": spec["unit"], "low": figure, "high": figure,
+                "period_start": values.get("period_start"), "period_end": values.get("period_end"),
+                "locator": f"row {number}"}  # fmt: skip
+
+    # Matching and storing ------------------------------------------------------------
+
+    def _organisation(self, fields: dict[str, Any], number: int, role: str) -> tuple[int, bool]:
+        """Match an organisation by normalised name (and place), or create it."""
+        name = str(fields["name"]).strip()
+        key = name_key(name)
+        country = self.vocabulary.country(fields["country"]) if fields.get("country") else None
+        subdivision = fields.get("subdivision")
+        for org_id, org_country, org_subdivision in self.keys.get(key, []):
+            if _compatible(country, org_country) and _compatible(subdivision, org_subdivision):
+                if role == "client" and org_id not in self.writer.spellings_created:
+                    self.report.matched_organisations += 1
+                self.writer.alias(org_id, name, self.db)
+                return org_id, True
+        record = build_organisation({**fields, "slug": self.writer.org_slug(self.db, name)}, self.vocabulary)
+        org_id = self.writer.organisation(asdict(record), key)
+        self.keys.setdefault(key, []).append((org_id, record.country, record.subdivision))
+        self.report.new_organisations += role == "client"
+        return org_id, False
+
+    def _relationship(self, vendor_id: int, client_id: int, values: dict[str, Any]) -> int | None:
+        if vendor_id not in self.identities:
+            self.identities[vendor_id] = store.relationship_identities(self.db, vendor_id)
+        identity = (client_id, self.disclosure_id, values.get("product"))
+        known = self.identities[vendor_id]
+        if identity in known:
+            if known[identity] not in self.writer.created_relationships:
+                self.writer.existing(known[identity])  # stored before: this import adds its citations
+            return known[identity]
+        if vendor_id == client_id:
+            return None
+        rel_id = self.writer.relationship(vendor_id, client_id, self.disclosure_id, values)
+        known[identity] = rel_id
+        self.report.relationships_stored += 1
+        return rel_id
+
+    def _source_id(self, record: dict[str, Any]) -> int:
+        url = record["url"]
+        if url not in self.source_ids:
+            existing = store.source_ids_by_url(self.db, [url])
+            self.source_ids[url] = existing.get(url) or self.writer.source(
+                {**record, "slug": self.writer.source_slug(self.db, record["title"])}
+            )
+        return self.source_ids[url]
+
+
+def _compatible(a: str | None, b: str | None) -> bool:
+    return a is None or b is None or a == b

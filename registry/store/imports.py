@@ -1,0 +1,120 @@
+"""Bulk writes of an import: rows inserted in batches with ids assigned up front, and
+the approval or removal of everything one import submission created."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+# Tables an import writes, parents before children; each row carries submission_id
+# where the table has one, so an import can be approved or removed as a whole.
+IMPORT_TABLES = ("sources", "disclosures", "organisations", "organisation_aliases", "organisation_identifiers",
+                 "relationships", "citations", "observations")  # fmt: skip
+WITH_STATUS = ("sources", "disclosures", "organisations", "relationships", "observations")
+
+
+def organisation_keys(db: sqlite_utils.Database) -> dict[str, list[tuple[int, str | None, str | None]]]:
+    """name key -> [(id, country, subdivision)] for every approved organisation's name and aliases."""
+    keys: dict[str, list[tuple[int, str | None, str | None]]] = defaultdict(list)
+    rows = db.execute(
+        "SELECT name_key, id, country, subdivision FROM organisations WHERE status = 'approved' "
+        "UNION SELECT a.alias_key, o.id, o.country, o.subdivision FROM organisation_aliases a "
+        "JOIN organisations o ON o.id = a.organisation_id WHERE o.status = 'approved'"
+    )
+    for key, *org in rows:
+        keys[key].append(tuple(org))  # type: ignore[arg-type]
+    return keys
+
+
+def aliases_of(db: sqlite_utils.Database, org_id: int) -> set[str]:
+    rows = db.execute("SELECT name FROM organisations WHERE id = ? UNION SELECT alias FROM organisation_aliases "
+                      "WHERE organisation_id = ?", [org_id, org_id])  # fmt: skip
+    return {r[0] for r in rows}
+
+
+def next_ids(db: sqlite_utils.Database) -> dict[str, int]:
+    """The next free id of every table an import writes."""
+    return {t: db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM [{t}]").fetchone()[0] for t in IMPORT_TABLES}
+
+
+def relationship_identities(db: sqlite_utils.Database, vendor_id: int) -> dict[tuple[int, int | None, str | None], int]:
+    """(client, disclosure, product) -> id of the vendor's relationships already stored."""
+    rows = db.execute(
+        "SELECT client_id, disclosure_id, product, id FROM relationships WHERE vendor_id = ? AND status <> 'merged'",
+        [vendor_id],
+    )
+    return {(c, d, p): i for c, d, p, i in rows}
+
+
+def source_ids_by_url(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    batch = list(urls)
+    for start in range(0, len(batch), 500):
+        chunk = batch[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(f"SELECT url, id FROM sources WHERE url IN ({marks}) AND status = 'approved'", chunk)
+        found.update({url: i for url, i in rows})
+    return found
+
+
+def identifier_owner(db: sqlite_utils.Database, scheme: str, value: str) -> int | None:
+    row = db.execute(
+        "SELECT organisation_id FROM organisation_identifiers WHERE scheme = ? AND value = ?", [scheme, value]
+    ).fetchone()
+    return row[0] if row else None
+
+
+# What a row already stored makes redundant: the same citation, alias, identifier or figure.
+IGNORE_DUPLICATES = ("citations", "organisation_aliases", "organisation_identifiers", "observations")
+
+
+def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows at once; the caller holds the transaction."""
+    if rows:
+        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+        verb = "INSERT OR IGNORE" if table in IGNORE_DUPLICATES else "INSERT"
+        db.conn.executemany(f"{verb} INTO [{table}] ({names}) VALUES ({marks})", rows)
+
+
+def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, int]:
+    """Approve every pending row the import created; return counts per table."""
+    return {
+        t: db.execute(
+            f"UPDATE [{t}] SET status = 'approved' WHERE submission_id = ? AND status = 'pending'", [submission_id]
+        ).rowcount
+        for t in WITH_STATUS
+    }
+
+
+def remove_import(db: sqlite_utils.Database, submission_id: int) -> None:
+    """Delete what a pending import created (it was never published)."""
+    for table in ("citations", "observations", "relationships", "organisation_identifiers", "organisation_aliases",
+                  "organisations", "disclosures", "sources"):  # fmt: skip
+        db.execute(f"DELETE FROM [{table}] WHERE submission_id = ?", [submission_id])
+
+
+def import_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The first relationships an import created, with labels, as they would be published."""
+    return list(
+        db.query(
+            "SELECT r.id, v.name AS vendor, c.name AS client, s.label AS client_sector, co.name AS client_country, "
+            "c.subdivision, a.label AS arrangement, r.product, r.start_date, r.summary, c.status AS client_status "
+            "FROM relationships r JOIN organisations v ON v.id = r.vendor_id "
+            "JOIN organisations c ON c.id = r.client_id "
+            "JOIN sectors s ON s.code = c.sector LEFT JOIN countries co ON co.code = c.country "
+            "JOIN arrangements a ON a.code = r.arrangement WHERE r.submission_id = ? ORDER BY r.id LIMIT ?",
+            [submission_id, limit],
+        )
+    )
+
+
+def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "SELECT id, name, country, subdivision FROM organisations WHERE submission_id = ? ORDER BY id LIMIT ?",
+            [submission_id, limit],
+        )
+    )
