@@ -206,10 +206,12 @@ CREATE TABLE IF NOT EXISTS relationships (
     CHECK (trial_days IS NULL OR arrangement = 'trial'),
     CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date)
 ) STRICT;
--- One relationship per vendor, client, disclosure and product: a second row with the
--- same four is a duplicate, whatever its arrangement.
-CREATE UNIQUE INDEX IF NOT EXISTS relationships_identity
-    ON relationships(vendor_id, client_id, coalesce(disclosure_id, 0), coalesce(product, ''));
+-- One live relationship per vendor, client, disclosure and product: a second row with
+-- the same four is a duplicate, whatever its arrangement. Withdrawn and merged rows keep
+-- their history without blocking a new one.
+CREATE UNIQUE INDEX IF NOT EXISTS relationships_live_identity
+    ON relationships(vendor_id, client_id, coalesce(disclosure_id, 0), coalesce(product, ''))
+    WHERE status IN ('pending', 'approved');
 CREATE INDEX IF NOT EXISTS relationships_status ON relationships(status);
 CREATE INDEX IF NOT EXISTS relationships_submission ON relationships(submission_id);
 CREATE INDEX IF NOT EXISTS relationships_client ON relationships(client_id);

@@ -29,6 +29,8 @@ def publishing(settings: Settings) -> Iterator[sqlite_utils.Database]:
 
     The block's writes to intake.db and their publication to registry.db commit
     together; an exception rolls both back."""
+    if not settings.registry_db.exists():
+        raise ReviewError(f"{settings.registry_db} does not exist: run `registry publish` first.")
     db = connect(settings.intake_db)
     public.attach(db, settings.registry_db, "pub")
     try:
@@ -111,7 +113,18 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
             f"New response ({r['kind']}) on relationship {r['relationship_id']}: {rel['vendor']} → {rel['client']}"
         )
     duplicates = {o["name"]: near_matches(o["name"], spellings) for o in new_orgs.values()}
-    return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload}
+    organisations = [
+        {
+            **o,
+            "kind": kinds.get(o["kind"]),
+            "sector": sectors.get(o["sector"]),
+            "country": countries.get(o.get("country")),
+        }
+        for o in new_orgs.values()
+    ]
+    return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload,
+            "organisations": organisations, "sources": list(new_sources.values()),
+            "disclosures": payload.get("disclosures", [])}  # fmt: skip
 
 
 def edit(
@@ -169,6 +182,10 @@ def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: d
             created.append((table, save(db, build(item), "approved")))
     for item in payload.get("relationships", []):
         record = build_relationship(item, vocabulary)
+        for slug in (record.vendor, record.client):
+            org = lookups.organisation(db, intake.id_for(db, "organisations", slug))
+            if org is None:
+                raise ReviewError(f"The organisation '{slug}' is no longer published: edit the submission.")
         existing = lookups.relationship_with_identity(
             db,
             intake.id_for(db, "organisations", record.vendor),
@@ -182,5 +199,9 @@ def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: d
         created.append(("relationships", rel_id))
     for item in payload.get("responses", []):
         record = build_response(item, vocabulary)
+        key = (item["relationship_id"], intake.id_for(db, "organisations", record.organisation),
+               intake.id_for(db, "sources", record.source))  # fmt: skip
+        if lookups.response_exists(db, *key):
+            raise ReviewError("That organisation's response from that source is published already: edit the source.")
         created.append(("responses", intake.save_response(db, item["relationship_id"], record, "approved")))
     return created

@@ -62,7 +62,8 @@ def private_value_problems(registry: sqlite_utils.Database, values: set[str]) ->
     alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     problems = []
-    for table in registry.table_names():
+    contributed = [t for t in registry.table_names() if t not in public.VOCABULARY_TABLES]
+    for table in contributed:
         for column, cell in text_cells(registry, table):
             if pattern.search(cell):
                 problems.append(f"registry.db {table}.{column} holds a private value")

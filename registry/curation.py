@@ -15,6 +15,7 @@ def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, A
     """Merge `other` into `survivor`; its relationships move and its id keeps resolving."""
     if survivor_id == other_id:
         raise ReviewError("Choose two different organisations.")
+    ids = (survivor_id, other_id)
     with publishing(settings) as db:
         survivor, other = lookups.organisation(db, survivor_id), lookups.organisation(db, other_id)
         for number, found in ((survivor_id, survivor), (other_id, other)):
@@ -23,12 +24,13 @@ def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, A
         for rel in curation.relationships_of(db, other_id):
             if {rel["vendor_id"], rel["client_id"]} == {survivor_id, other_id}:
                 raise ReviewError(f"They are vendor and client of each other (relationship {rel['id']}): not merged.")
-        before = {"organisations": store.row(db, "organisations", other_id)}
+        before = {i: {**store.row(db, "organisations", i), **curation.organisation_links(db, i)} for i in ids}
         moved = curation.relationships_of(db, other_id)
         curation.merge_organisation(db, survivor, other)
         curation.record_decision(db, survivor_id, other_id, "merge", user["id"], reason)
-        store.audit(db, "organisations", other_id, "merge", user, before["organisations"],
-                    store.row(db, "organisations", other_id), reason)  # fmt: skip
+        for org_id, old in before.items():
+            new = {**store.row(db, "organisations", org_id), **curation.organisation_links(db, org_id)}
+            store.audit(db, "organisations", org_id, "merge", user, old, new, reason)
         for rel in moved:
             joined = curation.move_relationship(db, rel, other_id, survivor_id)
             why = reason if joined is None else f"{reason} (joined relationship {joined})"

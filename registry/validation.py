@@ -60,8 +60,10 @@ def fold(text: str) -> str:
 
 
 def slugify(text: str) -> str:
-    """Make a URL slug from a name ("Kohl's" -> "kohls")."""
-    return fold(text).replace("_", " ").replace(" ", "-")[:80].strip("-") or "x"
+    """Make an ASCII URL slug from a name ("Kohl's" -> "kohls"); names in other scripts
+    ("Полиция Москвы") give "org", made unique by a number where it is stored."""
+    ascii_words = re.sub(r"[^a-z0-9]+", " ", fold(text).encode("ascii", "ignore").decode())
+    return "-".join(ascii_words.split())[:80].strip("-") or "org"
 
 
 class Fields:

@@ -318,3 +318,127 @@ def test_logout_ends_the_session(reviewer_client):
     response = post_form(reviewer_client, "/logout", {}, form_url="/review")
     assert response.status_code == 303
     assert reviewer_client.get("/review").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/review/submissions/{id}/reject", {"reason": "spam"}),
+        ("/review/submissions/{id}/edit", {"summary": "changed"}),
+        ("/review/relationships/1", {"reason": "withdrawn by a stranger"}),
+        ("/review/organisations/merge", {"survivor_id": "1", "other_id": "2", "decision": "merge", "reason": "x"}),
+    ],
+)
+def test_anonymous_posts_with_valid_tokens_change_nothing(client, seeded, url, data):
+    submission_id = submit_relationship(client, seeded)
+    before = dump(seeded.intake_db), dump(seeded.registry_db)
+    response = post_form(client, url.format(id=submission_id), data, form_url="/submit/relationship")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert (dump(seeded.intake_db), dump(seeded.registry_db)) == before
+
+
+def test_a_response_never_overwrites_a_published_one(reviewer_client, seeded):
+    rel_id, source_id = query(
+        seeded.intake_db,
+        "select re.relationship_id, re.source_id from responses re join organisations o on o.id = re.organisation_id "
+        "where o.slug = 'coinbase'",
+    )[0]
+    data = {"relationship_id": rel_id, "organisation": "client", "kind": "denied", "summary": "Coinbase denied it.",
+            "source-id": source_id, "source-title": "existing", "locator": "paragraph 1"}  # fmt: skip
+    assert post_form(reviewer_client, "/submit/response", data).status_code == 303
+    submission_id = query(seeded.intake_db, "select max(id) from submissions")[0][0]
+    before = dump(seeded.registry_db)
+    page = f"/review/submissions/{submission_id}"
+    response = post_form(reviewer_client, f"{page}/approve", {}, form_url=page)
+    assert "published already" in text(reviewer_client.get(response.headers["Location"]))
+    assert dump(seeded.registry_db) == before
+    assert query(seeded.registry_db, "select kind from responses where relationship_id = ?", [rel_id]) == [
+        ("confirmed",)
+    ]
+
+
+def test_merge_never_folds_a_published_relationship_into_a_withdrawn_one(reviewer_client, seeded):
+    clearview_list = query(seeded.intake_db, "select id from disclosures where slug = 'clearview-client-list-2020'")[0][
+        0
+    ]
+    duplicate = approve_new_client(reviewer_client, seeded, "Walmart Stores")
+    conn = sqlite3.connect(seeded.intake_db)
+    conn.execute("update relationships set disclosure_id = ? where client_id = ?", [clearview_list, duplicate])
+    conn.commit()
+    conn.close()
+    invoke("publish")
+    walmart = org_id(seeded, "walmart")
+    rel = query(seeded.intake_db, "select id from relationships where client_id = ?", [walmart])[0][0]
+    assert post_form(reviewer_client, f"/review/relationships/{rel}", {"reason": "Wrong row."}).status_code == 303
+    post_form(reviewer_client, "/review/organisations/merge",
+              {"survivor_id": walmart, "other_id": duplicate, "decision": "merge", "reason": "Same."})  # fmt: skip
+    assert query(seeded.registry_db, "select count(*) from relationships where client_id = ?", [walmart]) == [(1,)]
+    check_passes()
+
+
+def test_an_old_id_resolves_to_the_surviving_organisation(reviewer_client, seeded):
+    kohls, walmart = org_id(seeded, "kohls"), org_id(seeded, "walmart")
+    post_form(reviewer_client, "/review/organisations/merge",
+              {"survivor_id": walmart, "other_id": kohls, "decision": "merge", "reason": "Test."})  # fmt: skip
+    submission_id = submit_relationship(
+        reviewer_client, seeded, **{"vendor-id": str(org_id(seeded, "amazon")), "client-id": str(kohls)}
+    )
+    payload = json.loads(query(seeded.intake_db, "select payload from submissions where id = ?", [submission_id])[0][0])
+    assert payload["relationships"][0]["client"] == "walmart"
+    page = f"/review/submissions/{submission_id}"
+    post_form(reviewer_client, f"{page}/approve", {}, form_url=page)
+    assert query(seeded.registry_db, "select count(*) from relationships where vendor = 'Amazon' and client_id = ?",
+                 [walmart]) == [(1,)]  # fmt: skip
+
+
+def test_merging_a_parent_into_its_child_leaves_no_loop(reviewer_client, seeded):
+    doj, dea = org_id(seeded, "us-department-of-justice"), org_id(seeded, "dea")
+    post_form(reviewer_client, "/review/organisations/merge",
+              {"survivor_id": dea, "other_id": doj, "decision": "merge", "reason": "Test."})  # fmt: skip
+    assert query(seeded.intake_db, "select parent_id from organisations where id = ?", [dea]) == [(None,)]
+    check_passes()
+
+
+def test_seed_after_a_merge_changes_nothing_published(reviewer_client, seeded):
+    post_form(reviewer_client, "/review/organisations/merge",
+              {"survivor_id": org_id(seeded, "nba"), "other_id": org_id(seeded, "ice"), "decision": "merge",
+               "reason": "Test."})  # fmt: skip
+    before = dump(seeded.registry_db)
+    assert invoke("seed").exit_code == 0
+    assert invoke("publish").exit_code == 0
+    assert dump(seeded.registry_db) == before
+    check_passes()
+
+
+@pytest.mark.parametrize("big", ["9" * 25, str(2**63)])
+def test_huge_numbers_are_answered_not_crashed(reviewer_client, seeded, big):
+    response = post_form(reviewer_client, "/submit/relationship", {"vendor-id": big, "vendor-name": "x"})
+    assert response.status_code == 422
+    assert reviewer_client.get(f"/review/submissions/{big}").status_code == 404
+    assert reviewer_client.get(f"/review/relationships/{big}").status_code == 404
+    assert reviewer_client.get(f"/review/audit?table=relationships&row_id={big}").status_code == 200
+    assert reviewer_client.get(f"/review/organisations/merge?survivor_id={big}").status_code == 200
+
+
+def test_names_in_other_scripts_are_accepted(client, seeded):
+    data = {"name": "Полиция Москвы", "kind": "public-agency", "sector": "law-enforcement", "country": "RU"}
+    assert post_form(client, "/submit/organisation", data).status_code == 303
+    payload = json.loads(query(seeded.intake_db, "select payload from submissions")[0][0])
+    assert payload["organisations"][0]["name"] == "Полиция Москвы"
+    assert payload["organisations"][0]["slug"] == "org"
+
+
+def test_a_one_word_submitter_name_does_not_fail_the_check(client, seeded):
+    submit_relationship(client, seeded, submitter_name="Jordan")
+    check_passes()
+
+
+def test_approval_without_registry_db_is_refused_cleanly(reviewer_client, seeded):
+    submission_id = submit_relationship(reviewer_client, seeded)
+    seeded.registry_db.unlink()
+    page = f"/review/submissions/{submission_id}"
+    response = post_form(reviewer_client, f"{page}/approve", {}, form_url=page)
+    assert response.status_code == 303
+    assert not seeded.registry_db.exists()
+    assert query(seeded.intake_db, "select status from submissions") == [("pending",)]

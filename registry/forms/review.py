@@ -7,6 +7,8 @@ from wtforms.fields import IntegerField, PasswordField, RadioField, StringField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from registry.forms.submit import ID_RANGE
+
 
 class LoginForm(FlaskForm):
     name = StringField("Account name", [DataRequired("Give your account name."), Length(max=100)])
@@ -33,10 +35,10 @@ class RejectForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     survivor_id = IntegerField(
-        "Organisation that stays", [InputRequired("Give the number of the organisation that stays.")]
+        "Organisation that stays", [InputRequired("Give the number of the organisation that stays."), ID_RANGE]
     )
     other_id = IntegerField(
-        "Organisation merged into it", [InputRequired("Give the number of the other organisation.")]
+        "Organisation merged into it", [InputRequired("Give the number of the other organisation."), ID_RANGE]
     )
     decision = RadioField(
         "Decision",

@@ -12,6 +12,9 @@ DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD: give only what the source says, e.g. 2
 COUNTRY_HELP = "Country name in English or French, or its code: 'Belgium', 'Belgique' or 'BE'."
 
 
+ID_RANGE = NumberRange(1, 2**63 - 1, "No published record has this number.")
+
+
 def limit(n: int) -> Length:
     return Length(max=n, message=f"At most {n} characters.")
 
@@ -33,7 +36,7 @@ class SubmitterForm(FlaskForm):
 class PartyForm(Form):
     """An organisation picked among existing ones, or described to be created."""
 
-    id = IntegerField(validators=[Optional()], render_kw={"hidden": True})
+    id = IntegerField(validators=[Optional(), ID_RANGE], render_kw={"hidden": True})
     name = StringField(
         "Name",
         [DataRequired("Give the organisation's name."), limit(300)],
@@ -58,7 +61,7 @@ class PartyForm(Form):
 class SourceRefForm(Form):
     """A source picked among existing ones, or described to be created."""
 
-    id = IntegerField(validators=[Optional()], render_kw={"hidden": True})
+    id = IntegerField(validators=[Optional(), ID_RANGE], render_kw={"hidden": True})
     title = StringField(
         "Title",
         [DataRequired("Give the source's title (or pick an existing source)."), limit(500)],
@@ -182,7 +185,7 @@ class RelationshipForm(SubmitterForm):
 class ResponseForm(SubmitterForm):
     relationship_id = IntegerField(
         "Relationship number",
-        [DataRequired("Give the number of a published relationship.")],
+        [DataRequired("Give the number of a published relationship."), ID_RANGE],
         description="The id shown in the registry's relationships table.",
     )
     organisation = SelectField(

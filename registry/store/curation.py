@@ -30,7 +30,7 @@ def move_relationship(db: sqlite_utils.Database, rel: dict[str, Any], old_id: in
     client = new_id if rel["client_id"] == old_id else rel["client_id"]
     twin = db.execute(
         "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND disclosure_id IS ? "
-        "AND product IS ? AND id <> ?",
+        "AND product IS ? AND id <> ? AND status IN ('pending', 'approved')",
         [vendor, client, rel["disclosure_id"], rel["product"], rel["id"]],
     ).fetchone()
     if twin is None:
@@ -70,6 +70,11 @@ def merge_organisation(db: sqlite_utils.Database, survivor: dict[str, Any], othe
     db.execute(
         "UPDATE OR IGNORE responses SET organisation_id = ? WHERE organisation_id = ?", [survivor["id"], other["id"]]
     )
+    # A parent merged into its child: the child takes the parent's own parent, never itself.
+    db.execute(
+        "UPDATE organisations SET parent_id = ? WHERE id = ? AND parent_id = ?",
+        [other["parent_id"] if other["parent_id"] != survivor["id"] else None, survivor["id"], other["id"]],
+    )
     db.execute(
         "UPDATE organisations SET parent_id = ? WHERE parent_id = ? AND id <> ?",
         [survivor["id"], other["id"], survivor["id"]],
@@ -103,3 +108,31 @@ def record_decision(
 
 def set_relationship_status(db: sqlite_utils.Database, rel_id: int, status: str) -> None:
     db.execute("UPDATE relationships SET status = ?, updated_at = ? WHERE id = ?", [status, now(), rel_id])
+
+
+def organisation_links(db: sqlite_utils.Database, org_id: int) -> dict[str, Any]:
+    """What hangs on an organisation, for the audit log of a merge."""
+
+    def values(sql: str) -> list[Any]:
+        return [r[0] for r in db.execute(sql, [org_id])]
+
+    return {
+        "aliases": values("SELECT alias FROM organisation_aliases WHERE organisation_id = ? ORDER BY alias"),
+        "identifiers": values(
+            "SELECT scheme || ':' || value FROM organisation_identifiers WHERE organisation_id = ? ORDER BY 1"
+        ),
+        "responses": values("SELECT id FROM responses WHERE organisation_id = ? ORDER BY id"),
+        "children": values("SELECT id FROM organisations WHERE parent_id = ? ORDER BY id"),
+    }
+
+
+def decisions_between(db: sqlite_utils.Database, a: int, b: int) -> list[dict[str, Any]]:
+    """Reviewers' earlier decisions on this pair of organisations."""
+    return list(
+        db.query(
+            "SELECT d.decision, d.reason, d.created_at, u.name AS reviewer FROM organisation_decisions d "
+            "JOIN users u ON u.id = d.user_id WHERE (organisation_id = :a AND other_id = :b) "
+            "OR (organisation_id = :b AND other_id = :a) ORDER BY d.id",
+            {"a": a, "b": b},
+        )
+    )

@@ -43,7 +43,8 @@ def next_ids(db: sqlite_utils.Database) -> dict[str, int]:
 def relationship_identities(db: sqlite_utils.Database, vendor_id: int) -> dict[tuple[int, int | None, str | None], int]:
     """(client, disclosure, product) -> id of the vendor's relationships already stored."""
     rows = db.execute(
-        "SELECT client_id, disclosure_id, product, id FROM relationships WHERE vendor_id = ? AND status <> 'merged'",
+        "SELECT client_id, disclosure_id, product, id FROM relationships WHERE vendor_id = ? "
+        "AND status IN ('pending', 'approved')",
         [vendor_id],
     )
     return {(c, d, p): i for c, d, p, i in rows}

@@ -78,11 +78,21 @@ def slugs(db: sqlite_utils.Database, table: str) -> set[str]:
 
 
 def id_for(db: sqlite_utils.Database, table: str, slug: str) -> int:
-    """Return the id of the row with this slug."""
+    """Return the id of the row with this slug; a merged organisation gives its survivor."""
     row = db.execute(f"SELECT id FROM [{table}] WHERE slug = ?", [slug]).fetchone()
     if row is None:
         raise UnknownReferenceError(f"no {table[:-1]} with slug '{slug}'")
-    return row[0]
+    return surviving_id(db, row[0]) if table == "organisations" else row[0]
+
+
+def surviving_id(db: sqlite_utils.Database, org_id: int) -> int:
+    """Follow merges: the organisation an old id now stands for."""
+    for _ in range(100):  # merges form chains, never cycles; the bound is a guard
+        row = db.execute("SELECT merged_into_id FROM organisations WHERE id = ?", [org_id]).fetchone()
+        if row is None or row[0] is None:
+            return org_id
+        org_id = row[0]
+    return org_id
 
 
 def _optional_id(db: sqlite_utils.Database, table: str, slug: str | None) -> int | None:
@@ -95,6 +105,8 @@ def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], value
     The review status is only set on insert: loading data again never overrides a
     reviewer's decision (a withdrawn row stays withdrawn)."""
     where = " AND ".join(f"[{k}] IS ?" for k in match)
+    if table in ("organisations", "relationships"):
+        where += " AND status <> 'merged'"  # a merged row lives on in its survivor
     existing = db.execute(f"SELECT * FROM [{table}] WHERE {where}", list(match.values())).fetchone()
     stamp = now()
     if existing is None:
@@ -120,7 +132,12 @@ def save_source(db: sqlite_utils.Database, record: SourceRecord, status: str) ->
 
 
 def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, status: str) -> int:
-    """Insert or update an organisation with its aliases and identifiers, keyed by slug."""
+    """Insert or update an organisation with its aliases and identifiers, keyed by slug.
+
+    An organisation a reviewer merged stays merged: its survivor's id is returned."""
+    merged = db.execute("SELECT id FROM organisations WHERE slug = ? AND status = 'merged'", [record.slug]).fetchone()
+    if merged:
+        return surviving_id(db, merged[0])
     values = {
         "name": record.name,
         "name_key": name_key(record.name),
@@ -206,3 +223,8 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
         fields = {k: getattr(o, k) for k in ("low", "high", "unit", "period_end", "locator")}
         _save(db, "observations", key, fields, status)
     return rel_id
+
+
+def merged_slugs(db: sqlite_utils.Database) -> set[str]:
+    """Slugs of organisations merged into another."""
+    return {r[0] for r in db.execute("SELECT slug FROM organisations WHERE status = 'merged'")}

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
+from registry.store.intake import surviving_id
+
 
 def vocabulary_choices(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
     """(code, label) pairs of a vocabulary table, in label order."""
@@ -72,7 +74,9 @@ def organisation_spellings(db: sqlite_utils.Database) -> list[tuple[int, str, st
 
 
 def organisation(db: sqlite_utils.Database, org_id: int) -> dict[str, Any] | None:
-    """An approved organisation with its labels, or None."""
+    """An approved organisation with its labels (an old id of a merged one gives the
+    survivor), or None."""
+    org_id = surviving_id(db, org_id)
     rows = list(
         db.query(
             "SELECT o.*, s.label AS sector_label, k.label AS kind_label, c.name AS country_name "
@@ -164,7 +168,18 @@ def relationship_with_identity(
 ) -> int | None:
     """The id of the relationship with this vendor, client, disclosure and product, if any."""
     found = db.execute(
-        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND disclosure_id IS ? AND product IS ?",
+        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND disclosure_id IS ? AND product IS ? "
+        "AND status IN ('pending', 'approved')",
         [vendor_id, client_id, disclosure_id, product],
     ).fetchone()
     return found[0] if found else None
+
+
+def response_exists(db: sqlite_utils.Database, relationship_id: int, organisation_id: int, source_id: int) -> bool:
+    return (
+        db.execute(
+            "SELECT 1 FROM responses WHERE relationship_id = ? AND organisation_id = ? AND source_id = ?",
+            [relationship_id, organisation_id, source_id],
+        ).fetchone()
+        is not None
+    )

@@ -10,7 +10,7 @@ import sqlite_utils
 # notes, reasons) from 24, below which a phrase ("duplicate entry") is too common to
 # mean a leak.
 PRIVATE_COLUMNS = (
-    ("submissions", "submitter_name", 4),
+    ("submissions", "submitter_name", 4),  # only full names: see private_values
     ("submissions", "submitter_contact", 4),
     ("submissions", "idempotency_key", 4),
     ("users", "name", 4),
@@ -28,5 +28,7 @@ def private_values(intake: sqlite_utils.Database) -> set[str]:
         rows = intake.execute(
             f"SELECT DISTINCT trim([{column}]) FROM [{table}] WHERE length(trim([{column}])) >= ?", [shortest]
         )
-        values.update(r[0] for r in rows)
+        # A one-word name ("Jordan") is also a country, a city, a street: only full names
+        # ("Jordan Smith") are telling enough to look for.
+        values.update(r[0] for r in rows if column != "submitter_name" or " " in r[0])
     return values

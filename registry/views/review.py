@@ -12,6 +12,7 @@ from registry import approval, curation
 from registry.db import get_db, get_vocabulary
 from registry.forms import attach_errors
 from registry.forms.review import ApproveForm, MergeForm, RejectForm, WithdrawForm
+from registry.store import curation as curation_store
 from registry.store import lookups
 from registry.store import submissions as store
 from registry.validation import ValidationError
@@ -19,6 +20,7 @@ from registry.views.auth import reviewer_required
 from registry.views.submit import build_form
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+MAX_ID = 2**63 - 1
 
 
 @bp.before_request
@@ -75,12 +77,12 @@ def render_submission(submission_id: int, edit_form: Any = None, status: int = 2
     ), status
 
 
-@bp.get("/submissions/<int:submission_id>")
+@bp.get("/submissions/<int(max=9223372036854775807):submission_id>")
 def submission(submission_id: int) -> tuple[str, int]:
     return render_submission(submission_id)
 
 
-@bp.post("/submissions/<int:submission_id>/approve")
+@bp.post("/submissions/<int(max=9223372036854775807):submission_id>/approve")
 def approve(submission_id: int) -> Response:
     form = ApproveForm()
     if not form.validate_on_submit():
@@ -95,7 +97,7 @@ def approve(submission_id: int) -> Response:
     return redirect(url_for("review.queue"), 303)
 
 
-@bp.post("/submissions/<int:submission_id>/reject")
+@bp.post("/submissions/<int(max=9223372036854775807):submission_id>/reject")
 def reject(submission_id: int) -> Response | tuple[str, int]:
     form = RejectForm()
     if not form.validate_on_submit():
@@ -110,7 +112,7 @@ def reject(submission_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("review.queue"), 303)
 
 
-@bp.post("/submissions/<int:submission_id>/edit")
+@bp.post("/submissions/<int(max=9223372036854775807):submission_id>/edit")
 def edit(submission_id: int) -> Response | tuple[str, int]:
     found = store.submission(get_db(), submission_id)
     if found is None:
@@ -132,7 +134,8 @@ def edit(submission_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/organisations/merge", methods=["GET", "POST"])
 def merge() -> Response | tuple[str, int]:
-    form = MergeForm(data={k: request.args.get(k, type=int) for k in ("survivor_id", "other_id")})
+    asked = {k: request.args.get(k, type=int) for k in ("survivor_id", "other_id")}
+    form = MergeForm(data={k: v for k, v in asked.items() if v is not None and 0 < v <= MAX_ID})
     if form.validate_on_submit():
         settings, ids = current_app.config["SETTINGS"], (form.survivor_id.data, form.other_id.data)
         action = curation.merge if form.decision.data == "merge" else curation.not_same
@@ -144,9 +147,12 @@ def merge() -> Response | tuple[str, int]:
             flash("Merged." if form.decision.data == "merge" else "Recorded: not the same organisation.")
             return redirect(url_for("review.merge"), 303)
     db = get_db()
-    shown = [lookups.organisation(db, i) for i in (form.survivor_id.data, form.other_id.data) if i]
+    ids = (form.survivor_id.data, form.other_id.data)
+    shown = [lookups.organisation(db, i) for i in ids if isinstance(i, int) and 0 < i <= MAX_ID]
     status = 422 if request.method == "POST" else 200
-    return render_template("review_merge.html", form=form, shown=[o for o in shown if o]), status
+    shown = [o for o in shown if o]
+    decisions = curation_store.decisions_between(db, shown[0]["id"], shown[1]["id"]) if len(shown) == 2 else []
+    return render_template("review_merge.html", form=form, shown=shown, decisions=decisions), status
 
 
 @bp.get("/relationships")
@@ -156,7 +162,7 @@ def published() -> str:
     return render_template("review_published.html", rows=rows, q=text)
 
 
-@bp.route("/relationships/<int:rel_id>", methods=["GET", "POST"])
+@bp.route("/relationships/<int(max=9223372036854775807):rel_id>", methods=["GET", "POST"])
 def relationship(rel_id: int) -> Response | tuple[str, int]:
     db = get_db()
     rel = lookups.relationship(db, rel_id)
@@ -180,5 +186,7 @@ def relationship(rel_id: int) -> Response | tuple[str, int]:
 def audit_log() -> str:
     table = request.args.get("table") or None
     row_id = request.args.get("row_id", type=int)
+    if row_id is not None and not 0 < row_id <= MAX_ID:
+        row_id = 0  # no row has this number: an empty log, not an error
     entries = store.audit_entries(get_db(), table, row_id)
     return render_template("review_audit.html", entries=entries, table=table, row_id=row_id)
