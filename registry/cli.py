@@ -135,7 +135,7 @@ def import_command(
     report_path.parent.mkdir(parents=True, exist_ok=True)
     total = count_rows(file)
     try:
-        with click.progressbar(length=total, label="Importing", file=sys.stderr, show_pos=True) as bar:
+        with click.progressbar(length=total or 0, label="Importing", file=sys.stderr, show_pos=True) as bar:
             state = {"done": 0}
 
             def progress(rows: int) -> None:

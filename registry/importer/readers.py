@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json", ".ndjson": "ndjson",
            ".jsonl": "ndjson"}  # fmt: skip
 DETECT_BYTES = 64 * 1024
+C1_BYTES = re.compile(rb"[\x80-\x9f]")  # Windows-1252 punctuation (curly quotes, dashes, euro)
 
 
 class ReadError(Exception):
@@ -42,20 +44,22 @@ def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) if the whole file decodes as such; else Windows-1252
     when it uses that code page's punctuation bytes (0x80-0x9F); else Latin-1."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    seen_c1 = False
     with path.open("rb") as f:
-        head = f.read(3)
+        head = f.read(DETECT_BYTES)
+        if b"\x00" in head:
+            raise ReadError(
+                f"{path.name}: not a text file in a supported encoding (UTF-16 or binary?): save it as UTF-8"
+            )
         f.seek(0)
         try:
             while chunk := f.read(1 << 20):
                 decoder.decode(chunk)
-                seen_c1 = seen_c1 or any(0x80 <= b <= 0x9F for b in chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             f.seek(0)
             data = f.read()
-            return "cp1252" if any(0x80 <= b <= 0x9F for b in data) and _is_cp1252(data) else "latin-1"
-    return "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
+            return "cp1252" if C1_BYTES.search(data) and _is_cp1252(data) else "latin-1"
+    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
 
 
 def _is_cp1252(data: bytes) -> bool:
@@ -90,17 +94,18 @@ def _read_csv(path: Path) -> Table:
         delimiter = csv.Sniffer().sniff(sample.split("\n", 20)[0] + "\n", delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    handle = path.open(encoding=encoding, newline="")
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as e:
-        handle.close()
-        raise ReadError(f"{path.name}: no header row ({e})") from e
+    with path.open(encoding=encoding, newline="") as handle:
+        try:
+            header = next(csv.reader(handle, delimiter=delimiter, strict=True))
+        except (StopIteration, csv.Error) as e:
+            raise ReadError(f"{path.name}: no header row ({e})") from e
     columns = _check_columns([h.strip() for h in header], path.name)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        with handle:
+        # The file is opened only when rows are read, and closed when they end.
+        with path.open(encoding=encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            next(reader)
             line = 1
             try:
                 for line, cells in enumerate(reader, start=2):

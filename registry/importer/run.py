@@ -14,7 +14,7 @@ import sqlite_utils
 
 from registry.build import build_disclosure, build_organisation, build_relationship, build_source
 from registry.importer.mapping import Plan
-from registry.importer.readers import Table
+from registry.importer.readers import ReadError, Table
 from registry.importer.writer import Writer
 from registry.names import name_key
 from registry.store import imports as store
@@ -130,6 +130,8 @@ def run_import(
             (report.skipped if skip_invalid else report.errors).extend(e.problems)
     if progress:
         progress(report.rows_read)
+    if report.rows_read == 0:
+        raise ReadError("the file has a header but no data rows")
     job.writer.flush()
     report.matched_relationships = len(job.writer.matched_relationships)
     if report.errors:

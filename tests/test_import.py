@@ -1,0 +1,308 @@
+"""Bulk import: the two real data sets in full, every format, bad input, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from registry import approval
+from registry.cli import cli
+from registry.importer.mapping import compile_plan, load_mapping
+from registry.store.database import connect
+from tests.conftest import ROOT, SHARED, dump, invoke
+
+ATLAS = SHARED / "data" / "eff-atlas-2020" / "Atlas_of_Surveillance-20201007.csv"
+FLOCK = SHARED / "data" / "nando-flock-private-eyes"
+MAPPINGS = ROOT / "seed" / "mappings"
+
+
+def query(path, sql, params=()):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["import", *map(str, args)])
+
+
+def report_rows(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_atlas_face_recognition_in_full(seeded, tmp_path):
+    errors = tmp_path / "atlas-report.csv"
+    result = run(ATLAS, "--mapping", MAPPINGS / "eff-atlas-face-recognition.yml", "--approve", "--errors", errors)
+    assert result.exit_code == 0, result.output
+    # 369 face recognition rows: 300 name a vendor, 68 name none, 1 repeats AOS5547.
+    assert "5,784 rows read, 5,415 outside the mapping's 'where', 300 stored as 302 new relationships" in result.output
+    skipped = report_rows(errors)
+    assert sum(r["problem"].startswith("no vendor named") for r in skipped) == 68
+    assert [r for r in skipped if r["value"] == "AOS5547"] == [
+        {
+            "row": "5370",
+            "column": "identifier",
+            "value": "AOS5547",
+            "problem": "duplicate of row 5369: not stored twice",
+        }
+    ]
+    vendors = dict(query(seeded.registry_db, "select vendor, count(*) from relationships group by vendor"))
+    assert vendors["Idemia"] == 257  # 256 alone, 1 shared with DataWorks Plus
+    assert vendors["DataWorks Plus"] == 13  # 11 + "Idemia, Dataworks Plus" + "Vigilant Solutions, Dataworks"
+    assert vendors["Clearview AI"] == 22 + 19  # the seed's 22 and the Atlas's 19, one vendor organisation
+    assert query(seeded.registry_db, "select count(*) from organisations where name = 'Clearview AI'") == [(1,)]
+    # "FL " (a trailing space in the State column) becomes US-FL.
+    # "FL " (a trailing space in the State column) becomes US-FL, through the mapping itself.
+    with ATLAS.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    fl_space = [r for r in rows if r["State"] == "FL "]
+    assert fl_space
+    plan = compile_plan(load_mapping(MAPPINGS / "eff-atlas-face-recognition.yml"), list(rows[0]))
+    assert {plan.client["subdivision"](r) for r in fl_space} == {"US-FL"}
+    stored = query(seeded.registry_db, "select count(*) from organisations where subdivision = 'US-FL'")[0][0]
+    assert stored > 0
+    assert query(seeded.registry_db, "select count(*) from organisation_identifiers where value = 'AOS5547'") == [(0,)]
+    assert invoke("check").exit_code == 0
+
+
+def test_flock_agencies_and_usage_in_full(seeded):
+    agencies = run(FLOCK / "agency20240426.csv", "--mapping", MAPPINGS / "flock-agencies.yml", "--approve")
+    assert agencies.exit_code == 0, agencies.output
+    assert "5,152 rows read" in agencies.output
+    usage = run(FLOCK / "latest_usage04262023.csv", "--mapping", MAPPINGS / "flock-usage.yml", "--approve")
+    assert usage.exit_code == 0, usage.output
+    assert "365 stored as 0 new relationships (and 365 already in the registry)" in usage.output
+    # "Sylvania OH PD" (the state only inside the name) gets US-OH.
+    assert query(seeded.registry_db, "select subdivision from organisations where name = 'Sylvania OH PD'") == [
+        ("US-OH",)
+    ]
+    assert query(seeded.registry_db, "select subdivision from organisations where name = 'Allegan County SO MI'") == [
+        ("US-MI",)
+    ]
+    flock = query(
+        seeded.registry_db,
+        "select count(*), count(distinct client_id) from relationships where vendor = 'Flock Safety'",
+    )
+    assert flock == [(5151, 5151)]  # one agency is listed twice under the same name
+    figures = dict(query(seeded.registry_db, "select metric, count(*) from observations group by metric"))
+    assert figures["vehicles detected in the last 30 days"] == 365 - 13  # 13 portals say NA
+    assert figures["data retention"] == 365 - 8 - 7  # 8 NA, 7 "-Infinity days"
+    assert figures["hotlist hits in the last 30 days"] == 365 - 33 - 37  # NA, "Data Unavailable"
+    (sylvania,) = query(
+        seeded.registry_db,
+        "select o.low, o.unit, o.period_end from observations o join relationships r on r.id = o.relationship_id "
+        "where r.client = 'Sylvania OH PD' and o.metric = 'cameras owned'",
+    )
+    assert sylvania == (15.0, "cameras", "2024-04-26")
+    assert invoke("check").exit_code == 0
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+MAPPING = """
+vendor: {new: {name: Clearview AI}}
+source: {new: {title: Test list, language: fr}}
+client:
+  name: {column: Client}
+  kind: {value: public-agency}
+  sector: {column: Type, map: {Police: law-enforcement, Gendarmerie: law-enforcement, Banque: banking-finance}}
+  country: {column: Pays}
+relationship:
+  arrangement: {column: Stade, map: {essai: trial, contrat: contract}, default: unknown}
+  start_date: {column: Début, formats: ["%d/%m/%Y", "%m/%Y", "%Y"]}
+"""
+ROWS = [
+    ("Client", "Type", "Pays", "Stade", "Début"),
+    ("Préfecture de police de Paris", "Police", "France", "essai", "03/02/2020"),
+    ("Gendarmerie nationale", "Gendarmerie", "FR", "contrat", "2019"),
+    ("Banque Öberg", "Banque", "Suède", "", "11/2019"),
+]
+
+
+@pytest.fixture
+def mapping(tmp_path):
+    return write(tmp_path / "mapping.yml", MAPPING)
+
+
+def csv_text(rows, delimiter=","):
+    return "\r\n".join(delimiter.join(r) for r in rows) + "\r\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"), [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", ";"), ("latin-1", "\t")]
+)
+def test_csv_in_any_encoding_and_delimiter(seeded, tmp_path, mapping, encoding, delimiter):
+    rows = ROWS if encoding != "cp1252" else [*ROWS, ("Police “municipale” de Nice", "Police", "France", "", "")]
+    path = write(tmp_path / "list.csv", csv_text(rows, delimiter), encoding)
+    result = run(path, "--mapping", mapping, "--approve")
+    assert result.exit_code == 0, result.output
+    got = dict(query(seeded.registry_db, "select client, arrangement || '|' || coalesce(start_date, '') || '|' || "
+                     "coalesce(client_country, '') from relationships where vendor = 'Clearview AI' and disclosure is null"))  # fmt: skip
+    assert got["Préfecture de police de Paris"] == "Trial|2020-02-03|France"
+    assert got["Gendarmerie nationale"] == "Contract|2019|France"
+    assert got["Banque Öberg"] == "Unknown|2019-11|Sweden"
+    if encoding == "cp1252":
+        assert "Police “municipale” de Nice" in got
+
+
+def test_xlsx_values_are_read_and_formulas_never_run(seeded, tmp_path, mapping):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in ROWS:
+        sheet.append(list(row))
+    sheet.append(['=HYPERLINK("http://evil.example","click")', "Police", "France", "", ""])
+    book.save(tmp_path / "list.xlsx")
+    result = run(tmp_path / "list.xlsx", "--mapping", mapping, "--dry-run")
+    # The formula's cell has no cached value (it was never computed): its row has no name.
+    assert result.exit_code == 1
+    assert "row 5, client.name: This field is required." in result.output
+    assert "HYPERLINK" not in result.output
+
+
+def test_json_envelope_and_ndjson(seeded, tmp_path, mapping):
+    records = [dict(zip(ROWS[0], r, strict=True)) for r in ROWS[1:]]
+    write(tmp_path / "list.json", json.dumps({"meta": {}, "data": {"clients": records}}))
+    with_path = write(tmp_path / "m.yml", "json_path: data.clients\n" + MAPPING)
+    assert run(tmp_path / "list.json", "--mapping", with_path, "--dry-run").exit_code == 0
+    wrong = write(tmp_path / "w.yml", "json_path: data.agencies\n" + MAPPING)
+    result = run(tmp_path / "list.json", "--mapping", wrong, "--dry-run")
+    assert result.exit_code == 1
+    assert "the path 'data.agencies' finds nothing (no key 'agencies')" in result.output
+    write(tmp_path / "list.ndjson", "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    result = run(tmp_path / "list.ndjson", "--mapping", mapping, "--approve")
+    assert result.exit_code == 0, result.output
+    assert query(seeded.registry_db, "select count(*) from relationships where client = 'Banque Öberg'") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("Client,Type,Pays,Stade,Début\r\n", "the file has a header but no data rows"),
+        ("Client,Type,Pays,Stade,Début\r\nA,Police,France\r\n", "row 2 has 3 cells, the header has 5"),
+        ('Client,Type,Pays,Stade,Début\r\n"Unclosed,Police,France,,\r\n', "an unclosed quote?"),
+        ("\ufeffClient,Type\r\n".encode("utf-16").decode("latin-1"), "not a text file in a supported encoding"),
+    ],
+)
+def test_unreadable_files_are_refused_with_a_message(seeded, tmp_path, mapping, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content.encode("latin-1") if "\x00" in content else content.encode("utf-8"))
+    before = dump(seeded.intake_db)
+    result = run(path, "--mapping", mapping)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert dump(seeded.intake_db) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("{column: Client}", "{column: Nom}"), "client.name: the file has no column 'Nom'"),
+        (("Banque: banking-finance", "Banque: banking"), "client.sector: 'banking' is not a known sector"),
+        (("default: unknown", "default: rumour"), "relationship.arrangement: 'rumour' is not a known arrangement"),
+        (("source: {new: {title: Test list, language: fr}}", ""), "source: describe the file itself"),
+        (("{column: Pays}", "{column: Pays, transforms: [{extract: '[A-Z]+'}]}"), "needs a group ( )"),
+    ],
+)
+def test_bad_mappings_are_refused_before_any_row(seeded, tmp_path, change, message):
+    mapping = write(tmp_path / "m.yml", MAPPING.replace(*change))
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    before = dump(seeded.intake_db)
+    result = run(path, "--mapping", mapping)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert dump(seeded.intake_db) == before
+
+
+def test_one_bad_row_stores_nothing_unless_skipping(seeded, tmp_path, mapping):
+    rows = [*ROWS, ("=cmd|' /C calc'!A0", "Police", "Atlantis", "", "30/02/2020")]
+    path = write(tmp_path / "list.csv", csv_text(rows))
+    report = tmp_path / "report.csv"
+    before = dump(seeded.intake_db), dump(seeded.registry_db)
+    result = run(path, "--mapping", mapping, "--approve", "--errors", report)
+    assert result.exit_code == 1
+    assert "import refused, nothing stored: 2 error(s)" in result.output
+    assert (dump(seeded.intake_db), dump(seeded.registry_db)) == before
+    problems = {(r["row"], r["column"]): r for r in report_rows(report)}
+    assert problems[("5", "client.country")]["problem"].startswith("'Atlantis' is not a known country")
+    assert problems[("5", "relationship.start_date")]["value"] == "30/02/2020"
+    skipping = run(path, "--mapping", mapping, "--approve", "--skip-invalid", "--errors", report)
+    assert skipping.exit_code == 0, skipping.output
+    assert "3 stored" in skipping.output and "1 rejected" in skipping.output
+    assert query(seeded.registry_db, "select count(*) from relationships where client like '%cmd%'") == [(0,)]
+    assert {r["row"] for r in report_rows(report)} == {"5"}
+
+
+def test_formula_like_cells_are_stored_as_text_and_neutralised_in_reports(seeded, tmp_path, mapping):
+    rows = [*ROWS, ("=1+1 Sheriff", "Police", "Nowhere", "", "")]
+    path = write(tmp_path / "list.csv", csv_text(rows))
+    report = tmp_path / "report.csv"
+    run(path, "--mapping", mapping, "--errors", report)
+    assert report.read_text(encoding="utf-8").count("'=") == 0  # the bad value here is the country
+    rows = [*ROWS, ("=1+1 Sheriff", "Police", "France", "", "")]
+    path = write(tmp_path / "list.csv", csv_text(rows))
+    assert run(path, "--mapping", mapping, "--approve").exit_code == 0
+    assert query(seeded.registry_db, "select client from relationships where client like '=%'") == [("=1+1 Sheriff",)]
+
+
+def test_dry_run_stores_nothing(seeded, tmp_path, mapping):
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    before = dump(seeded.intake_db), dump(seeded.registry_db)
+    result = run(path, "--mapping", mapping, "--dry-run")
+    assert result.exit_code == 0
+    assert "Dry run: nothing stored." in result.output
+    assert "3 stored" in result.output
+    assert (dump(seeded.intake_db), dump(seeded.registry_db)) == before
+
+
+def test_pending_import_waits_for_a_reviewer_then_publishes(seeded, tmp_path, mapping, reviewer):
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    before = dump(seeded.registry_db)
+    result = run(path, "--mapping", mapping)
+    assert result.exit_code == 0
+    assert "Stored as pending submission S-" in result.output
+    assert dump(seeded.registry_db) == before  # nothing public yet, not even the aliases
+    (submission_id,) = query(seeded.intake_db, "select id from submissions where kind = 'import'")[0]
+    approval.approve(seeded, submission_id, {"id": reviewer["id"], "name": "alice"})
+    assert query(seeded.registry_db, "select count(*) from relationships where client = 'Banque Öberg'") == [(1,)]
+    assert invoke("check").exit_code == 0
+
+
+def test_rejected_import_leaves_nothing(seeded, tmp_path, mapping, reviewer):
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    counts = query(
+        seeded.intake_db, "select (select count(*) from organisations), (select count(*) from relationships)"
+    )
+    run(path, "--mapping", mapping)
+    (submission_id,) = query(seeded.intake_db, "select id from submissions where kind = 'import'")[0]
+    db = connect(seeded.intake_db)
+    approval.reject(db, submission_id, {"id": reviewer["id"], "name": "alice"}, "Not a real list.")
+    db.close()
+    assert (
+        query(seeded.intake_db, "select (select count(*) from organisations), (select count(*) from relationships)")
+        == counts
+    )
+
+
+def test_matching_joins_exact_names_and_keeps_the_spelling_as_alias(seeded, tmp_path, mapping):
+    rows = [ROWS[0], ("Federal Bureau of Investigation", "Police", "US", "", ""), ("F.B.I.", "Police", "US", "", ""),
+            ("Justice Dept.", "Police", "US", "", "")]  # fmt: skip
+    path = write(tmp_path / "list.csv", csv_text(rows))
+    result = run(path, "--mapping", mapping, "--approve")
+    assert result.exit_code == 0, result.output
+    assert "3 matched to existing organisations, 0 new organisations" in result.output
+    aliases = query(seeded.registry_db, "select alias from organisation_aliases where alias = 'Justice Dept.'")
+    assert aliases == [("Justice Dept.",)]
