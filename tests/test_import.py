@@ -146,8 +146,11 @@ def test_csv_in_any_encoding_and_delimiter(seeded, tmp_path, mapping, encoding, 
     path = write(tmp_path / "list.csv", csv_text(rows, delimiter), encoding)
     result = run(path, "--mapping", mapping, "--approve")
     assert result.exit_code == 0, result.output
-    got = dict(query(seeded.registry_db, "select client, arrangement || '|' || coalesce(start_date, '') || '|' || "
-                     "coalesce(client_country, '') from relationships where vendor = 'Clearview AI' and disclosure is null"))  # fmt: skip
+    sql = (
+        "select client, arrangement || '|' || coalesce(start_date, '') || '|' || coalesce(client_country, '') "
+        "from relationships where vendor = 'Clearview AI' and disclosure is null"
+    )
+    got = dict(query(seeded.registry_db, sql))
     assert got["Préfecture de police de Paris"] == "Trial|2020-02-03|France"
     assert got["Gendarmerie nationale"] == "Contract|2019|France"
     assert got["Banque Öberg"] == "Unknown|2019-11|Sweden"
