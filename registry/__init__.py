@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_wtf import CSRFProtect
 
 from registry.config import load_settings
@@ -18,6 +18,12 @@ def database_unavailable(error: DatabaseError) -> tuple[str, int]:
     return render_template("unavailable.html"), 503
 
 
+def too_large(error: Exception) -> tuple[str, int]:
+    """An upload over the limit: say so, and what to do instead."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    return render_template("too_large.html", limit=limit), 413
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the intake app; `test_config` overrides settings (tests, `registry serve`)."""
     settings = load_settings()
@@ -29,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,  # set REGISTRY_HTTPS=1 behind a TLS proxy
-        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
     if test_config:
         app.config.update(test_config)
@@ -37,10 +43,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from registry import db
-    from registry.views import auth, home, review, submit
+    from registry.views import auth, home, review, submit, upload
 
     db.init_app(app)
     app.register_error_handler(DatabaseError, database_unavailable)
-    for blueprint in (home.bp, auth.bp, submit.bp, review.bp):
+    app.register_error_handler(413, too_large)
+    for blueprint in (home.bp, auth.bp, submit.bp, upload.bp, review.bp):
         app.register_blueprint(blueprint)
     return app

@@ -25,6 +25,7 @@ class Settings:
     datasette_port: int
     host: str
     https: bool = False
+    max_upload_mb: int = 50
 
     @property
     def intake_db(self) -> Path:
@@ -60,6 +61,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         datasette_port=datasette_port,
         host=host,
         https=env.get("REGISTRY_HTTPS", "") in ("1", "true", "yes"),
+        max_upload_mb=_port(env, "REGISTRY_MAX_UPLOAD_MB", 50),
     )
 
 

@@ -234,7 +234,8 @@ def _check_columns(columns: list[str], name: str) -> list[str]:
 def sample(path: Path, rows: int = 20, **options: Any) -> tuple[list[str], list[dict[str, str]]]:
     """The columns and first rows of a file (for suggesting a mapping)."""
     table = read_table(path, **options)
-    first = [cells for _, cells in zip(range(rows), table.rows, strict=False)]
+    first = [cells for _, (_, cells) in zip(range(rows), table.rows, strict=False)]
+    table.rows.close()  # type: ignore[attr-defined]  # a generator: closes the file now
     return table.columns, first
 
 

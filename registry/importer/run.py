@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import sqlite_utils
 
@@ -55,13 +55,17 @@ class ImportReport:
             f"{len(self.skipped):,} skipped"
         )
 
+    def to_csv(self, stream: TextIO) -> None:
+        """Write every error and skipped row as CSV (row, column, value, problem), with cells
+        a spreadsheet would run as formulas neutralised."""
+        writer = csv.writer(stream)
+        writer.writerow(["row", "column", "value", "problem"])
+        for p in sorted(self.errors + self.skipped, key=lambda p: p.row):
+            writer.writerow([p.row, neutralise(p.column), neutralise(p.value), neutralise(p.problem)])
+
     def write_csv(self, path: Path) -> None:
-        """Write every error and skipped row as CSV (row, column, value, problem)."""
         with path.open("w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["row", "column", "value", "problem"])
-            for p in sorted(self.errors + self.skipped, key=lambda p: p.row):
-                writer.writerow([p.row, neutralise(p.column), neutralise(p.value), neutralise(p.problem)])
+            self.to_csv(f)
 
 
 class ImportFailed(Exception):

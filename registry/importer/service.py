@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class ImportResult:
     report: ImportReport
     reference: str | None
     dry_run: bool
+    preview: list[dict[str, Any]] = field(default_factory=list)
 
 
 def plan_for(path: Path, mapping: dict[str, Any], text: str, vocabulary: Any) -> tuple[Plan, Any]:
@@ -54,6 +55,7 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     actor: dict[str, Any] = CLI_ACTOR,
     submitter: tuple[str | None, str | None] = (None, None),
+    file_name: str | None = None,
 ) -> ImportResult:
     """Import `path`; on errors nothing is stored and ImportFailed carries the report."""
     if mapping_path is not None:
@@ -69,7 +71,9 @@ def import_file(
         with _transaction(settings, approve) as db:
             vocabulary = intake.load_vocabulary(db)
             plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)
-            payload = {"import": {"file": path.name, "mapping": mapping_text or "", "encoding": table.encoding}}
+            payload = {
+                "import": {"file": file_name or path.name, "mapping": mapping_text or "", "encoding": table.encoding}
+            }
             submission_id = store.insert_submission(db, reference, "import", payload, *submitter, None)
             store.set_submission_status(db, submission_id, status)
             report = run_import(db, table, plan, vocabulary, status=status, submission_id=submission_id,
@@ -79,9 +83,10 @@ def import_file(
             if approve:
                 _audit_import(db, submission_id, reference, actor)
             if dry_run:
+                preview = imports.import_preview(db, submission_id)  # read before it is rolled back
                 raise _DryRun
     except _DryRun:
-        return ImportResult(report, None, True)
+        return ImportResult(report, None, True, preview)
     return ImportResult(report, reference, False)
 
 
