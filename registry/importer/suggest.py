@@ -19,10 +19,16 @@ HEADERS = {
     "date": r"date|start|d[ée]but|since",
     "url": r"url|link|lien|source",
 }
-SECTOR_WORDS = [(r"police|sheriff|law|constab|marshal|patrol", "law-enforcement"), (r"bank|financ|credit", "banking-finance"),
-                (r"school|universit|college", "education"), (r"retail|store|shop", "retail"),
-                (r"immigration|border|customs|dhs", "immigration-border"), (r"attorney|prosecut|court|correction", "justice"),
-                (r"casino|gaming", "gambling"), (r"hospital|health", "health")]  # fmt: skip
+SECTOR_WORDS = [
+    (r"police|sheriff|law|constab|marshal|patrol", "law-enforcement"),
+    (r"bank|financ|credit", "banking-finance"),
+    (r"school|universit|college", "education"),
+    (r"retail|store|shop", "retail"),
+    (r"immigration|border|customs|dhs", "immigration-border"),
+    (r"attorney|prosecut|court|correction", "justice"),
+    (r"casino|gaming", "gambling"),
+    (r"hospital|health", "health"),
+]
 DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%Y-%m", "%m/%Y", "%Y", "%B %d, %Y", "%d %B %Y"]
 
 

@@ -118,8 +118,15 @@ def run(token: str, action: str) -> Any:
     settings, path = current_app.config["SETTINGS"], uploads() / f"{token}{meta['suffix']}"
 
     def work(progress: Any) -> service.ImportResult:
-        return service.import_file(settings, path, mapping_text=meta["mapping"], dry_run=action == "preview",
-                                   progress=progress, submitter=tuple(meta["submitter"]), file_name=meta["name"])  # fmt: skip
+        return service.import_file(
+            settings,
+            path,
+            mapping_text=meta["mapping"],
+            dry_run=action == "preview",
+            progress=progress,
+            submitter=tuple(meta["submitter"]),
+            file_name=meta["name"],
+        )
 
     job = jobs.start(action, token, work)
     return redirect(url_for("upload.job", job_id=job.id), 303)
