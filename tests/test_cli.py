@@ -136,3 +136,23 @@ def test_check_fails_when_registry_is_stale(seeded):
     assert "table organisations differs from a rebuild" in result.output
     assert invoke("publish").exit_code == 0
     assert invoke("check").exit_code == 0
+
+
+def test_init_refuses_an_intake_db_from_another_schema_and_rebuilds_registry(seeded):
+    for path in (seeded.intake_db, seeded.registry_db):
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA user_version = 12345")
+        conn.commit()
+        conn.close()
+    before = dump(seeded.intake_db)
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 1
+    assert "made by a different schema.sql" in result.output
+    assert dump(seeded.intake_db) == before
+    conn = sqlite3.connect(seeded.intake_db)
+    conn.execute("PRAGMA user_version = 0")  # an intake.db from before versions: accepted as it is
+    conn.commit()
+    conn.close()
+    assert invoke("init").exit_code == 0
+    assert invoke("publish", "--rebuild").exit_code == 0
+    assert invoke("check").exit_code == 0

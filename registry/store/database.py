@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -62,15 +63,34 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         db.conn.commit()
 
 
+def schema_version(kind: str) -> int:
+    """A number that changes whenever schema.sql's DDL for `kind` changes."""
+    return zlib.crc32(schema_for(kind).encode("utf-8")) & 0x7FFFFFFF
+
+
 def create(path: Path, kind: str) -> bool:
-    """Create the tables of `kind` ("intake" or "registry") in `path`; return True if new."""
+    """Create the tables of `kind` ("intake" or "registry") in `path`; return True if new.
+
+    A registry.db made from another schema.sql is rebuilt (it is derived data); an
+    intake.db made from another schema.sql is refused with a message, never altered."""
     path.parent.mkdir(parents=True, exist_ok=True)
     is_new = not path.exists()
     db = connect(path, must_exist=False)
     try:
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        if not is_new and found not in (0, schema_version(kind)):
+            if kind == "intake":
+                raise DatabaseError(
+                    f"{path}: made by a different schema.sql than this version's; keep it aside and run "
+                    "`registry init` with a new REGISTRY_INSTANCE (or move the old instance folder away)"
+                )
+            db.close()
+            path.unlink()
+            return create(path, kind)
         if kind == "intake":
             db.execute("PRAGMA journal_mode = WAL")
         db.executescript(schema_for(kind))
+        db.execute(f"PRAGMA user_version = {schema_version(kind)}")
     finally:
         db.close()
     return is_new
