@@ -216,7 +216,6 @@ CREATE INDEX IF NOT EXISTS relationships_status ON relationships(status);
 CREATE INDEX IF NOT EXISTS relationships_submission ON relationships(submission_id);
 CREATE INDEX IF NOT EXISTS relationships_client ON relationships(client_id);
 CREATE INDEX IF NOT EXISTS relationships_disclosure ON relationships(disclosure_id);
-CREATE INDEX IF NOT EXISTS relationships_arrangement ON relationships(arrangement);
 
 -- Where in a source the evidence for a relationship is: page, paragraph, row number.
 CREATE TABLE IF NOT EXISTS citations (

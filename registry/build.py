@@ -18,8 +18,11 @@ from registry.records import (
     ResponseRecord,
     SourceRecord,
 )
-from registry.validation import Fields, ValidationError, Vocabulary, check_date_order, slugify
+from registry.validation import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
 
+# The relationship's free-text fields, (required, longest): checked on their own by the
+# importer, whose other fields repeat from row to row and are checked once per value.
+FREE_TEXT = {"summary": (True, 1000), "notes": (False, 2000), "locator": (True, 200)}
 IDENTIFIER_SCHEMES = frozenset({"wikidata", "atlas-of-surveillance", "flock-transparency", "other"})
 
 
@@ -134,13 +137,13 @@ def build_relationship(data: Mapping[str, Any], vocabulary: Vocabulary) -> Relat
         vendor=vendor,
         client=client,
         arrangement=arrangement,
-        summary=f.text("summary", required=True, max_length=1000),
+        summary=f.text("summary", required=True, max_length=FREE_TEXT["summary"][1]),
         product=f.text("product", max_length=200),
         trial_days=trial_days,
         start_date=start,
         end_date=end,
         disclosure=f.slug("disclosure", required=False),
-        notes=f.text("notes", max_length=2000),
+        notes=f.text("notes", max_length=FREE_TEXT["notes"][1]),
         citations=tuple(c for c in citations if c),
         responses=tuple(r for r in responses if r),
         observations=tuple(o for o in observations if o),
@@ -149,12 +152,20 @@ def build_relationship(data: Mapping[str, Any], vocabulary: Vocabulary) -> Relat
     return RelationshipRecord(**record)
 
 
+def free_text_errors(data: Mapping[str, Any]) -> list[FieldError]:
+    """Check a relationship's summary, notes and citation locator by the rules above."""
+    f = Fields(data)
+    for name, (required, longest) in FREE_TEXT.items():
+        f.text(name, required=required, max_length=longest)
+    return f.errors
+
+
 def _citation(data: Any, i: int, parent: Fields) -> CitationRecord | None:
     f = Fields(data, f"citations[{i}].") if isinstance(data, Mapping) else None
     if f is None:
         parent.error(f"citations[{i}]", "must be a mapping with source and locator")
         return None
-    source, locator = f.slug("source"), f.text("locator", required=True, max_length=200)
+    source, locator = f.slug("source"), f.text("locator", required=True, max_length=FREE_TEXT["locator"][1])
     quote = f.text("quote", max_length=500)
     parent.errors.extend(f.errors)
     return CitationRecord(source, locator, quote) if source and locator else None

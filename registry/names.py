@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ _WORDS = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(ABBREVIATIONS
 NEAR_MATCH_SCORE = 85.0
 
 
+@functools.lru_cache(maxsize=200_000)
 def name_key(name: str) -> str:
     """Return the key under which two spellings of one name meet.
 

@@ -4,6 +4,7 @@ line: field shapes, vocabularies, countries and partial dates."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -51,6 +52,7 @@ class Vocabulary:
         return self.country_names.get(fold(text))
 
 
+@functools.lru_cache(maxsize=200_000)  # pure, and imports fold the same names again and again
 def fold(text: str) -> str:
     """Fold a name for comparison: no accents, no case, no punctuation, single spaces."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -5,6 +5,7 @@ vocabularies before a row is read."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -254,6 +255,11 @@ def _regex(pattern: Any, where: str) -> re.Pattern[str]:
 
 
 def _parse_date(text: str, formats: list[str]) -> str:
+    return _parse_date_cached(text, tuple(formats))
+
+
+@functools.lru_cache(maxsize=100_000)  # a list's dates repeat: parse each once
+def _parse_date_cached(text: str, formats: tuple[str, ...]) -> str:
     """Parse with the first format that fits; keep the precision the format has."""
     for fmt in formats:
         try:

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
-from registry.build import build_disclosure, build_organisation, build_relationship, build_source
+from registry.build import build_disclosure, build_organisation, build_relationship, build_source, free_text_errors
 from registry.importer.mapping import Plan
 from registry.importer.readers import ReadError, Table
 from registry.importer.writer import Writer
@@ -108,6 +108,7 @@ def run_import(
 ) -> ImportReport:
     """Import every row; the caller owns the transaction and rolls back on ImportFailed."""
     report = ImportReport()
+    store.tune_for_bulk(db)
     job = _Job(db, plan, vocabulary, Writer(db, status, submission_id), report)
     seen_ids: dict[str, int] = {}
     for number, cells in table.rows:
@@ -159,6 +160,7 @@ class _Job:
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
+        self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
 
     # References named in the mapping -------------------------------------------------
 
@@ -218,16 +220,15 @@ class _Job:
         values.setdefault("summary", f"{client.get('name')} appears in this list as a client.")
         problems = self._check_org_fields(number, client)
         locator = str(self.plan.locator({**cells, "row": number}))
-        data = {**values, "vendor": "vendor", "client": "client", "citations": [{"source": "file", "locator": locator}]}
-        try:
-            record = build_relationship(data, self.vocabulary)
-        except ValidationError as e:
-            record = None
-            problems += [Problem(number, f"relationship.{err.field}", str(values.get(err.field.split("[")[0]) or ""),
-                                 err.message) for err in e.errors]  # fmt: skip
+        texts = {"summary": values.pop("summary"), "notes": values.pop("notes", None), "locator": locator}
+        problems += [Problem(number, f"relationship.{e.field}", str(texts.get(e.field) or ""), e.message)
+                     for e in free_text_errors(texts)]  # fmt: skip
+        checked, errors = self.check_relationship(tuple(sorted(values.items())))
+        problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
+                     for e in errors]  # fmt: skip
         sources = [self._row_source(number, spec, cells, problems) for spec in self.plan.sources]
         figures = [self._row_observation(number, spec, cells, problems) for spec in self.plan.observations]
-        if problems or record is None:
+        if problems or checked is None:
             raise RowError(problems)
         client_id, _ = self._organisation(client, number, "client")
         if self.plan.identifier:
@@ -235,8 +236,7 @@ class _Job:
             if ident:
                 self.writer.identifier(client_id, self.plan.identifier[1], ident, self.db)
         self.report.rows_stored += 1
-        fields = {k: getattr(record, k) for k in ("product", "arrangement", "trial_days", "start_date", "end_date",
-                                                  "summary", "notes")}  # fmt: skip
+        fields = {**checked, "summary": texts["summary"].strip(), "notes": (texts["notes"] or "").strip() or None}
         for vendor_id in vendors:
             rel_id = self._relationship(vendor_id, client_id, fields)
             if rel_id is None:
@@ -273,6 +273,19 @@ class _Job:
         except ValidationError as e:
             return tuple(e.errors)
         return ()
+
+    def _check_relationship(
+        self, items: tuple[tuple[str, Any], ...]
+    ) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
+        """The rules for everything but the free text, once per distinct combination of values."""
+        data = {**dict(items), "vendor": "vendor", "client": "client", "summary": "-",
+                "citations": [{"source": "file", "locator": "-"}]}  # fmt: skip
+        try:
+            record = build_relationship(data, self.vocabulary)
+        except ValidationError as e:
+            return None, tuple(e.errors)
+        keys = ("product", "arrangement", "trial_days", "start_date", "end_date")
+        return {k: getattr(record, k) for k in keys}, ()
 
     def _check_source(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
         data = dict(items)

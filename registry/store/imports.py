@@ -119,3 +119,8 @@ def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int 
             [submission_id, limit],
         )
     )
+
+
+def tune_for_bulk(db: sqlite_utils.Database) -> None:
+    """A larger page cache for the import's connection: index updates stay in memory."""
+    db.execute("PRAGMA cache_size = -131072")  # 128 MB
