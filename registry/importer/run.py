@@ -155,7 +155,6 @@ class _Job:
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
-        self.identities: dict[int, dict[tuple[int, int | None, str | None], int]] = {}
         self.source_ids: dict[str, int] = {}
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
@@ -342,20 +341,15 @@ class _Job:
         return org_id, False
 
     def _relationship(self, vendor_id: int, client_id: int, values: dict[str, Any]) -> int | None:
-        if vendor_id not in self.identities:
-            self.identities[vendor_id] = store.relationship_identities(self.db, vendor_id)
-        identity = (client_id, self.disclosure_id, values.get("product"))
-        known = self.identities[vendor_id]
-        if identity in known:
-            if known[identity] not in self.writer.created_relationships:
-                self.writer.existing(known[identity])  # stored before: this import adds its citations
-            return known[identity]
+        known = self.writer.find_relationship(vendor_id, client_id, self.disclosure_id, values.get("product"))
+        if known is not None:
+            if not self.writer.created(known):
+                self.writer.existing(known)  # stored before: this import adds its citations
+            return known
         if vendor_id == client_id:
             return None
-        rel_id = self.writer.relationship(vendor_id, client_id, self.disclosure_id, values)
-        known[identity] = rel_id
         self.report.relationships_stored += 1
-        return rel_id
+        return self.writer.relationship(vendor_id, client_id, self.disclosure_id, values)
 
     def _source_id(self, record: dict[str, Any]) -> int:
         url = record["url"]

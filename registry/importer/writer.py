@@ -43,9 +43,10 @@ class Writer:
         self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
         self.spellings: dict[int, set[str]] = {}
         self.identifiers: set[tuple[str, str]] = set()
-        self.citations: set[tuple[int, int, str]] = set()
-        self.observations: set[tuple[int, str, str | None, int | None]] = set()
-        self.created_relationships: set[int] = set()
+        # Ids are handed out in order: a relationship at or above this one was made by this import.
+        self.first_relationship = self.ids["relationships"]
+        # Relationships written since the last flush, by identity; older ones are found in the database.
+        self.unflushed: dict[tuple[int, int, str | None], int] = {}
         self.spellings_created: set[int] = set()  # organisations this import created
         self.matched_relationships: set[int] = set()
 
@@ -66,6 +67,7 @@ class Writer:
             store.insert_rows(self.db, table, COLUMNS[table], rows)
             rows.clear()
         self.pending = 0
+        self.unflushed.clear()
 
     def _slug(self, table: str, text: str) -> str:
         slug = lookups.unique_slug(self.db, table, slugify(text), self.slugs[table])
@@ -122,23 +124,33 @@ class Writer:
         """Note a relationship stored before this import, to which it adds citations and figures."""
         self.matched_relationships.add(rel_id)
 
+    def created(self, rel_id: int) -> bool:
+        return rel_id >= self.first_relationship
+
+    def find_relationship(
+        self, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
+    ) -> int | None:
+        """A live relationship with this identity: written by this import, or stored before."""
+        found = self.unflushed.get((vendor_id, client_id, product))
+        return found or store.live_relationship_id(self.db, vendor_id, client_id, disclosure_id, product)
+
     def relationship(self, vendor_id: int, client_id: int, disclosure_id: int | None, v: dict[str, Any]) -> int:
         row = {**v, "vendor_id": vendor_id, "client_id": client_id, "disclosure_id": disclosure_id}
         rel_id = self._insert("relationships", row)
-        self.created_relationships.add(rel_id)
+        if self.pending:  # not flushed by this very insert
+            self.unflushed[(vendor_id, client_id, v.get("product"))] = rel_id
         return rel_id
 
+    # Citations and figures repeated in the file, or stored before, are ignored by the
+    # database (INSERT OR IGNORE on their unique keys): no set of them is kept in memory.
     def citation(self, rel_id: int, source_id: int | None, locator: str, quote: str | None) -> None:
-        if source_id is None or (rel_id, source_id, locator) in self.citations:
+        if source_id is None:
             return
-        self.citations.add((rel_id, source_id, locator))
         self._insert(
             "citations", {"relationship_id": rel_id, "source_id": source_id, "locator": locator, "quote": quote}
         )
 
     def observation(self, rel_id: int, f: dict[str, Any], source_id: int | None) -> None:
-        key = (rel_id, f["metric"], f.get("period_start"), source_id)
-        if source_id is None or key in self.observations:
+        if source_id is None:
             return
-        self.observations.add(key)
         self._insert("observations", {**f, "relationship_id": rel_id, "source_id": source_id})

@@ -40,14 +40,16 @@ def next_ids(db: sqlite_utils.Database) -> dict[str, int]:
     return {t: db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM [{t}]").fetchone()[0] for t in IMPORT_TABLES}
 
 
-def relationship_identities(db: sqlite_utils.Database, vendor_id: int) -> dict[tuple[int, int | None, str | None], int]:
-    """(client, disclosure, product) -> id of the vendor's relationships already stored."""
-    rows = db.execute(
-        "SELECT client_id, disclosure_id, product, id FROM relationships WHERE vendor_id = ? "
-        "AND status IN ('pending', 'approved')",
-        [vendor_id],
-    )
-    return {(c, d, p): i for c, d, p, i in rows}
+def live_relationship_id(
+    db: sqlite_utils.Database, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
+) -> int | None:
+    """The pending or approved relationship with this identity (found through its unique index)."""
+    row = db.execute(
+        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND coalesce(disclosure_id, 0) = ? "
+        "AND coalesce(product, '') = ? AND status IN ('pending', 'approved')",
+        [vendor_id, client_id, disclosure_id or 0, product or ""],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def source_ids_by_url(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[str, int]:
@@ -123,4 +125,4 @@ def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int 
 
 def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
-    db.execute("PRAGMA cache_size = -131072")  # 128 MB
+    db.execute("PRAGMA cache_size = -65536")  # 64 MB
