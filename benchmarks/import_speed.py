@@ -16,10 +16,11 @@ Every row is valid under the mapping: the script exits with status 1 if the impo
 Then measures, each in its own child process on a fresh instance folder (so peak RSS is per measurement):
   import        `registry init`, then registry.importer.service.import_file(settings, csv, mapping): a pending
                 submission, one transaction. Time of import_file only (after the interpreter and the registry
-                are loaded); peak RSS (ru_maxrss of the child) includes the interpreter.
+                are loaded); peak RSS (the child's VmHWM on Linux, else ru_maxrss) includes the interpreter.
   raw           csv.reader -> sqlite3 executemany into one plain table with the CSV's columns, one transaction.
   sqlite-utils  `sqlite-utils insert DB clients FILE --csv` (the venv's CLI) as a subprocess; its wall time
-                includes the CLI's start-up, its peak RSS is RUSAGE_CHILDREN of a child that only runs it.
+                includes the CLI's start-up, its peak RSS is RUSAGE_CHILDREN of a small child that only
+                runs it.
 and prints elapsed seconds, rows/s and peak RSS for each, the ratios import/raw and sqlite-utils/import, and
 the targets (import >= 65,000 rows/s, i.e. <= 15 s per million rows; within 5x of raw; >= 3x faster than
 sqlite-utils; peak RSS < 500 MB), each marked met or not. The figures also go to DIR/import_speed.json.
@@ -97,6 +98,7 @@ TOWN_HEADS = _words(
     "Eden Frank Graf Hamp Harris Jack Kings Lex Lin Madi Mans Middle Mill Morris Ports Rich Salis "
     "Shel Ster Taylor Trent Union Wash Wilming York"
 )
+TOWN_PREFIXES = ("", "East ", "West ", "North ", "South ", "New ", "Lake ", "Port ", "Fort ", "Mount ")
 TOWN_TAILS = _words("field ville ton wood dale port burg land view haven ford mont brook ridge side crest grove bury")
 COMPANY_WORDS = _words(
     "Atlas Summit Pioneer Liberty Heritage Keystone Frontier Harbor Prairie Beacon Cardinal Evergreen "
@@ -115,12 +117,12 @@ ORG_TEMPLATES = (
     ("{t} Transit Authority", "Transit", (), 3),
     ("{t} Department of Motor Vehicles", "DMV", ("{t} Dept. of Motor Vehicles",), 2),
     ("{w} {t} Bank", "Bank", ("{w} {t} BANK",), 8),
-    ("{w} Stores Inc.", "Retail", ("{w} Stores, Inc.",), 8),
+    ("{w} {t} Stores Inc.", "Retail", ("{w} {t} Stores, Inc.",), 8),
     ("{w} {t} Casino & Resort", "Casino", ("{w} {t} Casino and Resort",), 3),
-    ("{w} Fitness Club", "Gym", (), 2),
+    ("{w} {t} Fitness Club", "Gym", (), 2),
     ("{w} {t} Medical Center", "Hospital", (), 4),
-    ("{w} Property Management", "Property Manager", (), 3),
-    ("{w} Wireless", "Telecom", (), 2),
+    ("{w} Property Management of {t}", "Property Manager", (), 3),
+    ("{w} {t} Wireless", "Telecom", (), 2),
 )
 SECTOR_MAP = {
     "police": "law-enforcement",
@@ -223,7 +225,7 @@ def _weighted(pairs: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]
 
 def make_clients(count: int, rng: random.Random) -> list[tuple[str, str, str, str, list[str]]]:
     """`count` distinct organisations: (name, state, sector label, country, variant spellings)."""
-    towns = [h + t for h in TOWN_HEADS for t in TOWN_TAILS]
+    towns = [p + h + t for p in TOWN_PREFIXES for h in TOWN_HEADS for t in TOWN_TAILS]
     counties = towns[::3]
     templates, template_weights = list(ORG_TEMPLATES), list(itertools.accumulate(t[3] for t in ORG_TEMPLATES))
     seen: set[tuple[str, str]] = set()
@@ -348,7 +350,16 @@ def mapping_text() -> str:
 
 
 def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident set size in MB (ru_maxrss is in KB on Linux, in bytes on macOS)."""
+    """Peak resident set size in MB.
+
+    For this process, Linux's VmHWM: ru_maxrss survives exec, so a child started from this (large) parent
+    would report the parent's peak as its own. Elsewhere, and for RUSAGE_CHILDREN, ru_maxrss (KB on Linux,
+    bytes on macOS)."""
+    status = Path("/proc/self/status")
+    if who == resource.RUSAGE_SELF and status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak = resource.getrusage(who).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

@@ -69,6 +69,16 @@ def test_atlas_face_recognition_in_full(seeded, tmp_path):
     stored = query(seeded.registry_db, "select count(*) from organisations where subdivision = 'US-FL'")[0][0]
     assert stored > 0
     assert query(seeded.registry_db, "select count(*) from organisation_identifiers where value = 'AOS5547'") == [(0,)]
+    # Each relationship cites its own Atlas row.
+    (locator,) = query(
+        seeded.registry_db,
+        "select c.locator from citations c join sources s on s.id = c.source_id join organisation_identifiers i "
+        "on i.organisation_id = (select client_id from relationships where id = c.relationship_id) "
+        "where s.slug = 'eff-atlas-of-surveillance-export-2020-10-07' and i.value = 'AOS1090'",
+    )[0]
+    with ATLAS.open(encoding="utf-8") as f:
+        line = next(n for n, r in enumerate(csv.DictReader(f), start=2) if r["AOSNUMBER"] == "AOS1090")
+    assert locator == f"row {line} (AOS1090)"
     assert invoke("check").exit_code == 0
 
 

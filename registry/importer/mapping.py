@@ -100,7 +100,7 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
         vendors=compile_.vendors(data.get("vendors")),
         disclosure=_reference(data.get("disclosure"), "disclosure"),
         source=_reference(data.get("source"), "source"),
-        locator=compile_.spec(data.get("locator") or {"template": "row {row}"}, "locator"),
+        locator=compile_.spec(_as_template(data.get("locator") or "row {row}"), "locator"),
         where=compile_.where(data.get("where")),
         identifier=identifier,
         client=compile_.group(data["client"], "client", CLIENT_FIELDS),
@@ -111,6 +111,11 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
         ],
         skip_invalid=data.get("on_error", "stop") == "skip",
     )
+
+
+def _as_template(value: Any) -> Any:
+    """`locator: "row {row}"` is a template: a locator names where each row is."""
+    return {"template": value} if isinstance(value, str) else value
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
