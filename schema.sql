@@ -266,9 +266,13 @@ CREATE TABLE IF NOT EXISTS observations (
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
     submission_id INTEGER REFERENCES submissions(id),
     created_at TEXT NOT NULL,
-    CHECK (high >= low),
-    UNIQUE (relationship_id, metric, period_start, source_id)
+    CHECK (high >= low)
 ) STRICT;
+-- The same figure from the same place of the same source is one observation (an import
+-- run twice adds nothing); NULLs are compared as empty so they count too.
+CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations(
+    relationship_id, metric, coalesce(period_start, ''), coalesce(period_end, ''), source_id, coalesce(locator, '')
+);
 CREATE INDEX IF NOT EXISTS observations_source ON observations(source_id);
 CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
 CREATE INDEX IF NOT EXISTS observations_submission ON observations(submission_id);

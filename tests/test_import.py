@@ -319,3 +319,16 @@ def test_matching_joins_exact_names_and_keeps_the_spelling_as_alias(seeded, tmp_
     assert "3 matched to existing organisations, 0 new organisations" in result.output
     aliases = query(seeded.registry_db, "select alias from organisation_aliases where alias = 'Justice Dept.'")
     assert aliases == [("Justice Dept.",)]
+
+
+def test_importing_the_same_file_twice_adds_nothing(seeded):
+    mapping = MAPPINGS / "flock-usage.yml"
+    assert run(FLOCK / "agency20240426.csv", "--mapping", MAPPINGS / "flock-agencies.yml", "--approve").exit_code == 0
+    assert run(FLOCK / "latest_usage04262023.csv", "--mapping", mapping, "--approve").exit_code == 0
+    counts = query(seeded.registry_db, "select (select count(*) from observations), (select count(*) from citations), "
+                   "(select count(*) from relationships), (select count(*) from sources)")  # fmt: skip
+    again = run(FLOCK / "latest_usage04262023.csv", "--mapping", mapping, "--approve")
+    assert again.exit_code == 0, again.output
+    assert "0 new organisations" in again.output
+    assert query(seeded.registry_db, "select (select count(*) from observations), (select count(*) from citations), "
+                 "(select count(*) from relationships), (select count(*) from sources)") == counts  # fmt: skip

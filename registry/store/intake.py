@@ -218,9 +218,11 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
             "relationship_id": rel_id,
             "metric": o.metric,
             "period_start": o.period_start,
+            "period_end": o.period_end,
             "source_id": id_for(db, "sources", o.source),
+            "locator": o.locator,
         }
-        fields = {k: getattr(o, k) for k in ("low", "high", "unit", "period_end", "locator")}
+        fields = {k: getattr(o, k) for k in ("low", "high", "unit")}
         _save(db, "observations", key, fields, status)
     return rel_id
 
