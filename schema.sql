@@ -229,7 +229,6 @@ CREATE TABLE IF NOT EXISTS citations (
     UNIQUE (relationship_id, source_id, locator)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS citations_source ON citations(source_id);
-CREATE INDEX IF NOT EXISTS citations_relationship ON citations(relationship_id);
 
 -- Right of reply: what the client or vendor said.
 CREATE TABLE IF NOT EXISTS responses (
@@ -274,7 +273,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations(
     relationship_id, metric, coalesce(period_start, ''), coalesce(period_end, ''), source_id, coalesce(locator, '')
 );
 CREATE INDEX IF NOT EXISTS observations_source ON observations(source_id);
-CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
 CREATE INDEX IF NOT EXISTS observations_submission ON observations(submission_id);
 
 -- What the publisher copies into registry.db: one view per public table, with the

@@ -152,14 +152,14 @@ class _Job:
     ) -> None:
         self.db, self.plan, self.vocabulary, self.writer, self.report = db, plan, vocabulary, writer, report
         self.keys = store.organisation_keys(db)
+        self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
+        self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
+        self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
         self.source_ids: dict[str, int] = {}
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
-        self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
-        self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
-        self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
 
     # References named in the mapping -------------------------------------------------
 
@@ -263,15 +263,18 @@ class _Job:
         return [self._vendor(spec["map"].get(n.casefold(), n)) or 0 for n in names]
 
     def _check_org_fields(self, number: int, fields: dict[str, Any]) -> list[Problem]:
-        error = self.check_org(tuple(sorted((k, v) for k, v in fields.items() if v is not None)))
+        # Keyed on the country's code when it has one: "US", "USA", "États-Unis" are one entry.
+        country = fields.get("country")
+        keyed = {**fields, "country": self.vocabulary.country(country) or country} if country else fields
+        _, error = self.check_org(tuple(sorted((k, v) for k, v in keyed.items() if v is not None)))
         return [Problem(number, f"client.{e.field}", str(fields.get(e.field) or ""), e.message) for e in error]
 
-    def _check_org(self, items: tuple[tuple[str, Any], ...]) -> tuple[FieldError, ...]:
+    def _check_org(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
         try:
-            build_organisation(dict(items), self.vocabulary)
+            record = build_organisation({**dict(items), "slug": "org"}, self.vocabulary)
         except ValidationError as e:
-            return tuple(e.errors)
-        return ()
+            return None, tuple(e.errors)
+        return asdict(record), ()
 
     def _check_relationship(
         self, items: tuple[tuple[str, Any], ...]
@@ -334,9 +337,11 @@ class _Job:
                     self.report.matched_organisations += 1
                 self.writer.alias(org_id, name, self.db)
                 return org_id, True
-        record = build_organisation({**fields, "slug": self.writer.org_slug(self.db, name)}, self.vocabulary)
-        org_id = self.writer.organisation(asdict(record), key)
-        self.keys.setdefault(key, []).append((org_id, record.country, record.subdivision))
+        keyed = {**fields, "country": country or fields.get("country")}
+        checked, _ = self.check_org(tuple(sorted((k, v) for k, v in keyed.items() if v is not None)))
+        record = {**checked, "slug": self.writer.org_slug(self.db, name)}  # checked: the row passed this rule
+        org_id = self.writer.organisation(record, key)
+        self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.report.new_organisations += role == "client"
         return org_id, False
 

@@ -84,7 +84,7 @@ class Writer:
         """Buffer a row given as a mapping; review state and stamps are the import's."""
         values = {"id": self._next(table), "status": self.status, "submission_id": self.submission_id,
                   "created_at": self.stamp, "updated_at": self.stamp, **values}  # fmt: skip
-        return self._add(table, tuple(values.get(c) for c in COLUMNS[table]))
+        return self._add(table, tuple(map(values.get, COLUMNS[table])))
 
     def source(self, r: dict[str, Any]) -> int:
         slug = r["slug"] if r["slug"] not in self.slugs["sources"] else self._slug("sources", r["title"])
