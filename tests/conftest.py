@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
 import shutil
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -127,3 +136,68 @@ def reviewer_client(client, reviewer):
     response = post_form(client, "/login", {"name": reviewer["name"], "password": reviewer["password"]})
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
+
+
+def query(path: Path, sql: str, params: tuple | list = ()) -> list[tuple]:
+    """Rows of a query on a database file (each test opens and closes its own connection)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+REGISTRY = Path(sys.executable).with_name("registry")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_answers(url: str, process: subprocess.Popen, timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"`registry serve` exited early:\n{process.stdout.read()}")
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class Served:
+    intake: str
+    datasette: str
+    process: subprocess.Popen
+    output: str = ""
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[Served]:
+    """`registry serve` as a real process on free ports; stopped with SIGTERM whatever happens."""
+    port, datasette_port = free_port(), free_port()
+    env = {**os.environ, "REGISTRY_INSTANCE": str(settings.instance)}
+    process = subprocess.Popen(
+        [str(REGISTRY), "serve", "--port", str(port), "--datasette-port", str(datasette_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{datasette_port}", process)
+    try:
+        wait_until_answers(f"{served.intake}/", process)
+        wait_until_answers(f"{served.datasette}/registry/relationships.json?_size=0", process)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            served.output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            served.output, _ = process.communicate()

@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from registry.accounts import create_user
 from registry.config import Settings
 from registry.store.database import connect
-from tests.test_serve import free_port
+from tests.conftest import Served, serving
 
-REGISTRY = Path(sys.executable).with_name("registry")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,12 +32,6 @@ TIMEOUT_MS = 15_000
 REVIEWER, PASSWORD = "rita.reviewer", "correct horse battery staple"
 CLIENT = "Wells Fargo Advisors"
 SOURCE_URL = "https://example.org/leaked-list"
-
-
-@dataclass
-class Servers:
-    intake: str
-    datasette: str
 
 
 @dataclass
@@ -64,19 +51,6 @@ class JsErrors:
         page.on("console", on_console)
 
 
-def wait_until_answers(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"`registry serve` exited early:\n{process.stdout.read()}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
 @pytest.fixture
 def reviewer(seeded: Settings) -> tuple[str, str]:
     db = connect(seeded.intake_db)
@@ -88,31 +62,11 @@ def reviewer(seeded: Settings) -> tuple[str, str]:
 
 
 @pytest.fixture
-def servers(seeded: Settings, reviewer: tuple[str, str]) -> Iterator[Servers]:
+def servers(seeded: Settings, reviewer: tuple[str, str]) -> Iterator[Served]:
     """Both servers of `registry serve` on free ports, stopped with SIGTERM whatever happens."""
-    port, datasette_port = free_port(), free_port()
-    env = {**os.environ, "REGISTRY_INSTANCE": str(seeded.instance)}
-    process = subprocess.Popen(
-        [str(REGISTRY), "serve", "--port", str(port), "--datasette-port", str(datasette_port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        servers = Servers(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{datasette_port}")
-        wait_until_answers(f"{servers.intake}/", process)
-        wait_until_answers(f"{servers.datasette}/registry/relationships.json?_size=0", process)
-        yield servers
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-    assert process.returncode == 0, output
+    with serving(seeded) as served:
+        yield served
+    assert served.process.returncode == 0, served.output
 
 
 @pytest.fixture
@@ -144,7 +98,7 @@ def page(browser: Browser, js_errors: JsErrors) -> Iterator[Page]:
         context.close()
 
 
-def submit_relationship(page: Page, servers: Servers) -> str:
+def submit_relationship(page: Page, servers: Served) -> str:
     """Fill the relationship form as a contributor would; return the reference shown."""
     page.goto(f"{servers.intake}/submit/relationship")
     expect(page.get_by_role("heading", level=1)).to_have_text("Submit a vendor-client relationship")
@@ -189,7 +143,7 @@ def submit_relationship(page: Page, servers: Servers) -> str:
     return reference.inner_text()
 
 
-def review_and_approve(page: Page, servers: Servers, reference: str, screenshot: Path) -> None:
+def review_and_approve(page: Page, servers: Served, reference: str, screenshot: Path) -> None:
     """Log in as a reviewer, check the preview and duplicates, approve."""
     page.goto(f"{servers.intake}/login")
     page.locator("#name").fill(REVIEWER)
@@ -227,7 +181,7 @@ def review_and_approve(page: Page, servers: Servers, reference: str, screenshot:
     expect(page.locator(f'#queue tr[data-reference="{reference}"]')).to_have_count(0)
 
 
-def check_datasette(page: Page, servers: Servers) -> None:
+def check_datasette(page: Page, servers: Served) -> None:
     """The new relationship is public, with labels, in the HTML table and the CSV."""
     page.goto(f"{servers.datasette}/registry/relationships")
     expect(page.locator("#facet-client_country a", has_text=re.compile(r"^United States$"))).to_have_count(1)
@@ -263,7 +217,7 @@ def check_datasette(page: Page, servers: Servers) -> None:
 
 
 def test_contributor_reviewer_and_reader_journey(
-    servers: Servers, page: Page, js_errors: JsErrors, tmp_path: Path
+    servers: Served, page: Page, js_errors: JsErrors, tmp_path: Path
 ) -> None:
     screenshot = tmp_path / "review.png"
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -13,19 +12,11 @@ from registry import approval
 from registry.cli import cli
 from registry.importer.mapping import compile_plan, load_mapping
 from registry.store.database import connect
-from tests.conftest import ROOT, SHARED, dump, invoke
+from tests.conftest import ROOT, SHARED, dump, invoke, query
 
 ATLAS = SHARED / "data" / "eff-atlas-2020" / "Atlas_of_Surveillance-20201007.csv"
 FLOCK = SHARED / "data" / "nando-flock-private-eyes"
 MAPPINGS = ROOT / "seed" / "mappings"
-
-
-def query(path, sql, params=()):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def run(*args):

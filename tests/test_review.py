@@ -11,16 +11,8 @@ from click.testing import CliRunner
 from registry import approval, publisher
 from registry.cli import cli
 from registry.store.database import connect, declared_columns, table_rows
-from tests.conftest import dump, invoke, post_form, text
+from tests.conftest import dump, invoke, post_form, query, text
 from tests.test_submit import org_id
-
-
-def query(path, sql, params=()):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def submit_relationship(client, seeded, **changes):

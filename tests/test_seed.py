@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import sqlite3
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from registry.cli import cli
-from tests.conftest import ROOT, SHARED, dump
+from tests.conftest import ROOT, SHARED, dump, query
 
 SEED = ROOT / "seed"
 DOCUMENTS = {"sha256:" + hashlib.sha256(p.read_bytes()).hexdigest(): p for p in (SHARED / "seeds").glob("0*.txt")}
@@ -44,14 +43,6 @@ CLEARVIEW_CLIENTS = {
 
 def load(name):
     return yaml.safe_load((SEED / name).read_text(encoding="utf-8"))
-
-
-def query(path, sql, params=()):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def paragraphs(path):

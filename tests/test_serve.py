@@ -3,67 +3,35 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 
-REGISTRY = Path(sys.executable).with_name("registry")
+from tests.conftest import REGISTRY, free_port, serving
 
 
-def free_port() -> int:
+def port_is_closed(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
-def port_is_closed(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+        return s.connect_ex((host, int(port))) != 0
 
 
 def test_serve_answers_on_both_ports_then_stops(seeded):
-    port, datasette_port = free_port(), free_port()
-    env = {**os.environ, "REGISTRY_INSTANCE": str(seeded.instance)}
-    process = subprocess.Popen(
-        [str(REGISTRY), "serve", "--port", str(port), "--datasette-port", str(datasette_port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        home = wait_for(f"http://127.0.0.1:{port}/", process)
+    with serving(seeded) as served:
+        home = httpx.get(f"{served.intake}/", timeout=5)
         assert home.status_code == 200
         assert 'data-count="relationships">29<' in home.text
-        assert f"http://127.0.0.1:{datasette_port}/registry/relationships" in home.text
-        table = wait_for(f"http://127.0.0.1:{datasette_port}/registry/relationships.json?_size=0", process)
+        assert f"{served.datasette}/registry/relationships" in home.text
+        table = httpx.get(f"{served.datasette}/registry/relationships.json?_size=0", timeout=5)
         assert table.status_code == 200
         assert table.json()["filtered_table_rows_count"] == 29
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0, output
-    assert f"Intake app: http://127.0.0.1:{port}/" in output
-    assert f"Datasette:  http://127.0.0.1:{datasette_port}/registry/relationships" in output
-    assert "Stopped both servers." in output
-    assert port_is_closed(port)
-    assert port_is_closed(datasette_port)
+    assert served.process.returncode == 0, served.output
+    assert f"Intake app: {served.intake}/" in served.output
+    assert f"Datasette:  {served.datasette}/registry/relationships" in served.output
+    assert "Stopped both servers." in served.output
+    assert port_is_closed(served.intake)
+    assert port_is_closed(served.datasette)
 
 
 def test_serve_without_databases_says_what_to_run(instance):

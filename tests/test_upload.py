@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import time
 
 import pytest
 
 from registry import create_app
-from tests.conftest import ROOT, SHARED, dump, hidden_fields, text
+from tests.conftest import ROOT, SHARED, dump, hidden_fields, query, text
 
 FLOCK_AGENCIES = SHARED / "data" / "nando-flock-private-eyes" / "agency20240426.csv"
 FLOCK_MAPPING = (ROOT / "seed" / "mappings" / "flock-agencies.yml").read_text(encoding="utf-8")
-
-
-def query(path, sql, params=()):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def upload(client, name, content, **fields):
