@@ -323,3 +323,18 @@ def test_importing_the_same_file_twice_adds_nothing(seeded):
     assert "0 new organisations" in again.output
     assert query(seeded.registry_db, "select (select count(*) from observations), (select count(*) from citations), "
                  "(select count(*) from relationships), (select count(*) from sources)") == counts  # fmt: skip
+
+
+def test_dates_are_checked_one_by_one_and_in_order(seeded, tmp_path):
+    mapping = write(
+        tmp_path / "m.yml",
+        MAPPING.replace(
+            '  start_date: {column: Début, formats: ["%d/%m/%Y", "%m/%Y", "%Y"]}',
+            '  start_date: {column: Début, formats: ["%d/%m/%Y", "%m/%Y", "%Y"]}\n  end_date: {value: "2019-06"}',
+        ),
+    )
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    result = run(path, "--mapping", mapping, "--dry-run")
+    assert result.exit_code == 1
+    assert "row 2, relationship.end_date: 2019-06 is before start_date 2020-02-03" in result.output
+    assert "row 3" not in result.output  # 2019 is not after June 2019: its precision is the year

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +19,7 @@ from registry.importer.writer import Writer
 from registry.names import name_key
 from registry.store import imports as store
 from registry.store import lookups
-from registry.validation import FieldError, ValidationError, Vocabulary, slugify
+from registry.validation import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
 
 PROGRESS_EVERY = 5000
 
@@ -155,6 +155,7 @@ class _Job:
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
         self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
+        self.check_date = functools.lru_cache(maxsize=65536)(self._check_date)
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
@@ -204,8 +205,8 @@ class _Job:
         if name in self.vendor_ids:
             return self.vendor_ids[name]
         defaults = (self.plan.vendor or {}).get("new") or (self.plan.vendors or {}).get("new") or {}
-        fields = {"kind": "company", "sector": "technology", **defaults, "name": name}
-        org_id, _ = self._organisation(fields, 0, "vendor")
+        vendor_fields = {"kind": "company", "sector": "technology", **defaults, "name": name}
+        org_id, _ = self._organisation(vendor_fields, 0, "vendor")
         self.vendor_ids[name] = org_id
         return org_id
 
@@ -222,9 +223,12 @@ class _Job:
         texts = {"summary": values.pop("summary"), "notes": values.pop("notes", None), "locator": locator}
         problems += [Problem(number, f"relationship.{e.field}", str(texts.get(e.field) or ""), e.message)
                      for e in free_text_errors(texts)]  # fmt: skip
+        # Dates vary from row to row and are checked one by one; the rest once per combination.
+        dates = {k: values.pop(k) for k in ("start_date", "end_date") if k in values}
         checked, errors = self.check_relationship(tuple(sorted(values.items())))
-        problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
-                     for e in errors]  # fmt: skip
+        checked = {**checked, **self._check_dates(dates, errors := list(errors))} if checked is not None else None
+        problems += [Problem(number, f"relationship.{e.field}", str({**values, **dates}.get(e.field) or ""),
+                             e.message) for e in errors]  # fmt: skip
         sources = [self._row_source(number, spec, cells, problems) for spec in self.plan.sources]
         figures = [self._row_observation(number, spec, cells, problems) for spec in self.plan.observations]
         if problems or checked is None:
@@ -235,9 +239,9 @@ class _Job:
             if ident:
                 self.writer.identifier(client_id, self.plan.identifier[1], ident, self.db)
         self.report.rows_stored += 1
-        fields = {**checked, "summary": texts["summary"].strip(), "notes": (texts["notes"] or "").strip() or None}
+        stored = {**checked, "summary": texts["summary"].strip(), "notes": (texts["notes"] or "").strip() or None}
         for vendor_id in vendors:
-            rel_id = self._relationship(vendor_id, client_id, fields)
+            rel_id = self._relationship(vendor_id, client_id, stored)
             if rel_id is None:
                 self.report.skipped.append(Problem(number, "client", client["name"], "the vendor itself: not a client"))
                 continue
@@ -274,7 +278,10 @@ class _Job:
             record = build_organisation({**dict(items), "slug": "org"}, self.vocabulary)
         except ValidationError as e:
             return None, tuple(e.errors)
-        return asdict(record), ()
+        # Shallow, not dataclasses.asdict: its deep copies cost more than the check itself.
+        values = {f.name: getattr(record, f.name) for f in fields(record)}
+        values["aliases"] = [{"alias": a.alias, "language": a.language} for a in record.aliases]
+        return values, ()
 
     def _check_relationship(
         self, items: tuple[tuple[str, Any], ...]
@@ -288,6 +295,23 @@ class _Job:
             return None, tuple(e.errors)
         keys = ("product", "arrangement", "trial_days", "start_date", "end_date")
         return {k: getattr(record, k) for k in keys}, ()
+
+    def _check_dates(self, dates: dict[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+        """Each date by the date rule (cached per value), then their order."""
+        order = Fields({})
+        checked = {}
+        for name, value in dates.items():
+            checked[name], problem = self.check_date(value)
+            if problem:
+                errors.append(FieldError(name, problem))
+        check_date_order(order, checked.get("start_date"), checked.get("end_date"), "start_date", "end_date")
+        errors.extend(order.errors)
+        return checked
+
+    def _check_date(self, value: Any) -> tuple[str | None, str | None]:
+        field = Fields({"date": value})
+        parsed = field.date("date")
+        return parsed, field.errors[0].message if field.errors else None
 
     def _check_source(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
         data = dict(items)
