@@ -197,8 +197,17 @@ def _response(
     return None if f.errors else ResponseRecord(**values)
 
 
-def _observation(data: Any, i: int, parent: Fields) -> ObservationRecord | None:
-    f = Fields(data if isinstance(data, Mapping) else {}, f"observations[{i}].")
+def build_observation(data: Mapping[str, Any]) -> ObservationRecord:
+    """Validate a figure on its own (the importer checks each row's figures with this)."""
+    parent = Fields(data)
+    record = _observation(data, 0, parent, prefix="")
+    _raise_if(parent)
+    assert record is not None
+    return record
+
+
+def _observation(data: Any, i: int, parent: Fields, prefix: str | None = None) -> ObservationRecord | None:
+    f = Fields(data if isinstance(data, Mapping) else {}, f"observations[{i}]." if prefix is None else prefix)
     low, high = f.number("low", required=True), f.number("high")
     high = low if high is None else high
     if low is not None and high is not None and high < low:

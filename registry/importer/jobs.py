@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -32,6 +33,7 @@ class Job:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+logger = logging.getLogger(__name__)
 _jobs: dict[str, Job] = {}
 _lock = threading.Lock()
 
@@ -53,6 +55,12 @@ def start(kind: str, upload: str, work: Callable[[Callable[[int], None]], Import
             job.failure, job.error, job.state = e, str(e), "failed"
         except EXPECTED as e:
             job.error, job.state = str(e), "failed"
+        except Exception as e:  # a bug: the page must still end, and the log keeps the trace
+            logger.exception("import job %s failed", job.id)
+            job.error, job.state = (
+                f"an unexpected error stopped the import ({type(e).__name__}); nothing was stored",
+                "failed",
+            )
 
     threading.Thread(target=target, name=f"import-{job.id}", daemon=True).start()
     return job

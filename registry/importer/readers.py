@@ -150,9 +150,14 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
     return Table(columns, rows())
 
 
+MAX_CELL = 128 * 1024  # the csv module's own limit per field
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str) and len(value) > MAX_CELL:
+        raise ReadError(f"a cell holds {len(value):,} characters, more than {MAX_CELL:,}: not a client list")
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10] if getattr(value, "hour", 0) == 0 else value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -165,6 +170,8 @@ def _read_json(path: Path, json_path: str | None) -> Table:
         data = json.loads(path.read_text(encoding=detect_encoding(path)))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ReadError(f"{path.name}: not valid JSON ({e})") from e
+    except RecursionError as e:
+        raise ReadError(f"{path.name}: JSON nested too deeply to be a list of records") from e
     for step in (json_path or "").split(".") if json_path else []:
         if not isinstance(data, dict) or step not in data:
             raise ReadError(f"{path.name}: the path '{json_path}' finds nothing (no key '{step}')")

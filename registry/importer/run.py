@@ -12,7 +12,15 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
-from registry.build import build_disclosure, build_organisation, build_relationship, build_source, free_text_errors
+from registry.build import (
+    FREE_TEXT,
+    build_disclosure,
+    build_observation,
+    build_organisation,
+    build_relationship,
+    build_source,
+    free_text_errors,
+)
 from registry.importer.mapping import Plan
 from registry.importer.readers import ReadError, Table
 from registry.importer.writer import Writer
@@ -30,6 +38,10 @@ class Problem:
     column: str
     value: str
     problem: str
+
+    def __post_init__(self) -> None:
+        if len(self.value) > 200:  # a huge cell is named, not repeated whole
+            object.__setattr__(self, "value", self.value[:200] + "…")
 
 
 @dataclass
@@ -264,7 +276,12 @@ class _Job:
             if spec["if_empty"] == "skip":
                 raise RowSkipped(problem)
             raise RowError([problem])
-        return [self._vendor(spec["map"].get(n.casefold(), n)) or 0 for n in names]
+        try:
+            return [self._vendor(spec["map"].get(n.casefold(), n)) or 0 for n in names]
+        except ValidationError as e:
+            raise RowError(
+                [Problem(number, f"vendor.{err.field}", _short(names[0]), err.message) for err in e.errors]
+            ) from e
 
     def _check_org_fields(self, number: int, fields: dict[str, Any]) -> list[Problem]:
         # Keyed on the country's code when it has one: "US", "USA", "États-Unis" are one entry.
@@ -325,6 +342,11 @@ class _Job:
         if not values.get("url"):
             return None  # an empty link column: nothing to cite
         locator = str(values.pop("locator", None) or f"row {number}")
+        if len(locator) > FREE_TEXT["locator"][1]:
+            longest = FREE_TEXT["locator"][1]
+            problem = f"longer than {longest} characters: this link is not cited"
+            self.report.skipped.append(Problem(number, "source.locator", locator, problem))
+            return None
         values.setdefault("title", values.get("publisher") or values["url"])
         values.setdefault("language", "en")
         record, errors = self.check_source(tuple(sorted((k, v) for k, v in values.items() if v is not None)))
@@ -338,14 +360,19 @@ class _Job:
         raw = values.pop("value", None)
         if raw in (None, ""):
             return None
-        try:
-            figure = float(str(raw).replace(",", ""))
-        except ValueError:
-            problems.append(Problem(number, f"observation.{spec['metric']}", str(raw), "not a number"))
-            return None
-        return {"metric": spec["metric"], "unit": spec["unit"], "low": figure, "high": figure,
+        data = {"metric": spec["metric"], "unit": spec["unit"], "low": raw, "high": raw, "source": "file",
                 "period_start": values.get("period_start"), "period_end": values.get("period_end"),
                 "locator": f"row {number}"}  # fmt: skip
+        try:
+            record = build_observation(data)
+        except ValidationError as e:
+            where = f"observation.{spec['metric']}"
+            problems.extend(Problem(number, f"{where}.{err.field}", str(data.get(err.field) or ""), err.message)
+                            for err in e.errors)  # fmt: skip
+            return None
+        return {
+            k: getattr(record, k) for k in ("metric", "unit", "low", "high", "period_start", "period_end", "locator")
+        }
 
     # Matching and storing ------------------------------------------------------------
 
@@ -355,12 +382,14 @@ class _Job:
         key = name_key(name)
         country = self.vocabulary.country(fields["country"]) if fields.get("country") else None
         subdivision = fields.get("subdivision")
-        for org_id, org_country, org_subdivision in self.keys.get(key, []):
-            if _compatible(country, org_country) and _compatible(subdivision, org_subdivision):
-                if role == "client" and org_id not in self.writer.spellings_created:
-                    self.report.matched_organisations += 1
-                self.writer.alias(org_id, name, self.db)
-                return org_id, True
+        candidates = [org_id for org_id, org_country, org_subdivision in self.keys.get(key, [])
+                      if _compatible(country, org_country) and _compatible(subdivision, org_subdivision)]  # fmt: skip
+        if len(candidates) == 1:  # several (a Springfield PD in two states, the row saying none): not guessed
+            org_id = candidates[0]
+            if role == "client" and org_id not in self.writer.spellings_created:
+                self.report.matched_organisations += 1
+            self.writer.alias(org_id, name, self.db)
+            return org_id, True
         keyed = {**fields, "country": country or fields.get("country")}
         checked, _ = self.check_org(tuple(sorted((k, v) for k, v in keyed.items() if v is not None)))
         record = {**checked, "slug": self.writer.org_slug(self.db, name)}  # checked: the row passed this rule
@@ -388,6 +417,10 @@ class _Job:
                 {**record, "slug": self.writer.source_slug(self.db, record["title"])}
             )
         return self.source_ids[url]
+
+
+def _short(text: str, longest: int = 200) -> str:
+    return text if len(text) <= longest else text[:longest] + "…"
 
 
 def _compatible(a: str | None, b: str | None) -> bool:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+import yaml
 
 from registry.approval import publishing
 from registry.config import Settings
-from registry.importer.mapping import Plan, check_vocabulary, compile_plan, load_mapping
+from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
 from registry.importer.run import ImportReport, run_import
 from registry.store import imports, intake
@@ -35,12 +36,20 @@ class ImportResult:
     preview: list[dict[str, Any]] = field(default_factory=list)
 
 
-def plan_for(path: Path, mapping: dict[str, Any], text: str, vocabulary: Any) -> tuple[Plan, Any]:
+def plan_for(path: Path, mapping: Any, text: str, vocabulary: Any) -> tuple[Plan, Any]:
     """Open the file as the mapping says and compile the mapping against its columns."""
+    if not isinstance(mapping, dict):
+        raise MappingError("a mapping is a YAML mapping of keys (vendor, source, client, relationship...)")
     options = {k: mapping[k] for k in ("format", "json_path", "sheet") if mapping.get(k)}
+    if not all(isinstance(v, str) for v in options.values()):
+        raise MappingError("format, json_path and sheet are single words, e.g. format: csv")
     table = read_table(path, fmt=options.get("format"), json_path=options.get("json_path"), sheet=options.get("sheet"))
-    check_vocabulary(mapping, vocabulary)
-    return compile_plan(mapping, table.columns, text), table
+    try:
+        check_vocabulary(mapping, vocabulary)
+        return compile_plan(mapping, table.columns, text), table
+    except (TypeError, AttributeError, ValueError, KeyError) as e:
+        # A list where a mapping belongs, a number where text does: the shape is wrong.
+        raise MappingError(f"a key of the mapping has the wrong shape ({type(e).__name__}: {e}); see the README") from e
 
 
 def import_file(
@@ -62,13 +71,20 @@ def import_file(
         mapping_text = mapping_path.read_text(encoding="utf-8") if mapping_path.exists() else None
         mapping = load_mapping(mapping_path)
     else:
-        import yaml
-
-        mapping = yaml.safe_load(mapping_text or "") or {}
+        try:
+            mapping = yaml.safe_load(mapping_text or "") or {}
+        except yaml.YAMLError as e:
+            raise MappingError(f"the mapping is not valid YAML: {e}") from e
     reference = "S-" + secrets.token_hex(5).upper()
     status = "approved" if approve else "pending"
     try:
         with _transaction(settings, approve) as db:
+            waiting = imports.pending_import(db)
+            if waiting and not dry_run:
+                raise MappingError(
+                    f"import {waiting} is waiting for review: approve or reject it first (imports are reviewed one "
+                    "at a time, so that one never depends on rows of another)"
+                )
             vocabulary = intake.load_vocabulary(db)
             plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)
             payload = {

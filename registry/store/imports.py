@@ -78,8 +78,10 @@ def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], r
     """Insert many rows at once; the caller holds the transaction."""
     if rows:
         names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-        verb = "INSERT OR IGNORE" if table in IGNORE_DUPLICATES else "INSERT"
-        db.conn.executemany(f"{verb} INTO [{table}] ({names}) VALUES ({marks})", rows)
+        # ON CONFLICT DO NOTHING skips only rows a unique key already holds; a CHECK or
+        # NOT NULL failure still stops the import (OR IGNORE would drop such rows silently).
+        tail = " ON CONFLICT DO NOTHING" if table in IGNORE_DUPLICATES else ""
+        db.conn.executemany(f"INSERT INTO [{table}] ({names}) VALUES ({marks}){tail}", rows)
 
 
 def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, int]:
@@ -126,3 +128,11 @@ def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int 
 def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
     db.execute("PRAGMA cache_size = -65536")  # 64 MB
+
+
+def pending_import(db: sqlite_utils.Database) -> str | None:
+    """The reference of an import waiting for review, if any."""
+    row = db.execute(
+        "SELECT reference FROM submissions WHERE kind = 'import' AND status = 'pending' LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None

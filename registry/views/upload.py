@@ -57,13 +57,13 @@ def uploads() -> Path:
 
 
 def upload_meta(token: str) -> dict[str, Any]:
-    if not TOKEN.match(token) or not (uploads() / f"{token}.json").exists():
+    if not TOKEN.match(token) or not (uploads() / f"{token}.meta.json").exists():
         abort(404)
-    return json.loads((uploads() / f"{token}.json").read_text(encoding="utf-8"))
+    return json.loads((uploads() / f"{token}.meta.json").read_text(encoding="utf-8"))
 
 
 def save_meta(token: str, meta: dict[str, Any]) -> None:
-    (uploads() / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    (uploads() / f"{token}.meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -107,6 +107,8 @@ def mapping(token: str) -> str:
 @bp.post("/<token>/<any(preview, submit):action>")
 def run(token: str, action: str) -> Any:
     meta = upload_meta(token)
+    if action == "submit" and meta.get("reference"):  # sent already (a second click, a replay)
+        return redirect(url_for("submit.submitted", reference=meta["reference"]), 303)
     form = MappingForm()
     if not form.validate_on_submit():
         columns, rows = _sample(token, meta)
@@ -149,6 +151,8 @@ def job_status(job_id: str) -> Response:
 def job(job_id: str) -> Any:
     job = _job(job_id)
     if job.state == "done" and job.kind == "submit" and job.result and job.result.reference:
+        meta = upload_meta(job.upload)
+        save_meta(job.upload, {**meta, "reference": job.result.reference})
         return redirect(url_for("submit.submitted", reference=job.result.reference), 303)
     meta = upload_meta(job.upload)
     report = job.result.report if job.result else (job.failure.report if job.failure else None)
