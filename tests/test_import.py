@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -251,11 +252,12 @@ def test_one_bad_row_stores_nothing_unless_skipping(seeded, tmp_path, mapping):
 
 
 def test_formula_like_cells_are_stored_as_text_and_neutralised_in_reports(seeded, tmp_path, mapping):
-    rows = [*ROWS, ("=1+1 Sheriff", "Police", "Nowhere", "", "")]
+    rows = [*ROWS, ("Harmless PD", "Police", '=HYPERLINK("http://evil.example")', "", "")]
     path = write(tmp_path / "list.csv", csv_text(rows))
     report = tmp_path / "report.csv"
     run(path, "--mapping", mapping, "--errors", report)
-    assert report.read_text(encoding="utf-8").count("'=") == 0  # the bad value here is the country
+    (problem,) = [r for r in report_rows(report) if r["column"] == "client.country"]
+    assert problem["value"].startswith("'=HYPERLINK")  # a spreadsheet shows it as text, never runs it
     rows = [*ROWS, ("=1+1 Sheriff", "Police", "France", "", "")]
     path = write(tmp_path / "list.csv", csv_text(rows))
     assert run(path, "--mapping", mapping, "--approve").exit_code == 0
@@ -338,3 +340,88 @@ def test_dates_are_checked_one_by_one_and_in_order(seeded, tmp_path):
     assert result.exit_code == 1
     assert "row 2, relationship.end_date: 2019-06 is before start_date 2020-02-03" in result.output
     assert "row 3" not in result.output  # 2019 is not after June 2019: its precision is the year
+
+
+def test_a_second_pending_import_waits_for_the_first(seeded, tmp_path, mapping):
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    first = run(path, "--mapping", mapping)
+    assert first.exit_code == 0
+    before = dump(seeded.intake_db)
+    second = run(path, "--mapping", mapping)
+    assert second.exit_code == 1
+    assert "is waiting for review: approve or reject it first" in second.output
+    assert dump(seeded.intake_db) == before
+    assert run(path, "--mapping", mapping, "--dry-run").exit_code == 0  # a preview is still possible
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- just\n- a list\n", "a YAML mapping of keys"),
+        (MAPPING.replace("  name: {column: Client}", "  name: [Client]"), "client.name: expected {column: ...}"),
+        (
+            MAPPING.replace(
+                "map: {Police: law-enforcement, Gendarmerie: law-enforcement, Banque: banking-finance}",
+                "map: [Police, Banque]",
+            ),
+            "wrong shape",
+        ),  # fmt: skip
+        ("format: [csv]\n" + MAPPING, "format, json_path and sheet are single words"),
+        ("client: {name: {column: Client}\n", "not valid YAML"),
+        (MAPPING.replace("  city:", "  city:") + "\nsurprise: 1\n", "unknown key(s): surprise"),
+    ],
+)
+def test_mappings_of_the_wrong_shape_get_a_message_not_a_traceback(seeded, tmp_path, text, message):
+    mapping = write(tmp_path / "m.yml", text)
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    result = run(path, "--mapping", mapping, "--dry-run")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_figure_that_is_not_a_date_or_number_is_a_row_error(seeded, tmp_path):
+    text = (
+        MAPPING
+        + """
+observations:
+  - metric: searches
+    unit: searches
+    value: {column: Recherches}
+    period_end: {column: Jour, formats: ["%Y-%m-%d"]}
+"""
+    )
+    mapping = write(tmp_path / "m.yml", text)
+    rows = [(*ROWS[0], "Recherches", "Jour"), (*ROWS[1], "12", "2020-02-03"), (*ROWS[2], "inf", "2020-02-03"),
+            (*ROWS[3], "7", "hier")]  # fmt: skip
+    result = run(write(tmp_path / "list.csv", csv_text(rows)), "--mapping", mapping, "--dry-run")
+    assert result.exit_code == 1
+    assert "row 3, observation.searches.low: 'inf' is not a finite number" in result.output
+    assert "row 4, observation.searches.period_end: 'hier' is not a date" in result.output
+
+
+def test_a_name_matching_two_organisations_is_not_guessed(seeded, tmp_path, mapping):
+    conn = sqlite3.connect(seeded.intake_db)
+    for state in ("US-IL", "US-MO"):
+        conn.execute(
+            "insert into organisations (slug, name, name_key, kind, sector, country, subdivision, status, created_at, "
+            "updated_at) values (?, 'Springfield Police Department', 'springfield police department', 'public-agency', "
+            "'law-enforcement', 'US', ?, 'approved', 'x', 'x')",
+            [f"springfield-pd-{state.lower()}", state],
+        )
+    conn.commit()
+    conn.close()
+    rows = [ROWS[0], ("Springfield Police Department", "Police", "US", "", "")]
+    result = run(write(tmp_path / "list.csv", csv_text(rows)), "--mapping", mapping, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "0 matched to existing organisations, 1 new organisations" in result.output
+
+
+def test_semicolons_with_commas_inside_cells(seeded, tmp_path, mapping):
+    rows = [ROWS[0], ("Police municipale, Nice", "Police", "France", "", "2019")]
+    path = write(tmp_path / "list.csv", csv_text(rows, ";"))
+    result = run(path, "--mapping", mapping, "--approve")
+    assert result.exit_code == 0, result.output
+    assert query(
+        seeded.registry_db, "select client_country from relationships where client = 'Police municipale, Nice'"
+    ) == [("France",)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
@@ -118,10 +119,11 @@ def test_an_unclosed_quote_inside_the_data_is_found_at_preview(client, seeded):
 def test_path_traversal_in_the_file_name_stays_in_uploads(client, seeded):
     response = upload(client, "../../../evil.csv", b"id,name,notes\n1,A PD,NA\n")
     assert response.status_code == 303
-    assert not (seeded.instance.parent / "evil.csv").exists()
-    stored = list((seeded.instance / "uploads").iterdir())
-    assert all(p.parent == seeded.instance / "uploads" for p in stored)
-    assert not any("evil" in p.name and p.suffix != ".json" for p in stored)
+    root = seeded.instance.parent.parent.parent  # where ../../../ from instance/uploads would land, and above
+    assert not list(root.rglob("evil.csv"))
+    stored = sorted(p.name for p in (seeded.instance / "uploads").iterdir())
+    token = response.headers["Location"].rsplit("/", 1)[1]
+    assert stored == [f"{token}.csv", f"{token}.meta.json"]
 
 
 def test_an_upload_over_the_limit_gets_a_clear_answer(seeded):
@@ -130,6 +132,27 @@ def test_an_upload_over_the_limit_gets_a_clear_answer(seeded):
     response = upload(client, "big.csv", b"id,name\n" + b"1,Springfield PD\n" * 200)
     assert response.status_code == 413
     assert "Uploads are limited to" in text(response)
+
+
+def test_json_upload_and_a_second_submit_returns_the_first_submission(client, seeded):
+    records = [
+        {"id": "1", "name": "Springfield IL PD", "notes": "NA"},
+        {"id": "2", "name": "Salem OR PD", "notes": "NA"},
+    ]
+    location = upload(client, "agencies.json", json.dumps(records).encode()).headers["Location"]
+    first = run_mapping(client, location, "submit", FLOCK_MAPPING)
+    assert first.status_code == 303
+    again = client.post(f"{location}/submit", data={**hidden_fields(client.get(location).get_data(as_text=True)),
+                                                    "mapping": FLOCK_MAPPING})  # fmt: skip
+    assert again.headers["Location"] == first.headers["Location"]
+    assert query(seeded.intake_db, "select count(*) from submissions") == [(1,)]
+
+
+def test_a_broken_mapping_ends_the_job_with_a_message(client, seeded):
+    location = upload(client, "agencies.csv", b"id,name,notes\n1,A PD,NA\n").headers["Location"]
+    page = text(run_mapping(client, location, "preview", "client: {name: [broken\n"))
+    assert "Nothing was stored" in page
+    assert "not valid YAML" in page
 
 
 def test_unknown_jobs_and_uploads_are_not_found(client, seeded):

@@ -24,7 +24,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
     "casefold": str.casefold,
     "collapse": lambda s: " ".join(s.split()),
 }
-SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix", "split"}
+SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
 SOURCE_FIELDS = {"url", "title", "publisher", "language", "published_date", "locator"}
@@ -148,6 +148,10 @@ class _Compiler:
     def spec(self, spec: Any, where: str) -> Getter:
         """Compile a value spec: a column, a constant or a template, then transforms."""
         if not isinstance(spec, dict):
+            if spec is not None and not isinstance(spec, str | int | float | bool):
+                raise MappingError(
+                    f"{where}: expected {{column: ...}}, {{value: ...}}, {{template: ...}} or a constant"
+                )
             return lambda cells, v=spec: v  # a bare constant
         unknown = set(spec) - SPEC_KEYS
         if unknown:
@@ -159,6 +163,8 @@ class _Compiler:
             column = self.column(spec["column"], where)
             get: Getter = lambda cells: cells.get(column, "")  # noqa: E731
         elif "value" in spec:
+            if isinstance(spec["value"], list | dict):
+                raise MappingError(f"{where}.value: a constant is one value, not a list or a mapping")
             return lambda cells, v=spec["value"]: v
         else:
             template = str(spec["template"])
@@ -201,6 +207,9 @@ class _Compiler:
         if spec is None:
             return None
         spec = _mapping(spec, "vendors")
+        unknown = set(spec) - {"column", "transforms", "null_if", "split", "map", "new", "if_empty"}
+        if unknown:
+            raise MappingError(f"vendors: unknown key(s) {', '.join(sorted(unknown))}")
         getter = self.spec({k: v for k, v in spec.items() if k in ("column", "transforms", "null_if")}, "vendors")
         value_map = {str(k).strip().casefold(): str(v) for k, v in (spec.get("map") or {}).items()}
         if spec.get("if_empty", "error") not in ("error", "skip"):

@@ -90,10 +90,7 @@ def _read_csv(path: Path) -> Table:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as f:
         sample = f.read(DETECT_BYTES)
-    try:
-        delimiter = csv.Sniffer().sniff(sample.split("\n", 20)[0] + "\n", delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = _delimiter(sample)
     with path.open(encoding=encoding, newline="") as handle:
         try:
             header = next(csv.reader(handle, delimiter=delimiter, strict=True))
@@ -120,6 +117,25 @@ def _read_csv(path: Path) -> Table:
                 raise ReadError(f"{path.name}: row {line + 1}: {e} (an unclosed quote?)") from e
 
     return Table(columns, rows(), encoding, delimiter)
+
+
+def _delimiter(sample: str) -> str:
+    """The delimiter that splits the header and the first rows into the same number of cells."""
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    best, best_width = ",", 1
+    for candidate in (",", ";", "\t", "|"):
+        try:
+            widths = {len(row) for row in csv.reader(lines, delimiter=candidate)}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (width := widths.pop()) > best_width:
+            best, best_width = candidate, width
+    if best_width == 1:  # no candidate agrees on every line (a quoted newline?): ask the sniffer
+        try:
+            return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            return ","
+    return best
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> Table:

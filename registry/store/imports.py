@@ -116,7 +116,7 @@ def import_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 2
     )
 
 
-def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int = 50) -> list[dict[str, Any]]:
+def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int = 500) -> list[dict[str, Any]]:
     return list(
         db.query(
             "SELECT id, name, country, subdivision FROM organisations WHERE submission_id = ? ORDER BY id LIMIT ?",
