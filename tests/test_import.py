@@ -365,7 +365,7 @@ def test_a_second_pending_import_waits_for_the_first(seeded, tmp_path, mapping):
                 "map: [Police, Banque]",
             ),
             "wrong shape",
-        ),  # fmt: skip
+        ),
         ("format: [csv]\n" + MAPPING, "format, json_path and sheet are single words"),
         ("client: {name: {column: Client}\n", "not valid YAML"),
         (MAPPING.replace("  city:", "  city:") + "\nsurprise: 1\n", "unknown key(s): surprise"),
