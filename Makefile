@@ -40,8 +40,9 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## Run the benchmarks (see README)
-	$(BIN)/python benchmarks/facet_shape.py
+bench: install ## Run the benchmarks (see README; several minutes)
+	$(BIN)/python benchmarks/facet_shape.py --rows 200000
+	$(BIN)/python benchmarks/import_speed.py --rows 1000000
 
 clean: ## Remove .venv (the instance folder with your data stays)
 	rm -rf $(VENV)
