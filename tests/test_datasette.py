@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -144,3 +145,42 @@ def test_datasette_command_serves_the_configuration(seeded):
     data = json.loads(result.stdout)
     assert list(data["facet_results"]) == FACETS
     assert sys.executable == command[0]
+
+
+async def test_csv_downloads_neutralise_formulas_and_json_keeps_values(ds, seeded):
+    formula = '=HYPERLINK("http://evil.example","click")'
+    conn = sqlite3.connect(seeded.registry_db)
+    conn.execute("update relationships set notes = ? where client = 'Coinbase'", [formula])
+    conn.execute(
+        "update relationships set notes = ? where client = 'Walmart'", ['@SUM(A1)\nsecond line, with "quotes"']
+    )
+    conn.commit()
+    conn.close()
+    response = await ds.client.get("/registry/relationships.csv?_size=max")
+    assert response.status_code == 200
+    records = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(records) == 29  # a note with a newline inside quotes is still one record
+    rows = {r["client"]: r for r in records}
+    assert rows["Coinbase"]["notes"] == "'" + formula
+    assert rows["Walmart"]["notes"] == '\'@SUM(A1)\nsecond line, with "quotes"'
+    assert rows["Interpol"]["vendor"] == "Clearview AI"  # other cells as they are
+    data = (await ds.client.get("/registry/relationships.json?_shape=array&client=Coinbase")).json()
+    assert data[0]["notes"] == formula
+
+
+def test_formula_guard_rewrites_records_split_across_chunks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("guard", ROOT / "datasette" / "plugins" / "csv_formula_guard.py")
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    text = 'a,b\r\n=1,"x\r\ny ""quoted"""\r\n@2,-3\r\nplain,+4'
+    for size in (1, 2, 3, 7, len(text)):
+        rewriter = guard.RecordRewriter()
+        out = "".join(rewriter.feed(text[i : i + size]) for i in range(0, len(text), size)) + rewriter.finish()
+        assert list(csv.reader(io.StringIO(out))) == [
+            ["a", "b"],
+            ["'=1", 'x\r\ny "quoted"'],
+            ["'@2", "'-3"],
+            ["plain", "'+4"],
+        ], size
