@@ -425,3 +425,27 @@ def test_semicolons_with_commas_inside_cells(seeded, tmp_path, mapping):
     assert query(
         seeded.registry_db, "select client_country from relationships where client = 'Police municipale, Nice'"
     ) == [("France",)]
+
+
+def test_a_dry_run_does_not_hold_the_write_lock(seeded):
+    from registry.importer import service
+
+    writes = []
+
+    def progress(rows):
+        if rows and not writes:  # mid-import: a contributor submits a form
+            conn = sqlite3.connect(seeded.intake_db, timeout=0.2)
+            conn.execute(
+                "insert into submissions (reference, kind, payload, created_at) values ('S-MID', 'source', '{}', 'x')"
+            )
+            conn.commit()
+            conn.close()
+            writes.append(rows)
+
+    result = service.import_file(
+        seeded, FLOCK / "agency20240426.csv", MAPPINGS / "flock-agencies.yml", dry_run=True, progress=progress
+    )
+    assert result.dry_run and result.report.rows_read == 5152
+    assert writes == [5000]
+    assert query(seeded.intake_db, "select reference from submissions") == [("S-MID",)]
+    assert query(seeded.intake_db, "select count(*) from organisations where name = 'Sylvania OH PD'") == [(0,)]

@@ -19,7 +19,7 @@ from registry.importer.readers import read_table
 from registry.importer.run import ImportReport, run_import
 from registry.store import imports, intake
 from registry.store import submissions as store
-from registry.store.database import connect, transaction
+from registry.store.database import connect, snapshot, transaction
 
 CLI_ACTOR = {"id": None, "name": "command line"}
 
@@ -78,7 +78,7 @@ def import_file(
     reference = "S-" + secrets.token_hex(5).upper()
     status = "approved" if approve else "pending"
     try:
-        with _transaction(settings, approve) as db:
+        with _transaction(settings, approve, dry_run) as db:
             waiting = imports.pending_import(db)
             if waiting and not dry_run:
                 raise MappingError(
@@ -107,7 +107,18 @@ def import_file(
 
 
 @contextlib.contextmanager
-def _transaction(settings: Settings, approve: bool) -> Iterator[sqlite_utils.Database]:
+def _transaction(settings: Settings, approve: bool, dry_run: bool) -> Iterator[sqlite_utils.Database]:
+    """The import's one transaction. A dry run works on a snapshot of intake.db, so that a
+    long preview never holds the write lock that contributors' submissions need."""
+    if dry_run:
+        with snapshot(settings.intake_db) as copy:
+            db = connect(copy)
+            try:
+                with transaction(db):
+                    yield db
+            finally:
+                db.close()
+        return
     if approve:
         with publishing(settings) as db:
             yield db

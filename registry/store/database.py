@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,3 +139,23 @@ def table_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
     """Return every row of a table, in a stable order, for comparisons."""
     columns = ", ".join(f"[{c}]" for c in _all_columns(db, table))
     return [tuple(r) for r in db.execute(f"SELECT {columns} FROM [{table}] ORDER BY 1, 2")]
+
+
+@contextmanager
+def snapshot(path: Path) -> Iterator[Path]:
+    """A private copy of a database, made with SQLite's online backup (readers and
+    writers of the original go on), deleted afterwards."""
+    handle, name = tempfile.mkstemp(prefix=".snapshot-", suffix=".db", dir=path.parent)
+    os.close(handle)
+    copy = Path(name)
+    source, target = sqlite3.connect(path), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+        target.close()
+        source.close()
+        yield copy
+    finally:
+        target.close()
+        source.close()
+        for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+            leftover.unlink(missing_ok=True)
