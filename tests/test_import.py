@@ -449,3 +449,14 @@ def test_a_dry_run_does_not_hold_the_write_lock(seeded):
     assert writes == [5000]
     assert query(seeded.intake_db, "select reference from submissions") == [("S-MID",)]
     assert query(seeded.intake_db, "select count(*) from organisations where name = 'Sylvania OH PD'") == [(0,)]
+
+
+def test_a_row_contradicting_an_earlier_one_is_reported(seeded, tmp_path, mapping):
+    rows = [ROWS[0], ("Alpha PD", "Police", "US", "essai", "2019"), ("Alpha PD", "Police", "US", "contrat", "2021")]
+    report = tmp_path / "report.csv"
+    result = run(write(tmp_path / "list.csv", csv_text(rows)), "--mapping", mapping, "--approve", "--errors", report)
+    assert result.exit_code == 0, result.output
+    assert query(seeded.registry_db, "select arrangement, start_date, citation_count from relationships "
+                 "where client = 'Alpha PD'") == [("Trial", "2019", 2)]  # fmt: skip
+    (problem,) = report_rows(report)
+    assert problem["row"] == "3" and "the earlier row's are kept" in problem["problem"]

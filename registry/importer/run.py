@@ -171,6 +171,7 @@ class _Job:
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
+        self.conflicts: list[int] = []  # relationships a later row described differently
         self.source_ids: dict[str, int] = {}
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
 
@@ -253,7 +254,12 @@ class _Job:
         self.report.rows_stored += 1
         stored = {**checked, "summary": texts["summary"].strip(), "notes": (texts["notes"] or "").strip() or None}
         for vendor_id in vendors:
+            conflicts = len(self.conflicts)
             rel_id = self._relationship(vendor_id, client_id, stored)
+            if len(self.conflicts) > conflicts:
+                problem = ("the same relationship as an earlier row, with another arrangement, trial length or "
+                           "dates: the earlier row's are kept, this row is cited")  # fmt: skip
+                self.report.skipped.append(Problem(number, "relationship", client["name"], problem))
             if rel_id is None:
                 self.report.skipped.append(Problem(number, "client", client["name"], "the vendor itself: not a client"))
                 continue
@@ -403,6 +409,8 @@ class _Job:
         if known is not None:
             if not self.writer.created(known):
                 self.writer.existing(known)  # stored before: this import adds its citations
+            elif self.writer.stage_of(known) != tuple(values.get(k) for k in store.STAGE_FIELDS):
+                self.conflicts.append(known)
             return known
         if vendor_id == client_id:
             return None

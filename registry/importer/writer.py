@@ -47,6 +47,7 @@ class Writer:
         self.first_relationship = self.ids["relationships"]
         # Relationships written since the last flush, by identity; older ones are found in the database.
         self.unflushed: dict[tuple[int, int, str | None], int] = {}
+        self.unflushed_values: dict[int, tuple[Any, ...]] = {}
         self.spellings_created: set[int] = set()  # organisations this import created
         self.matched_relationships: set[int] = set()
 
@@ -68,6 +69,7 @@ class Writer:
             rows.clear()
         self.pending = 0
         self.unflushed.clear()
+        self.unflushed_values.clear()
 
     def _slug(self, table: str, text: str) -> str:
         slug = lookups.unique_slug(self.db, table, slugify(text), self.slugs[table])
@@ -139,7 +141,12 @@ class Writer:
         rel_id = self._insert("relationships", row)
         if self.pending:  # not flushed by this very insert
             self.unflushed[(vendor_id, client_id, v.get("product"))] = rel_id
+            self.unflushed_values[rel_id] = tuple(v.get(k) for k in store.STAGE_FIELDS)
         return rel_id
+
+    def stage_of(self, rel_id: int) -> tuple[Any, ...]:
+        """Arrangement, trial length and dates of a relationship this import wrote."""
+        return self.unflushed_values.get(rel_id) or store.relationship_stage(self.db, rel_id)
 
     # Citations and figures repeated in the file, or stored before, are ignored by the
     # database (INSERT OR IGNORE on their unique keys): no set of them is kept in memory.

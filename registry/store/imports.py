@@ -136,3 +136,11 @@ def pending_import(db: sqlite_utils.Database) -> str | None:
         "SELECT reference FROM submissions WHERE kind = 'import' AND status = 'pending' LIMIT 1"
     ).fetchone()
     return row[0] if row else None
+
+
+STAGE_FIELDS = ("arrangement", "trial_days", "start_date", "end_date")
+
+
+def relationship_stage(db: sqlite_utils.Database, rel_id: int) -> tuple[Any, ...]:
+    row = db.execute(f"SELECT {', '.join(STAGE_FIELDS)} FROM relationships WHERE id = ?", [rel_id]).fetchone()
+    return tuple(row) if row else ()
