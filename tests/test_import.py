@@ -460,3 +460,36 @@ def test_a_row_contradicting_an_earlier_one_is_reported(seeded, tmp_path, mappin
                  "where client = 'Alpha PD'") == [("Trial", "2019", 2)]  # fmt: skip
     (problem,) = report_rows(report)
     assert problem["row"] == "3" and "the earlier row's are kept" in problem["problem"]
+
+
+def test_ambiguous_names_do_not_multiply(seeded, tmp_path, mapping):
+    conn = sqlite3.connect(seeded.intake_db)
+    for state in ("US-IL", "US-MO"):
+        conn.execute(
+            "insert into organisations (slug, name, name_key, kind, sector, country, subdivision, status, created_at, "
+            "updated_at) values (?, 'Springfield PD', 'springfield police department', 'public-agency', "
+            "'law-enforcement', 'US', ?, 'approved', 'x', 'x')",
+            [f"springfield-{state.lower()}", state],
+        )
+    conn.commit()
+    conn.close()
+    text = MAPPING.replace("  country: {column: Pays}", "  country: {column: Pays}\n  subdivision: {column: Etat}")
+    mapping = write(tmp_path / "m.yml", text)
+    rows = [(*ROWS[0], "Etat")] + [("Springfield PD", "Police", "US", "", "", state)
+                                   for state in ("US-IL", "US-MO", "", "", "", "US-IL")]  # fmt: skip
+    path = write(tmp_path / "list.csv", csv_text(rows))
+    for _ in range(2):
+        result = run(path, "--mapping", mapping, "--approve")
+        assert result.exit_code == 0, result.output
+    assert query(
+        seeded.intake_db, "select count(*) from organisations where name_key = 'springfield police department'"
+    ) == [
+        (3,)  # IL and MO as they were, and one with no state, proposed for review
+    ]
+
+
+def test_a_dry_run_without_databases_says_what_to_run(instance, tmp_path, mapping):
+    result = run(write(tmp_path / "list.csv", csv_text(ROWS)), "--mapping", mapping, "--dry-run")
+    assert result.exit_code == 1
+    assert "database file not found (run `registry init` first)" in result.output
+    assert not instance.intake_db.exists()

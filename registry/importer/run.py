@@ -172,6 +172,7 @@ class _Job:
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
         self.conflicts: list[int] = []  # relationships a later row described differently
+        self.created_at: dict[tuple[str, str | None, str | None], int] = {}  # (key, country, subdivision)
         self.source_ids: dict[str, int] = {}
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
 
@@ -388,9 +389,13 @@ class _Job:
         key = name_key(name)
         country = self.vocabulary.country(fields["country"]) if fields.get("country") else None
         subdivision = fields.get("subdivision")
-        candidates = [org_id for org_id, org_country, org_subdivision in self.keys.get(key, [])
-                      if _compatible(country, org_country) and _compatible(subdivision, org_subdivision)]  # fmt: skip
-        if len(candidates) == 1:  # several (a Springfield PD in two states, the row saying none): not guessed
+        place = (key, country, subdivision)
+        found = self.keys.get(key, [])
+        candidates = [org_id for org_id, c, s in found if _compatible(country, c) and _compatible(subdivision, s)]
+        exact = [org_id for org_id, c, s in found if (c, s) == (country, subdivision)]
+        if len(candidates) > 1:  # a Springfield PD in two states: the one in the row's place, or one made here
+            candidates = exact if len(exact) == 1 else [self.created_at[place]] if place in self.created_at else []
+        if len(candidates) == 1:  # several with no way to choose are not guessed: a new one is proposed
             org_id = candidates[0]
             if role == "client" and org_id not in self.writer.spellings_created:
                 self.report.matched_organisations += 1
@@ -401,6 +406,7 @@ class _Job:
         record = {**checked, "slug": self.writer.org_slug(self.db, name)}  # checked: the row passed this rule
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
+        self.created_at[place] = org_id
         self.report.new_organisations += role == "client"
         return org_id, False
 

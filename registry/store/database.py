@@ -145,6 +145,8 @@ def table_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
 def snapshot(path: Path) -> Iterator[Path]:
     """A private copy of a database, made with SQLite's online backup (readers and
     writers of the original go on), deleted afterwards."""
+    if not path.exists():
+        raise DatabaseError(f"{path}: database file not found (run `registry init` first)")
     handle, name = tempfile.mkstemp(prefix=".snapshot-", suffix=".db", dir=path.parent)
     os.close(handle)
     copy = Path(name)
