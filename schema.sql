@@ -359,6 +359,9 @@ CREATE VIEW IF NOT EXISTS public_relationships AS
 SELECT r.id,
        v.name AS vendor,
        c.name AS client,
+       (SELECT group_concat(alias, '; ') FROM (
+            SELECT a.alias FROM public_organisation_aliases a WHERE a.organisation_id = c.id ORDER BY a.alias
+        )) AS client_aliases,
        sec.label AS client_sector,
        co.name AS client_country,
        arr.label AS arrangement,
@@ -524,12 +527,15 @@ CREATE TABLE IF NOT EXISTS disclosures (
 CREATE INDEX IF NOT EXISTS disclosures_kind ON disclosures(kind);
 
 -- One row per published relationship, with the labels readers facet on written
--- beside the codes, so facets, CSV and JSON need no joins (measured in
+-- beside the codes, and the client's other names for search ("Justice Dept." finds the
+-- Department of Justice); relationships_fts, made by sqlite-utils from
+-- registry.store.public.SEARCH, indexes it., so facets, CSV and JSON need no joins (measured in
 -- benchmarks/facet_shape.py).
 CREATE TABLE IF NOT EXISTS relationships (
     id INTEGER PRIMARY KEY,
     vendor TEXT NOT NULL,
     client TEXT NOT NULL,
+    client_aliases TEXT,
     client_sector TEXT NOT NULL,
     client_country TEXT,
     arrangement TEXT NOT NULL,

@@ -43,7 +43,7 @@ def schema_problems(registry: sqlite_utils.Database) -> list[str]:
     declared = declared_columns("registry")
     problems = []
     for table, columns in actual_columns(registry).items():
-        if table.startswith("sqlite_"):
+        if table.startswith("sqlite_") or public.is_search_table(table):
             continue
         if table not in declared:
             kind = "a private table" if table in declared_columns("intake") else "an undeclared table"
@@ -62,7 +62,9 @@ def private_value_problems(registry: sqlite_utils.Database, values: set[str]) ->
     alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     problems = []
-    contributed = [t for t in registry.table_names() if t not in public.VOCABULARY_TABLES]
+    contributed = [
+        t for t in registry.table_names() if t not in public.VOCABULARY_TABLES and not public.is_search_table(t)
+    ]
     for table in contributed:
         for column, cell in text_cells(registry, table):
             if pattern.search(cell):

@@ -184,3 +184,30 @@ def test_formula_guard_rewrites_records_split_across_chunks():
             ["'@2", "'-3"],
             ["plain", "'+4"],
         ], size
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        ("DoJ", {"United States Department of Justice"}),  # an alias only
+        ("federale", {"Police fédérale"}),  # without its accent
+        (
+            "Rekognition",
+            {
+                "U.S. Immigration and Customs Enforcement",
+                "Orlando Police Department",
+                "Washington County Sheriff's Office",
+            },
+        ),  # fmt: skip
+        ("Faces API", {"Drug Enforcement Administration"}),
+    ],
+)
+async def test_search_by_name_alias_and_summary(ds, terms, expected):
+    response = await ds.client.get("/registry/relationships.json", params={"_search": terms, "_shape": "array"})
+    assert response.status_code == 200
+    assert {r["client"] for r in response.json()} == expected
+
+
+async def test_the_table_page_has_a_search_box(ds):
+    html = (await ds.client.get("/registry/relationships")).text
+    assert 'name="_search"' in html

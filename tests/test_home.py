@@ -37,3 +37,9 @@ def test_pages_without_databases_say_what_to_run(instance):
     response = app.test_client().get("/submit/relationship")
     assert response.status_code == 503
     assert "registry init" in response.get_data(as_text=True)
+
+
+def test_home_searches_datasette(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'action="http://datasette.test/registry/relationships"' in html
+    assert 'name="_search"' in html

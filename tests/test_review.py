@@ -434,3 +434,17 @@ def test_approval_without_registry_db_is_refused_cleanly(reviewer_client, seeded
     assert response.status_code == 303
     assert not seeded.registry_db.exists()
     assert query(seeded.intake_db, "select status from submissions") == [("pending",)]
+
+
+def test_an_approved_relationship_is_found_by_search_at_once(reviewer_client, seeded, tmp_path):
+    submission_id = submit_relationship(reviewer_client, seeded)
+    page = f"/review/submissions/{submission_id}"
+    assert post_form(reviewer_client, f"{page}/approve", {}, form_url=page).status_code == 303
+    found = query(
+        seeded.registry_db,
+        "select r.client from relationships_fts f join relationships r on r.id = f.rowid "
+        "where relationships_fts match 'sylvania'",
+    )
+    assert found == [("Sylvania Police Department",)]
+    assert_rebuild_matches(seeded, tmp_path)
+    check_passes()

@@ -92,6 +92,10 @@ def create(path: Path, kind: str) -> bool:
         if kind == "intake":
             db.execute("PRAGMA journal_mode = WAL")
         db.executescript(schema_for(kind))
+        if kind == "registry":
+            from registry.store.public import enable_search  # public builds on this module
+
+            enable_search(db)
         db.execute(f"PRAGMA user_version = {schema_version(kind)}")
     finally:
         db.close()

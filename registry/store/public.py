@@ -27,6 +27,9 @@ PUBLIC_TABLES = (
     "observations",
 )
 VOCABULARY_TABLES = PUBLIC_TABLES[:7]
+# Full-text search (sqlite-utils' FTS5, kept current by triggers): table -> columns.
+SEARCH = {"relationships": ("vendor", "client", "client_aliases", "product", "summary", "disclosure")}
+TOKENIZE = "unicode61 remove_diacritics 2"  # "federale" finds "fédérale"
 PRIMARY_KEYS = {table: "code" for table in VOCABULARY_TABLES} | {"organisation_redirects": "old_id"}
 
 
@@ -42,6 +45,18 @@ def attach(db: sqlite_utils.Database, path: Path, name: str, *, readonly: bool =
 
 def detach(db: sqlite_utils.Database, name: str) -> None:
     db.execute(f"DETACH DATABASE [{name}]")
+
+
+def enable_search(registry: sqlite_utils.Database) -> None:
+    """Create the search indexes and the triggers that keep them current (once)."""
+    for table, columns in SEARCH.items():
+        if not registry[table].detect_fts():
+            registry[table].enable_fts(list(columns), create_triggers=True, tokenize=TOKENIZE)
+
+
+def is_search_table(name: str) -> bool:
+    """relationships_fts and its shadow tables (_data, _idx, _docsize, _config)."""
+    return any(name == f"{t}_fts" or name.startswith(f"{t}_fts_") for t in SEARCH)
 
 
 def copy_all(registry: sqlite_utils.Database, intake: str = "intake") -> None:
