@@ -198,7 +198,7 @@ def test_formula_guard_rewrites_records_split_across_chunks():
                 "Orlando Police Department",
                 "Washington County Sheriff's Office",
             },
-        ),  # fmt: skip
+        ),
         ("Faces API", {"Drug Enforcement Administration"}),
     ],
 )
