@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from registry import accounts, publisher, seed
+from registry import accounts, publisher, release, seed
 from registry.check import check as run_check
 from registry.config import Settings, SettingsError, load_settings
 from registry.countries import country_rows, subdivision_rows
@@ -87,15 +87,24 @@ def seed_command(seed_dir: Path | None) -> None:
 
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Build registry.db from scratch instead of updating it.")
-@click.option("--out", type=click.Path(dir_okay=True, path_type=Path), help="Write a snapshot to this file or folder.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a versioned release (SQLite, CSV per table, datapackage.json) into this folder.",
+)
 def publish(rebuild: bool, out: Path | None) -> None:
-    """Publish approved rows from intake.db to registry.db (or a snapshot with --out)."""
+    """Publish approved rows from intake.db to registry.db (or a versioned release with --out)."""
     s = settings()
     try:
         if out is not None:
-            target = out / "registry.db" if out.is_dir() else out
-            report = publisher.rebuild(s, target)
-        elif rebuild:
+            made = release.write_release(s, out)
+            since = f" (changes since {made.previous})" if made.previous else ""
+            click.echo(f"Release written to {made.folder}{since}:")
+            for table, change in made.changes.items():
+                if any(change.values()):
+                    click.echo(f"  {table}: +{change['added']} ~{change['changed']} -{change['withdrawn']}")
+            return
+        if rebuild:
             report = publisher.rebuild(s)
         else:
             report = publisher.publish(s)

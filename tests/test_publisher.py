@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from registry import publisher
@@ -105,12 +106,38 @@ def test_rebuild_replaces_content_of_the_live_file(seeded):
     assert invoke("check").exit_code == 0
 
 
-def test_publish_out_writes_a_snapshot(seeded, tmp_path):
-    out = tmp_path / "release"
-    out.mkdir()
+def test_publish_out_writes_a_release_that_validates_as_a_data_package(seeded, tmp_path):
+    import frictionless
+
+    out = tmp_path / "releases"
     result = invoke("publish", "--out", str(out))
     assert result.exit_code == 0, result.output
-    snapshot = out / "registry.db"
-    assert rows(snapshot, "select count(*) from relationships") == rows(
-        seeded.registry_db, "select count(*) from relationships"
-    )
+    (folder,) = out.iterdir()
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["licenses"][0]["name"] == "CC-BY-4.0"
+    assert package["previous_release"] is None
+    resources = {r["path"]: r for r in package["resources"]}
+    assert resources["relationships.csv"]["rows"] == 29
+    fields = {f["name"]: f for f in resources["relationships.csv"]["schema"]["fields"]}
+    assert fields["client_country"]["description"] == "The client's country."
+    assert fields["trial_days"]["type"] == "integer"
+    report = frictionless.validate(folder / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    snapshot = folder / "registry.db"
+    assert rows(snapshot, "select count(*) from relationships") == [(29,)]
+
+
+def test_release_lists_what_changed_since_the_previous_one(seeded, tmp_path):
+    out = tmp_path / "releases"
+    assert invoke("publish", "--out", str(out)).exit_code == 0
+    intake_exec(seeded, f"update relationships set status = 'withdrawn' where client_id = {org('equinox')}")
+    intake_exec(seeded, "update organisations set description = 'Changed.' where slug = 'walmart'")
+    assert invoke("publish").exit_code == 0
+    result = invoke("publish", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    first, second = sorted(out.iterdir())
+    package = json.loads((second / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["previous_release"] == first.name
+    assert package["changes"]["relationships"] == {"added": 0, "changed": 0, "withdrawn": 1}
+    assert package["changes"]["organisations"] == {"added": 0, "changed": 1, "withdrawn": 0}
+    assert "relationships: +0 ~0 -1" in result.output

@@ -25,6 +25,7 @@ from registry.importer.mapping import Plan
 from registry.importer.readers import ReadError, Table
 from registry.importer.writer import Writer
 from registry.names import name_key
+from registry.spreadsheet import neutralise
 from registry.store import imports as store
 from registry.store import lookups
 from registry.validation import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
@@ -86,11 +87,6 @@ class ImportFailed(Exception):
     def __init__(self, report: ImportReport) -> None:
         super().__init__(f"{len(report.errors)} error(s): nothing stored")
         self.report = report
-
-
-def neutralise(text: str) -> str:
-    """Keep a cell that a spreadsheet would run as a formula as plain text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class RowSkipped(Exception):

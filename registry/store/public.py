@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -110,3 +112,30 @@ def unsourced_relationship_ids(registry: sqlite_utils.Database) -> list[int]:
         "SELECT id FROM relationships r WHERE NOT EXISTS (SELECT 1 FROM citations c WHERE c.relationship_id = r.id)"
     )
     return [r[0] for r in rows]
+
+
+def column_types(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
+    """(column, declared type) of a public table, in order."""
+    return [(r[1], r[2].upper()) for r in db.execute(f"PRAGMA table_info([{table}])")]
+
+
+def rows_of(db: sqlite_utils.Database, table: str) -> Iterator[tuple[Any, ...]]:
+    """Every row of a public table, by key."""
+    yield from db.execute(f"SELECT * FROM [{table}] ORDER BY [{PRIMARY_KEYS.get(table, 'id')}]")
+
+
+def count(db: sqlite_utils.Database, table: str) -> int:
+    return db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+
+
+def compare(old: sqlite_utils.Database, new: sqlite_utils.Database, table: str) -> dict[str, int]:
+    """Rows added, changed (same key, other values) and withdrawn between two releases."""
+    key = PRIMARY_KEYS.get(table, "id")
+    before = {r[0]: r for r in old.execute(f"SELECT [{key}], * FROM [{table}]")}
+    added = changed = 0
+    for row in new.execute(f"SELECT [{key}], * FROM [{table}]"):
+        if row[0] not in before:
+            added += 1
+        elif before.pop(row[0]) != row:
+            changed += 1
+    return {"added": added, "changed": changed, "withdrawn": len(before)}
