@@ -104,10 +104,7 @@ def publish(rebuild: bool, out: Path | None) -> None:
                 if any(change.values()):
                     click.echo(f"  {table}: +{change['added']} ~{change['changed']} -{change['withdrawn']}")
             return
-        if rebuild:
-            report = publisher.rebuild(s)
-        else:
-            report = publisher.publish(s)
+        report = publisher.rebuild(s) if rebuild else publisher.publish(s)
     except USER_ERRORS as e:
         raise click.ClickException(f"not published, registry.db unchanged: {e}") from e
     click.echo(report.summary())
