@@ -400,17 +400,22 @@ observations:
     assert "row 4, observation.searches.period_end: 'hier' is not a date" in result.output
 
 
-def test_a_name_matching_two_organisations_is_not_guessed(seeded, tmp_path, mapping):
-    conn = sqlite3.connect(seeded.intake_db)
+def add_springfields(settings, name):
+    """Two approved police departments of one name, in Illinois and Missouri."""
+    conn = sqlite3.connect(settings.intake_db)
     for state in ("US-IL", "US-MO"):
         conn.execute(
             "insert into organisations (slug, name, name_key, kind, sector, country, subdivision, status, created_at, "
-            "updated_at) values (?, 'Springfield Police Department', 'springfield police department', 'public-agency', "
-            "'law-enforcement', 'US', ?, 'approved', 'x', 'x')",
-            [f"springfield-pd-{state.lower()}", state],
+            "updated_at) values (?, ?, 'springfield police department', 'public-agency', 'law-enforcement', 'US', ?, "
+            "'approved', 'x', 'x')",
+            [f"springfield-{state.lower()}", name, state],
         )
     conn.commit()
     conn.close()
+
+
+def test_a_name_matching_two_organisations_is_not_guessed(seeded, tmp_path, mapping):
+    add_springfields(seeded, "Springfield Police Department")
     rows = [ROWS[0], ("Springfield Police Department", "Police", "US", "", "")]
     result = run(write(tmp_path / "list.csv", csv_text(rows)), "--mapping", mapping, "--dry-run")
     assert result.exit_code == 0, result.output
@@ -463,16 +468,7 @@ def test_a_row_contradicting_an_earlier_one_is_reported(seeded, tmp_path, mappin
 
 
 def test_ambiguous_names_do_not_multiply(seeded, tmp_path, mapping):
-    conn = sqlite3.connect(seeded.intake_db)
-    for state in ("US-IL", "US-MO"):
-        conn.execute(
-            "insert into organisations (slug, name, name_key, kind, sector, country, subdivision, status, created_at, "
-            "updated_at) values (?, 'Springfield PD', 'springfield police department', 'public-agency', "
-            "'law-enforcement', 'US', ?, 'approved', 'x', 'x')",
-            [f"springfield-{state.lower()}", state],
-        )
-    conn.commit()
-    conn.close()
+    add_springfields(seeded, "Springfield PD")
     text = MAPPING.replace("  country: {column: Pays}", "  country: {column: Pays}\n  subdivision: {column: Etat}")
     mapping = write(tmp_path / "m.yml", text)
     rows = [(*ROWS[0], "Etat")] + [("Springfield PD", "Police", "US", "", "", state)

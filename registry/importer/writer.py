@@ -134,7 +134,7 @@ class Writer:
     ) -> int | None:
         """A live relationship with this identity: written by this import, or stored before."""
         found = self.unflushed.get((vendor_id, client_id, product))
-        return found or store.live_relationship_id(self.db, vendor_id, client_id, disclosure_id, product)
+        return found or lookups.relationship_with_identity(self.db, vendor_id, client_id, disclosure_id, product)
 
     def relationship(self, vendor_id: int, client_id: int, disclosure_id: int | None, v: dict[str, Any]) -> int:
         row = {**v, "vendor_id": vendor_id, "client_id": client_id, "disclosure_id": disclosure_id}

@@ -40,18 +40,6 @@ def next_ids(db: sqlite_utils.Database) -> dict[str, int]:
     return {t: db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM [{t}]").fetchone()[0] for t in IMPORT_TABLES}
 
 
-def live_relationship_id(
-    db: sqlite_utils.Database, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
-) -> int | None:
-    """The pending or approved relationship with this identity (found through its unique index)."""
-    row = db.execute(
-        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND coalesce(disclosure_id, 0) = ? "
-        "AND coalesce(product, '') = ? AND status IN ('pending', 'approved')",
-        [vendor_id, client_id, disclosure_id or 0, product or ""],
-    ).fetchone()
-    return row[0] if row else None
-
-
 def source_ids_by_url(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     batch = list(urls)

@@ -166,11 +166,12 @@ def unique_slug(db: sqlite_utils.Database, table: str, base: str, reserved: set[
 def relationship_with_identity(
     db: sqlite_utils.Database, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
 ) -> int | None:
-    """The id of the relationship with this vendor, client, disclosure and product, if any."""
+    """The live (pending or approved) relationship with this vendor, client, disclosure and
+    product, if any; written to use the relationships_live_identity index."""
     found = db.execute(
-        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND disclosure_id IS ? AND product IS ? "
-        "AND status IN ('pending', 'approved')",
-        [vendor_id, client_id, disclosure_id, product],
+        "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND coalesce(disclosure_id, 0) = ? "
+        "AND coalesce(product, '') = ? AND status IN ('pending', 'approved')",
+        [vendor_id, client_id, disclosure_id or 0, product or ""],
     ).fetchone()
     return found[0] if found else None
 
