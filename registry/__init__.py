@@ -42,10 +42,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
     csrf.init_app(app)
 
-    from registry import db
+    from registry import db, security
     from registry.views import auth, home, review, submit, upload
 
     db.init_app(app)
+    security.init_app(app)
     app.register_error_handler(DatabaseError, database_unavailable)
     app.register_error_handler(413, too_large)
     for blueprint in (home.bp, auth.bp, submit.bp, upload.bp, review.bp):

@@ -211,3 +211,11 @@ async def test_search_by_name_alias_and_summary(ds, terms, expected):
 async def test_the_table_page_has_a_search_box(ds):
     html = (await ds.client.get("/registry/relationships")).text
     assert 'name="_search"' in html
+
+
+async def test_datasette_sends_security_headers(ds):
+    for path in ("/", "/registry/relationships", "/registry/relationships.csv", "/registry/relationships.json"):
+        response = await ds.client.get(path)
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

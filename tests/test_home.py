@@ -43,3 +43,19 @@ def test_home_searches_datasette(client):
     html = client.get("/").get_data(as_text=True)
     assert 'action="http://datasette.test/registry/relationships"' in html
     assert 'name="_search"' in html
+
+
+def test_security_headers_on_every_page(client):
+    for path in ("/", "/submit/relationship", "/login", "/no-such-page"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert "script-src 'self';" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers  # plain HTTP on localhost
+
+
+def test_hsts_when_served_over_https(seeded):
+    app = create_app({"TESTING": True, "SESSION_COOKIE_SECURE": True})
+    assert app.test_client().get("/").headers["Strict-Transport-Security"].startswith("max-age=")
