@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -219,3 +220,49 @@ async def test_datasette_sends_security_headers(ds):
         assert response.headers["x-frame-options"] == "DENY", path
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def registry_id(seeded, table, slug):
+    conn = sqlite3.connect(seeded.registry_db)
+    try:
+        return conn.execute(f"select id from {table} where slug = ?", [slug]).fetchone()[0]
+    finally:
+        conn.close()
+
+
+async def test_organisation_page_shows_vendors_sources_and_responses(ds, seeded):
+    html = (await ds.client.get(f"/registry/organisations/{registry_id(seeded, 'organisations', 'coinbase')}")).text
+    assert "<h1>Coinbase</h1>" in html
+    assert "Company · Banking and finance · United States" in html
+    assert ">Clearview AI</a>" in html and "Trial" in html
+    assert "Coinbase: Confirmed" in html  # its own response, with the quote
+    assert "ont testé Clearview AI" in html
+    assert "Being absent from a leaked list does not mean" in html
+    belgian = (
+        await ds.client.get(f"/registry/organisations/{registry_id(seeded, 'organisations', 'belgian-federal-police')}")
+    ).text
+    assert "Clearview n’est actuellement pas utilisé par la police fédérale" in belgian  # its statement
+    assert "Federale Politie" in belgian  # its aliases
+
+
+async def test_vendor_page_counts_clients_by_sector_country_and_arrangement(ds, seeded):
+    html = (await ds.client.get(f"/registry/organisations/{registry_id(seeded, 'organisations', 'clearview-ai')}")).text
+    assert "Clients (22)" in html
+    assert re.search(r"<td>Unknown</td><td[^>]*>21</td>", html)
+    assert re.search(r"<td>Trial</td><td[^>]*>1</td>", html)
+    assert re.search(r"<td>Law enforcement</td><td[^>]*>4</td>", html)  # Interpol, FBI, two national police forces
+    assert re.search(r"<td>Banking and finance</td><td><a [^>]*>Coinbase</a>", html)  # Coinbase under its sector
+
+
+async def test_disclosure_page_reports_against_published(ds, seeded):
+    html = (
+        await ds.client.get(f"/registry/disclosures/{registry_id(seeded, 'disclosures', 'clearview-client-list-2020')}")
+    ).text
+    assert "It reported <strong>2,200</strong> client organisations" in html
+    assert "published <strong>22</strong> relationships" in html
+    assert 'id="completeness"' in html
+
+
+async def test_unknown_ids_are_not_found(ds):
+    for path in ("/registry/organisations/999999", "/registry/disclosures/abc", "/registry/organisations/" + "9" * 30):
+        assert (await ds.client.get(path)).status_code == 404, path

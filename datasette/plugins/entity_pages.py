@@ -1,0 +1,110 @@
+"""Organisation, vendor and disclosure pages: what the registry holds about one of them,
+added to Datasette's row pages (one hook: extra_template_vars; the templates are
+row-registry-organisations.html and row-registry-disclosures.html)."""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+
+LIMIT = 1000  # rows listed on a page; the counts cover all of them
+
+RELATIONSHIP = """
+    SELECT r.id, r.vendor, r.vendor_id, r.client, r.client_id, r.client_sector, r.client_country, r.arrangement,
+           r.product, r.trial_days, r.start_date, r.end_date, r.disclosure, r.disclosure_id, r.summary, r.notes
+    FROM relationships r
+"""
+CITATIONS = """
+    SELECT c.relationship_id, c.locator, c.quote, s.id AS source_id, s.title, s.url, s.publisher, s.published_date
+    FROM citations c JOIN sources s ON s.id = c.source_id WHERE c.relationship_id IN ({ids}) ORDER BY c.id
+"""
+RESPONSES = """
+    SELECT re.relationship_id, o.name AS organisation, o.id AS organisation_id, k.label AS kind, re.response_date,
+           re.quote, re.summary, s.title AS source, s.id AS source_id
+    FROM responses re JOIN organisations o ON o.id = re.organisation_id JOIN response_kinds k ON k.code = re.kind
+    JOIN sources s ON s.id = re.source_id WHERE re.relationship_id IN ({ids}) ORDER BY re.id
+"""
+
+
+async def rows(db, sql, params=None):
+    return [dict(r) for r in (await db.execute(sql, params or {})).rows]
+
+
+async def with_evidence(db, relationships):
+    """Attach each relationship's citations and responses."""
+    if not relationships:
+        return relationships
+    ids = ",".join(str(int(r["id"])) for r in relationships)
+    citations, responses = await rows(db, CITATIONS.format(ids=ids)), await rows(db, RESPONSES.format(ids=ids))
+    for r in relationships:
+        r["citations"] = [c for c in citations if c["relationship_id"] == r["id"]]
+        r["responses"] = [x for x in responses if x["relationship_id"] == r["id"]]
+    return relationships
+
+
+async def counts(db, column, where, params):
+    sql = f"SELECT {column} AS label, count(*) AS n FROM relationships WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1"
+    return await rows(db, sql, params)
+
+
+async def organisation_page(db, org_id):
+    params = {"id": org_id, "limit": LIMIT}
+    found = await rows(
+        db,
+        "SELECT o.*, k.label AS kind_label, s.label AS sector_label, c.name AS country_name, "
+        "p.name AS parent_name FROM organisations o JOIN organisation_kinds k ON k.code = o.kind "
+        "JOIN sectors s ON s.code = o.sector LEFT JOIN countries c ON c.code = o.country "
+        "LEFT JOIN organisations p ON p.id = o.parent_id WHERE o.id = :id",
+        params,
+    )
+    if not found:
+        return None
+    clients = f"{RELATIONSHIP} WHERE r.vendor_id = :id ORDER BY r.client_sector, r.client LIMIT :limit"
+    vendors = f"{RELATIONSHIP} WHERE r.client_id = :id ORDER BY r.start_date, r.vendor LIMIT :limit"
+    aliases = "SELECT alias FROM organisation_aliases WHERE organisation_id = :id ORDER BY alias"
+    total = "SELECT count(*) AS n FROM relationships WHERE vendor_id = :id"
+    return {
+        "organisation": found[0],
+        "aliases": await rows(db, aliases, params),
+        "as_client": await with_evidence(db, await rows(db, vendors, params)),
+        "as_vendor": await with_evidence(db, await rows(db, clients, params)),
+        "by_sector": await counts(db, "client_sector", "vendor_id = :id", params),
+        "by_country": await counts(db, "coalesce(client_country, '(no country)')", "vendor_id = :id", params),
+        "by_arrangement": await counts(db, "arrangement", "vendor_id = :id", params),
+        "client_count": (await rows(db, total, params))[0]["n"],
+    }
+
+
+async def disclosure_page(db, disclosure_id):
+    params = {"id": disclosure_id, "limit": LIMIT}
+    found = await rows(
+        db,
+        "SELECT d.*, k.label AS kind_label, s.title AS primary_source, s.url AS primary_source_url "
+        "FROM disclosures d JOIN disclosure_kinds k ON k.code = d.kind "
+        "LEFT JOIN sources s ON s.id = d.primary_source_id WHERE d.id = :id",
+        params,
+    )
+    if not found:
+        return None
+    listed = f"{RELATIONSHIP} WHERE r.disclosure_id = :id ORDER BY r.vendor, r.client_sector, r.client LIMIT :limit"
+    return {
+        "disclosure": found[0],
+        "relationships": await with_evidence(db, await rows(db, listed, params)),
+        "by_arrangement": await counts(db, "arrangement", "disclosure_id = :id", params),
+        "by_sector": await counts(db, "client_sector", "disclosure_id = :id", params),
+    }
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, request, datasette):
+    if view_name != "row" or database != "registry" or table not in ("organisations", "disclosures"):
+        return {}
+
+    async def page():
+        key = (request.url_vars or {}).get("pks", "")
+        if not key.isdigit() or len(key) > 18:
+            return {}
+        db = datasette.get_database("registry")
+        build = organisation_page if table == "organisations" else disclosure_page
+        return {"entity": await build(db, int(key))}
+
+    return page
