@@ -266,3 +266,22 @@ async def test_disclosure_page_reports_against_published(ds, seeded):
 async def test_unknown_ids_are_not_found(ds):
     for path in ("/registry/organisations/999999", "/registry/disclosures/abc", "/registry/organisations/" + "9" * 30):
         assert (await ds.client.get(path)).status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/registry/relationships.json?_sort=nope", 400),
+        ("/registry/relationships?_sort_desc=nope%22%3E%3Cscript%3E", 400),
+        ('/registry/relationships.json?_search="', 400),
+        ("/registry/relationships.json?_search=NEAR(", 200),
+        ("/registry/relationships.json?_search=(a", 200),
+        ("/registry/relationships.json?_size=100000000", 400),
+        ("/registry/relationships.json?_facet=nonexistent", 400),
+        ("/registry/relationships.json?_sort=vendor", 200),
+    ],
+)
+async def test_bad_parameters_get_a_4xx_not_a_500(ds, path, status):
+    response = await ds.client.get(path)
+    assert response.status_code == status, response.text[:200]
+    assert "<script>" not in response.text
