@@ -285,3 +285,13 @@ async def test_bad_parameters_get_a_4xx_not_a_500(ds, path, status):
     response = await ds.client.get(path)
     assert response.status_code == status, response.text[:200]
     assert "<script>" not in response.text
+
+
+async def test_every_page_carries_licence_sources_and_the_caveat(ds, seeded):
+    pages = ["/", "/registry", "/registry/relationships", "/registry/sources", "/registry/clients_of_vendor",
+             f"/registry/organisations/{registry_id(seeded, 'organisations', 'coinbase')}"]  # fmt: skip
+    for path in pages:
+        html = (await ds.client.get(path)).text
+        assert 'href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>' in html, path
+        assert "does not mean an organisation was not a client" in html, path
+        assert 'href="/registry/sources"' in html, path
