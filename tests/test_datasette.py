@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -295,3 +296,41 @@ async def test_every_page_carries_licence_sources_and_the_caveat(ds, seeded):
         assert 'href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>' in html, path
         assert "does not mean an organisation was not a client" in html, path
         assert 'href="/registry/sources"' in html, path
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.mark.parametrize(
+    ("params", "titles"),
+    [
+        ({"vendor": "Clearview AI"}, 22),
+        ({"country": "Belgium"}, 1),
+        ({"country": "BE", "vendor": "clearview ai"}, 1),
+        ({"vendor": "Palantir Technologies", "country": "France"}, 1),
+        ({"vendor": "Nobody"}, 0),
+    ],
+)
+async def test_atom_feed_of_new_relationships_with_filters(ds, params, titles):
+    response = await ds.client.get("/registry/new_relationships.atom", params=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(response.text)
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == titles
+    for entry in entries:
+        title = entry.find(f"{ATOM}title").text
+        if "vendor" in params:
+            assert title.lower().startswith(params["vendor"].lower())
+        assert entry.find(f"{ATOM}updated").text.startswith("20")
+    if params == {"country": "Belgium"}:
+        assert entries[0].find(f"{ATOM}title").text == "Clearview AI – Police fédérale (Unknown)"
+
+
+async def test_a_new_approval_heads_the_feed(ds, seeded):
+    conn = sqlite3.connect(seeded.registry_db)
+    conn.execute("update relationships set published_at = '2099-01-01T00:00:00Z' where client = 'Coinbase'")
+    conn.commit()
+    conn.close()
+    feed = ElementTree.fromstring((await ds.client.get("/registry/new_relationships.atom")).text)
+    assert feed.find(f"{ATOM}entry/{ATOM}title").text == "Clearview AI – Coinbase (Trial)"

@@ -24,7 +24,8 @@ COLUMNS = {
     "organisation_aliases": ("id", "organisation_id", "alias", "alias_key", "language", "submission_id"),
     "organisation_identifiers": ("id", "organisation_id", "scheme", "value", "submission_id"),
     "relationships": ("id", "vendor_id", "client_id", "product", "arrangement", "trial_days", "start_date", "end_date",
-                      "disclosure_id", "summary", "notes", "status", "submission_id", "created_at", "updated_at"),
+                      "disclosure_id", "summary", "notes", "status", "approved_at", "submission_id", "created_at",
+                      "updated_at"),
     "citations": ("id", "relationship_id", "source_id", "locator", "quote", "submission_id"),
     "observations": ("id", "relationship_id", "metric", "low", "high", "unit", "period_start", "period_end",
                      "source_id", "locator", "status", "submission_id", "created_at"),
@@ -137,7 +138,8 @@ class Writer:
         return found or lookups.relationship_with_identity(self.db, vendor_id, client_id, disclosure_id, product)
 
     def relationship(self, vendor_id: int, client_id: int, disclosure_id: int | None, v: dict[str, Any]) -> int:
-        row = {**v, "vendor_id": vendor_id, "client_id": client_id, "disclosure_id": disclosure_id}
+        row = {**v, "vendor_id": vendor_id, "client_id": client_id, "disclosure_id": disclosure_id,
+               "approved_at": self.stamp if self.status == "approved" else None}  # fmt: skip
         rel_id = self._insert("relationships", row)
         if self.pending:  # not flushed by this very insert
             self.unflushed[(vendor_id, client_id, v.get("product"))] = rel_id

@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
+from registry.store.intake import now
+
 # Tables an import writes, parents before children; each row carries submission_id
 # where the table has one, so an import can be approved or removed as a whole.
 IMPORT_TABLES = ("sources", "disclosures", "organisations", "organisation_aliases", "organisation_identifiers",
@@ -74,9 +76,12 @@ def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], r
 
 def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, int]:
     """Approve every pending row the import created; return counts per table."""
+    stamp = now()
     return {
         t: db.execute(
-            f"UPDATE [{t}] SET status = 'approved' WHERE submission_id = ? AND status = 'pending'", [submission_id]
+            f"UPDATE [{t}] SET status = 'approved'{', approved_at = ?' if t == 'relationships' else ''} "
+            "WHERE submission_id = ? AND status = 'pending'",
+            [stamp, submission_id] if t == "relationships" else [submission_id],
         ).rowcount
         for t in WITH_STATUS
     }

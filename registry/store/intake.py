@@ -111,6 +111,8 @@ def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], value
     stamp = now()
     if existing is None:
         row = {**match, **values, "status": status, "created_at": stamp}
+        if table == "relationships":
+            row["approved_at"] = stamp if status != "pending" else None
         if "updated_at" in db[table].columns_dict:
             row["updated_at"] = stamp
         return db[table].insert(row).last_pk

@@ -1,0 +1,53 @@
+"""An Atom feed of any query returning atom_id, atom_title and atom_updated (and, if it
+likes, atom_content): `/registry/new_relationships.atom?vendor=...&country=...`.
+
+One hook, register_output_renderer. Written here rather than taken from datasette-atom
+0.9, which answers a feed with no entries (a vendor with no new relationship) with a
+500; this one uses only the standard library and escapes every value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from xml.etree import ElementTree
+
+from datasette.utils.asgi import Response
+
+from datasette import hookimpl
+
+REQUIRED = {"atom_id", "atom_title", "atom_updated"}
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def can_render(columns):
+    return REQUIRED.issubset(columns)
+
+
+def render(datasette, request, columns, rows, query_name, data):
+    if not REQUIRED.issubset(columns):
+        return Response.text("This query does not return atom_id, atom_title and atom_updated", status=400)
+    ElementTree.register_namespace("", ATOM)
+    feed = ElementTree.Element(f"{{{ATOM}}}feed")
+    entries = [dict(zip(columns, row, strict=True)) for row in rows]
+    updated = max(
+        (str(e["atom_updated"]) for e in entries), default=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    title = (datasette.metadata("queries", database="registry") or {}).get(query_name, {}).get("title") or query_name
+    for tag, text in (("id", request.url), ("title", title or "Exposure registry"), ("updated", updated)):
+        ElementTree.SubElement(feed, f"{{{ATOM}}}{tag}").text = text
+    ElementTree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=request.url)
+    author = ElementTree.SubElement(feed, f"{{{ATOM}}}author")
+    ElementTree.SubElement(author, f"{{{ATOM}}}name").text = "Exposure registry"
+    ElementTree.SubElement(feed, f"{{{ATOM}}}rights").text = "CC BY 4.0"
+    for e in entries:
+        entry = ElementTree.SubElement(feed, f"{{{ATOM}}}entry")
+        for tag in ("id", "title", "updated"):
+            ElementTree.SubElement(entry, f"{{{ATOM}}}{tag}").text = str(e[f"atom_{tag}"])
+        if e.get("atom_content"):
+            ElementTree.SubElement(entry, f"{{{ATOM}}}content", type="text").text = str(e["atom_content"])
+    body = ElementTree.tostring(feed, encoding="unicode", xml_declaration=True)
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+@hookimpl
+def register_output_renderer(datasette):
+    return {"extension": "atom", "render": render, "can_render": can_render}
