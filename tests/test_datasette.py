@@ -334,3 +334,16 @@ async def test_a_new_approval_heads_the_feed(ds, seeded):
     conn.close()
     feed = ElementTree.fromstring((await ds.client.get("/registry/new_relationships.atom")).text)
     assert feed.find(f"{ATOM}entry/{ATOM}title").text == "Clearview AI – Coinbase (Trial)"
+
+
+async def test_overview_page_charts_the_counts(ds):
+    response = await ds.client.get("/overview")
+    assert response.status_code == 200
+    html = response.text
+    for chart in ("arrangement", "client_sector", "client_country", "vendor", "start_date__startswith"):
+        assert f'data-chart="{chart}"' in html
+    assert re.search(r'\?vendor=Clearview%20AI">Clearview AI</a></td>\s*<td[^>]*>22</td>', html)
+    assert re.search(
+        r"\?arrangement=Unknown\">Unknown</a></td>\s*<td[^>]*>23</td>", html
+    )  # 21 Clearview, 2 Rekognition police
+    assert "29 published vendor-client relationships" in html

@@ -59,3 +59,7 @@ def test_security_headers_on_every_page(client):
 def test_hsts_when_served_over_https(seeded):
     app = create_app({"TESTING": True, "SESSION_COOKIE_SECURE": True})
     assert app.test_client().get("/").headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_home_links_the_overview(client):
+    assert 'href="http://datasette.test/overview"' in client.get("/").get_data(as_text=True)

@@ -1,6 +1,7 @@
-"""Organisation, vendor and disclosure pages: what the registry holds about one of them,
-added to Datasette's row pages (one hook: extra_template_vars; the templates are
-row-registry-organisations.html and row-registry-disclosures.html)."""
+"""Organisation, vendor and disclosure pages, and the overview: what the registry holds
+about one of them, added to Datasette's row pages, and its counts as charts (one hook:
+extra_template_vars; the templates are row-registry-organisations.html,
+row-registry-disclosures.html and pages/overview.html)."""
 
 from __future__ import annotations
 
@@ -94,8 +95,37 @@ async def disclosure_page(db, disclosure_id):
     }
 
 
+CHARTS = [
+    ("By arrangement", "arrangement",
+     "SELECT arrangement AS label, count(*) AS n FROM relationships GROUP BY 1 ORDER BY 2 DESC"),
+    ("By client sector", "client_sector",
+     "SELECT client_sector AS label, count(*) AS n FROM relationships GROUP BY 1 ORDER BY 2 DESC"),
+    ("By client country (top 25)", "client_country",
+     "SELECT client_country AS label, count(*) AS n FROM relationships WHERE client_country IS NOT NULL "
+     "GROUP BY 1 ORDER BY 2 DESC LIMIT 25"),
+    ("By vendor (top 25)", "vendor",
+     "SELECT vendor AS label, count(*) AS n FROM relationships GROUP BY 1 ORDER BY 2 DESC LIMIT 25"),
+    ("By year of first evidence", "start_date__startswith",
+     "SELECT substr(start_date, 1, 4) AS label, count(*) AS n FROM relationships WHERE start_date IS NOT NULL "
+     "GROUP BY 1 ORDER BY 1"),
+]  # fmt: skip
+
+
+async def overview_page(db):
+    charts = []
+    for title, column, sql in CHARTS:
+        items = await rows(db, sql)
+        charts.append(
+            {"title": title, "column": column, "items": items, "top": max((i["n"] for i in items), default=1)}
+        )
+    total = (await rows(db, "SELECT count(*) AS n FROM relationships"))[0]["n"]
+    return {"charts": charts, "total": total}
+
+
 @hookimpl
 def extra_template_vars(view_name, database, table, request, datasette):
+    if request is not None and request.path == "/overview":
+        return {"overview": lambda: overview_page(datasette.get_database("registry"))}
     if view_name != "row" or database != "registry" or table not in ("organisations", "disclosures"):
         return {}
 
