@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS countries (
     code3 TEXT NOT NULL UNIQUE CHECK (length(code3) = 3 AND code3 = upper(code3)),
     name TEXT NOT NULL CHECK (name <> ''),
     name_fr TEXT NOT NULL CHECK (name_fr <> ''),
-    official_name TEXT
+    official_name TEXT,
+    -- a point inside the country (from countryinfo), for the overview's map
+    latitude REAL CHECK (latitude IS NULL OR latitude BETWEEN -90 AND 90),
+    longitude REAL CHECK (longitude IS NULL OR longitude BETWEEN -180 AND 180)
 ) STRICT;
 
 -- PUBLIC. ISO 3166-2 subdivisions (US states, French regions...).

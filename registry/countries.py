@@ -6,6 +6,8 @@ import gettext
 from typing import Any
 
 import pycountry
+from countryinfo import CountryInfo
+from countryinfo.exceptions import CountryNotFoundError
 
 
 def country_rows() -> list[dict[str, Any]]:
@@ -18,9 +20,21 @@ def country_rows() -> list[dict[str, Any]]:
             "name": getattr(c, "common_name", c.name),
             "name_fr": french.gettext(c.name),
             "official_name": getattr(c, "official_name", None),
+            **_centre(c.alpha_2),
         }
         for c in pycountry.countries
     ]
+
+
+def _centre(code: str) -> dict[str, float | None]:
+    """The country's reference point, or None where countryinfo has none (Antarctica...)."""
+    try:
+        point = CountryInfo(code).latlng()
+    except CountryNotFoundError:
+        point = []
+    if len(point) != 2:
+        return {"latitude": None, "longitude": None}
+    return {"latitude": float(point[0]), "longitude": float(point[1])}
 
 
 def subdivision_rows() -> list[dict[str, Any]]:

@@ -347,3 +347,12 @@ async def test_overview_page_charts_the_counts(ds):
         r"\?arrangement=Unknown\">Unknown</a></td>\s*<td[^>]*>23</td>", html
     )  # 21 Clearview, 2 Rekognition police
     assert "29 published vendor-client relationships" in html
+
+
+async def test_overview_maps_client_countries(ds):
+    html = (await ds.client.get("/overview")).text
+    assert '<svg id="map"' in html
+    points = dict(re.findall(r'data-country="([^"]+)"><title>[^:]+: (\d+)</title>', html))
+    assert points == {"United States": "25", "France": "3", "Belgium": "1"}
+    (belgium,) = re.findall(r'<circle cx="([-\d.]+)" cy="([-\d.]+)"[^>]*data-country="Belgium"', html)
+    assert (float(belgium[0]), float(belgium[1])) == (4.0, -50.83333333)  # 4° E, 50.8° N

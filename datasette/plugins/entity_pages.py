@@ -119,7 +119,15 @@ async def overview_page(db):
             {"title": title, "column": column, "items": items, "top": max((i["n"] for i in items), default=1)}
         )
     total = (await rows(db, "SELECT count(*) AS n FROM relationships"))[0]["n"]
-    return {"charts": charts, "total": total}
+    points = await rows(
+        db,
+        "SELECT c.name, c.latitude, c.longitude, count(*) AS n FROM relationships r "
+        "JOIN countries c ON c.code = r.client_country_code WHERE c.latitude IS NOT NULL GROUP BY c.code ORDER BY n",
+    )
+    top = max((p["n"] for p in points), default=1)
+    for p in points:
+        p["radius"] = round(2 + 10 * (p["n"] / top) ** 0.5, 1)
+    return {"charts": charts, "total": total, "points": points}
 
 
 @hookimpl
