@@ -1,0 +1,312 @@
+"""Time the public pages of a large published registry: our Datasette configuration against stock Datasette.
+
+Builds ONE registry.db (the registry part of schema.sql, filled directly) with --rows relationships of a
+realistic shape: 30 vendors, Zipf-skewed so a few hold most rows; rows/5 organisations; 200 of the countries
+(registry.countries.country_rows(), skewed toward a few); the sectors, kinds and arrangements of
+seed/vocabularies.yml; start dates over ten years; 50 disclosures; 3,000 sources and one citation per
+relationship; then the search index (registry.store.public.enable_search) and ANALYZE.
+
+Then times, through Datasette's internal client, two configurations on the same file:
+  A  ours: datasette/metadata.yml, datasette/templates, datasette/plugins and the settings of
+     registry.serve.datasette_command (suggest_facets off, facet_time_limit_ms 1000, sql_time_limit_ms 2000,
+     max_returned_rows 1000, allow_download on, default_cache_ttl 0);
+  B  stock: Datasette([path]) with default settings and no metadata.
+Pages: the default relationships page (HTML and .json; A with our 5 facets, B with its suggested facets),
+.json?_nofacet=1, a vendor + client country filter, a search for a common client name word, a client's and
+the biggest vendor's organisation page, and a streamed CSV of 50,000 rows (id__lte=50000, _stream=on).
+Each URL is warmed once, then requested --repeats times (A and B interleaved); median and p95 (nearest rank)
+in ms are printed with B/A and the targets, and written to DIR/pages.json.
+
+    .venv/bin/python benchmarks/pages.py --rows 200000
+    .venv/bin/python benchmarks/pages.py --rows 1000000 --out /tmp/pages
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import importlib.metadata
+import io
+import itertools
+import json
+import math
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import sqlite_utils
+import yaml
+from datasette.app import Datasette
+
+from registry.countries import country_rows
+from registry.store.database import schema_for
+from registry.store.public import enable_search
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "datasette"
+TABLE = "/registry/relationships"
+N_VENDORS = 30
+N_SOURCES = 3000
+CSV_ROWS = 50_000
+SEARCH_WORD = "police"
+VENDORS = [f"{a}{b}" for a in ("Clear", "Safe", "Vigil", "Argus", "Sentry", "Lumen")
+           for b in (" View AI", "Watch Systems", " Data Corp", "Track Labs", "Sight Inc.")]  # fmt: skip
+# Client name endings by sector: "<place> <ending>"; SEARCH_WORD is common among them.
+ENDINGS = {
+    "law-enforcement": ["Police Department", "Sheriff's Office", "Police Service", "State Police"],
+    "immigration-border": ["Border Agency", "Immigration Service"],
+    "intelligence": ["Intelligence Service"],
+    "military-defence": ["Defence Ministry", "Army Command"],
+    "justice": ["Prosecutor's Office", "Prison Service", "District Court"],
+    "government": ["City Council", "County Government", "Ministry of Interior"],
+    "education": ["University", "School District", "University Police"],
+    "health": ["Health System", "Hospital"],
+    "retail": ["Department Stores", "Supermarkets"],
+    "banking-finance": ["Bank", "Credit Union", "Insurance"],
+}
+SYLLABLES = ["an", "ber", "cal", "dor", "el", "fen", "gar", "hol", "in", "jor", "kel", "lin", "mar", "nor", "os",
+             "pal", "quin", "ros", "sel", "tor", "ul", "ven", "wes", "yor", "zan"]  # fmt: skip
+DISCLOSURE_KINDS = ["breach", "leak", "records-release", "lawsuit", "court-filing", "press-investigation"]
+A_SETTINGS = {"sql_time_limit_ms": 2000, "max_returned_rows": 1000, "facet_time_limit_ms": 1000,
+              "suggest_facets": False, "allow_download": True, "default_cache_ttl": 0}  # fmt: skip
+A_FACETS = 5
+
+
+def cum_zipf(n: int, s: float) -> list[float]:
+    return list(itertools.accumulate(1 / (k + 1) ** s for k in range(n)))
+
+
+def insert(conn: sqlite3.Connection, table: str, rows) -> None:
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    cols = list(first)
+    sql = f"INSERT INTO [{table}] ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.executemany(sql, (tuple(r.values()) for r in itertools.chain([first], rows)))
+
+
+def build(path: Path, n: int, seed: int) -> dict:
+    """Fill registry.db; return what the measurements need (ids and filter values)."""
+    rng = random.Random(seed)
+    vocab = yaml.safe_load((ROOT / "seed" / "vocabularies.yml").read_text(encoding="utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.executescript(schema_for("registry"))
+    conn.execute("BEGIN")
+    countries = country_rows()
+    insert(conn, "countries", countries)
+    for table in ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds"):
+        insert(conn, table, vocab.get(table) or [])
+    kinds = {k["code"] for k in vocab["disclosure_kinds"]}
+    picked = rng.sample(countries, 200)
+    country_cw = cum_zipf(len(picked), 1.3)
+    sectors = {s["code"]: s["label"] for s in vocab["sectors"]}
+    sector_codes = list(sectors)
+    sector_cw = cum_zipf(len(sector_codes), 0.9)
+    kind_codes = [k["code"] for k in vocab["organisation_kinds"]]
+    places = [f"{a}{b}".capitalize() for a in SYLLABLES for b in SYLLABLES]
+    orgs = [{"id": i + 1, "slug": f"vendor-{i + 1}", "name": name, "kind": "company", "sector": "technology",
+             "country": "US", "description": "A surveillance or data vendor."}
+            for i, name in enumerate(VENDORS)]  # fmt: skip
+    for i in range(N_VENDORS + 1, max(n // 5, 100) + N_VENDORS + 1):
+        sector = rng.choices(sector_codes, cum_weights=sector_cw)[0]
+        country = None if rng.random() < 0.02 else rng.choices(picked, cum_weights=country_cw)[0]
+        ending = rng.choice(ENDINGS.get(sector, [sectors[sector] + " Group"]))
+        kind = "public-agency" if sector in ENDINGS and sector not in ("retail", "banking-finance") else "company"
+        orgs.append({"id": i, "slug": f"org-{i}", "name": f"{rng.choice(places)} {ending}",
+                     "kind": kind if kind in kind_codes else kind_codes[0], "sector": sector,
+                     "country": country and country["code"], "description": None})  # fmt: skip
+    insert(conn, "organisations", orgs)
+    aliased = rng.sample(range(N_VENDORS, len(orgs)), len(orgs) // 10)
+    insert(conn, "organisation_aliases", ({"id": k + 1, "organisation_id": orgs[j]["id"],
+                                           "alias": orgs[j]["name"].upper(), "language": None}
+                                          for k, j in enumerate(aliased)))  # fmt: skip
+    aliases = {orgs[j]["id"]: orgs[j]["name"].upper() for j in aliased}
+    publishers = [f"{rng.choice(places)} {p}" for p in ("Times", "Post", "Herald", "News", "Records Office")]
+    insert(conn, "sources", ({"id": i, "slug": f"source-{i}", "title": f"Report no. {i}",
+                              "url": f"https://example.org/{i}", "publisher": rng.choice(publishers),
+                              "language": rng.choice(["en", "en", "en", "fr", "de", "es"]),
+                              "published_date": f"{2015 + i % 10}-{1 + i % 12:02d}", "published_precision": "month"}
+                             for i in range(1, N_SOURCES + 1)))  # fmt: skip
+    disclosures = [{"id": i, "slug": f"disclosure-{i}", "title": f"{VENDORS[(i - 1) % 30]} customer records, {i}",
+                    "kind": DISCLOSURE_KINDS[i % 6] if DISCLOSURE_KINDS[i % 6] in kinds else sorted(kinds)[0],
+                    "disclosed_date": f"{2015 + i % 10}-0{1 + i % 9}", "disclosed_precision": "month",
+                    "disclosed_by": "A newsroom", "published_count": 0, "description": "What it revealed.",
+                    "completeness_note": "Absence from the list does not mean not a client.", "primary_source_id": i}
+                   for i in range(1, 51)]  # fmt: skip
+    insert(conn, "disclosures", disclosures)
+    names = {c["code"]: c["name"] for c in countries}
+    arrangements = {a["code"]: a["label"] for a in vocab["arrangements"]}
+    arr_codes = list(arrangements)
+    arr_weights = [{"contract": 50, "trial": 15, "pitch": 12, "unknown": 10, "ended": 8}.get(a, 5) for a in arr_codes]
+    vendor_cw, disclosure_cw = cum_zipf(N_VENDORS, 1.2), cum_zipf(50, 1.0)
+    clients = orgs[N_VENDORS:]
+
+    def relationships():
+        for i in range(1, n + 1):
+            vendor = orgs[rng.choices(range(N_VENDORS), cum_weights=vendor_cw)[0]]
+            client = rng.choice(clients)
+            arr = rng.choices(arr_codes, weights=arr_weights)[0]
+            disc = None if rng.random() < 0.1 else disclosures[rng.choices(range(50), cum_weights=disclosure_cw)[0]]
+            year, precision = rng.randint(2015, 2024), rng.choice(["day", "day", "month", "year"])
+            start = {"year": f"{year}", "month": f"{year}-{rng.randint(1, 12):02d}"}.get(precision)
+            start = start or f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            ended = rng.random() < 0.3
+            yield (i, vendor["name"], client["name"], aliases.get(client["id"]), sectors[client["sector"]],
+                   names.get(client["country"]), arrangements[arr], disc and disc["title"],
+                   f"{vendor['name']} product {rng.randint(1, 5)}" if rng.random() < 0.6 else None,
+                   rng.randint(7, 120) if arr == "trial" and rng.random() < 0.5 else None,
+                   start, precision, f"{year + 1}" if ended else None, "year" if ended else None,
+                   f"{vendor['name']} {arr} with {client['name']}.",
+                   "The sources do not give the value." if rng.random() < 0.1 else None,
+                   f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00Z", 1, 0,
+                   vendor["id"], client["id"], client["sector"], client["country"], client["kind"], arr,
+                   disc and disc["id"])  # fmt: skip
+
+    conn.executemany(f"INSERT INTO relationships VALUES ({', '.join('?' * 26)})", relationships())
+    conn.executemany(
+        "INSERT INTO citations (id, relationship_id, source_id, locator) VALUES (?, ?, ?, ?)",
+        ((i, i, rng.randint(1, N_SOURCES), f"p. {i % 40 + 1}") for i in range(1, n + 1)),
+    )
+    conn.execute("UPDATE disclosures SET published_count = "
+                 "(SELECT count(*) FROM relationships r WHERE r.disclosure_id = disclosures.id)")  # fmt: skip
+    conn.execute("COMMIT")
+    enable_search(sqlite_utils.Database(conn))
+    conn.execute("ANALYZE")
+    top_country = conn.execute(
+        "SELECT client_country FROM relationships WHERE vendor = ? AND client_country IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        [VENDORS[0]],
+    ).fetchone()[0]
+    client_id = conn.execute("SELECT client_id FROM relationships WHERE id = 1").fetchone()[0]
+    conn.close()
+    return {"vendor": VENDORS[0], "vendor_id": 1, "country": top_country, "client_id": client_id}
+
+
+def pages(info: dict) -> dict[str, str]:
+    filt = f"vendor={info['vendor'].replace(' ', '+')}&client_country={info['country'].replace(' ', '+')}"
+    return {
+        "table HTML": TABLE,
+        "table JSON": f"{TABLE}.json",
+        "table JSON _nofacet=1": f"{TABLE}.json?_nofacet=1",
+        "filtered vendor+country": f"{TABLE}?{filt}",
+        f"search '{SEARCH_WORD}'": f"{TABLE}?_search={SEARCH_WORD}",
+        "client page": f"/registry/organisations/{info['client_id']}",
+        "biggest vendor page": f"/registry/organisations/{info['vendor_id']}",
+        "CSV 50,000 rows streamed": f"{TABLE}.csv?id__lte={CSV_ROWS}&_stream=on&_size=max",
+    }
+
+
+def configurations(path: Path) -> dict[str, Datasette]:
+    ours = Datasette(
+        [str(path)],
+        metadata=yaml.safe_load((FOLDER / "metadata.yml").read_text(encoding="utf-8")),
+        template_dir=str(FOLDER / "templates"),
+        plugins_dir=str(FOLDER / "plugins"),
+        static_mounts=[("static", str(FOLDER / "static"))] if (FOLDER / "static").is_dir() else [],
+        settings=A_SETTINGS,
+    )
+    return {"A": ours, "B": Datasette([str(path)])}
+
+
+async def timed(ds: Datasette, url: str) -> tuple[float, int, bytes]:
+    start = time.perf_counter()
+    response = await ds.client.get(url)
+    body = response.content  # the whole body, streamed or not
+    return (time.perf_counter() - start) * 1000, response.status_code, body
+
+
+async def measure(path: Path, info: dict, repeats: int) -> tuple[dict, dict]:
+    ds = configurations(path)
+    for instance in ds.values():
+        await instance.invoke_startup()
+    results = {}
+    for name, url in pages(info).items():
+        times, statuses = {"A": [], "B": []}, {"A": set(), "B": set()}
+        for side in ds:
+            _, status, body = await timed(ds[side], url)  # warm-up
+            statuses[side].add(status)
+            if name.startswith("CSV") and status == 200:
+                lines = sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1
+                if lines < CSV_ROWS:
+                    print(f"  {side} CSV gave {lines} rows")
+        for _ in range(repeats):
+            for side in ds:
+                ms, status, _ = await timed(ds[side], url)
+                times[side].append(ms)
+                statuses[side].add(status)
+        row = {"url": url}
+        for side, t in times.items():
+            row[side] = {"median_ms": statistics.median(t), "p95_ms": sorted(t)[math.ceil(0.95 * len(t)) - 1],
+                         "status": sorted(statuses[side])}  # fmt: skip
+        results[name] = row
+    data = (await ds["A"].client.get(f"{TABLE}.json")).json()
+    facets = {
+        "facet_results": sorted(data.get("facet_results", {})),
+        "facets_timed_out": data.get("facets_timed_out"),
+    }
+    facets["ok"] = len(facets["facet_results"]) == A_FACETS and not facets["facets_timed_out"]
+    b_data = (await ds["B"].client.get(f"{TABLE}.json")).json()
+    facets["B_suggested"] = [s["name"] for s in b_data.get("suggested_facets", [])]
+    return results, facets
+
+
+def targets(results: dict) -> list[tuple[str, bool]]:
+    a_p95 = max(r["A"]["p95_ms"] for r in results.values())
+    json_ratio = results["table JSON"]["B"]["median_ms"] / results["table JSON"]["A"]["median_ms"]
+    no_facets = ("table JSON _nofacet=1", "client page")
+    worst = max(results[p]["A"]["p95_ms"] for p in no_facets)
+    return [
+        (f"every A page p95 <= 300 ms (worst {a_p95:.1f} ms)", a_p95 <= 300),
+        (f"A table JSON >= 4x faster than B (median B/A {json_ratio:.2f})", json_ratio >= 4),
+        (f"A pages without facets (_nofacet JSON, client page) p95 < 30 ms (worst {worst:.1f} ms)", worst < 30),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None, help="folder for registry.db and pages.json")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="pages-"))
+    path = out / "registry.db"
+    started = time.perf_counter()
+    info = build(path, args.rows, args.seed)
+    built = time.perf_counter() - started
+    size = round(path.stat().st_size / 2**20, 1)
+    print(f"built {args.rows} relationships in {built:.1f} s ({size} MiB): {path}")
+    results, facets = asyncio.run(measure(path, info, args.repeats))
+    versions = {"datasette": importlib.metadata.version("datasette"), "sqlite": sqlite3.sqlite_version}
+    print(f"datasette {versions['datasette']}, SQLite {versions['sqlite']}, {args.repeats} timed requests each")
+    print(f"filter: vendor={info['vendor']!r} client_country={info['country']!r}; client id {info['client_id']}")
+    head = ("page", "A median", "A p95", "B median", "B p95", "B/A")
+    print("{:<26}{:>10}{:>10}{:>10}{:>10}{:>8}".format(*head))
+    for name, r in results.items():
+        cells = (r["A"]["median_ms"], r["A"]["p95_ms"], r["B"]["median_ms"], r["B"]["p95_ms"])
+        flags = "".join(f" {s}:{r[s]['status']}" for s in "AB" if r[s]["status"] != [200])
+        ratio = r["B"]["median_ms"] / r["A"]["median_ms"]
+        print(f"{name:<26}" + "".join(f"{c:>10.1f}" for c in cells) + f"{ratio:>8.2f}{flags}")
+    print(f"A default facets: {len(facets['facet_results'])}/{A_FACETS} present, "
+          f"facets_timed_out={facets['facets_timed_out']}; B suggested: {facets['B_suggested']}")  # fmt: skip
+    checks = targets(results)
+    for text, met in checks:
+        print(f"  {'met' if met else 'NOT met'}: {text}")
+    report = {"rows": args.rows, "repeats": args.repeats, "seed": args.seed, "build_s": round(built, 1),
+              "size_mib": size, **versions, "filter": info, "a_facets": facets, "results": results,
+              "targets": {text: met for text, met in checks}}  # fmt: skip
+    (out / "pages.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / 'pages.json'} (times in ms)")
+
+
+if __name__ == "__main__":
+    main()
