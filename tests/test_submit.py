@@ -340,3 +340,10 @@ def test_suggestions_find_names_and_aliases_after_normalisation(client, seeded):
     assert names("Clearview")[0] == "Clearview AI"
     assert "Wells Fargo" in names("Wells Fargo Advisors")  # the first words of what is typed
     assert names("x") == []
+
+
+def test_wildcards_typed_in_a_suggestion_box_are_taken_literally(client, seeded):
+    assert client.get("/sources/suggest", query_string={"q": "___"}).get_json() == []
+    assert client.get("/sources/suggest", query_string={"q": "%%%"}).get_json() == []
+    found = client.get("/sources/suggest", query_string={"q": "BuzzFeed"}).get_json()
+    assert found and all("buzzfeed" in (s["title"] + (s["publisher"] or "")).lower() for s in found)

@@ -399,7 +399,7 @@ class _Job:
             return org_id, True
         keyed = {**fields, "country": country or fields.get("country")}
         checked, _ = self.check_org(tuple(sorted((k, v) for k, v in keyed.items() if v is not None)))
-        record = {**checked, "slug": self.writer.org_slug(self.db, name)}  # checked: the row passed this rule
+        record = {**checked, "slug": self.writer.org_slug(name)}  # checked: the row passed this rule
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.created_at[place] = org_id
@@ -424,7 +424,7 @@ class _Job:
         if url not in self.source_ids:
             existing = store.source_ids_by_url(self.db, [url])
             self.source_ids[url] = existing.get(url) or self.writer.source(
-                {**record, "slug": self.writer.source_slug(self.db, record["title"])}
+                {**record, "slug": self.writer.source_slug(record["title"])}
             )
         return self.source_ids[url]
 

@@ -77,10 +77,10 @@ class Writer:
         self.slugs[table].add(slug)
         return slug
 
-    def org_slug(self, db: sqlite_utils.Database, name: str) -> str:
+    def org_slug(self, name: str) -> str:
         return self._slug("organisations", name)
 
-    def source_slug(self, db: sqlite_utils.Database, title: str) -> str:
+    def source_slug(self, title: str) -> str:
         return self._slug("sources", title)
 
     def _insert(self, table: str, values: dict[str, Any]) -> int:

@@ -72,11 +72,6 @@ def load_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
     )
 
 
-def slugs(db: sqlite_utils.Database, table: str) -> set[str]:
-    """Return every slug of organisations, sources or disclosures."""
-    return {r["slug"] for r in db.query(f"SELECT slug FROM [{table}]")}
-
-
 def id_for(db: sqlite_utils.Database, table: str, slug: str) -> int:
     """Return the id of the row with this slug; a merged organisation gives its survivor."""
     row = db.execute(f"SELECT id FROM [{table}] WHERE slug = ?", [slug]).fetchone()

@@ -10,6 +10,11 @@ import sqlite_utils
 from registry.store.intake import surviving_id
 
 
+def _escape_like(text: str) -> str:
+    """`text` taken literally by LIKE ... ESCAPE '\\' (its % and _ are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def vocabulary_choices(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
     """(code, label) pairs of a vocabulary table, in label order."""
     return [(r["code"], r["label"]) for r in db.query(f"SELECT code, label FROM [{table}] ORDER BY label")]
@@ -41,7 +46,7 @@ def suggest_organisations(db: sqlite_utils.Database, key: str, limit: int = 10) 
     words of it (typing "Wells Fargo Advisors" suggests "Wells Fargo")."""
     if not key:
         return []
-    prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    prefix = _escape_like(key) + "%"
     return list(
         db.query(
             """
@@ -91,7 +96,7 @@ def organisation(db: sqlite_utils.Database, org_id: int) -> dict[str, Any] | Non
 
 def suggest_sources(db: sqlite_utils.Database, text: str, limit: int = 10) -> list[dict[str, Any]]:
     """Approved sources whose title, publisher or URL contains `text`."""
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = "%" + _escape_like(text) + "%"
     return list(
         db.query(
             "SELECT id, title, publisher, published_date, url FROM sources WHERE status = 'approved' AND "
@@ -138,7 +143,7 @@ def relationship(db: sqlite_utils.Database, rel_id: int) -> dict[str, Any] | Non
 
 def search_relationships(db: sqlite_utils.Database, text: str, limit: int = 100) -> list[dict[str, Any]]:
     """Approved relationships whose vendor or client name contains `text`."""
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = "%" + _escape_like(text) + "%"
     return list(
         db.query(
             RELATIONSHIP_SELECT + " WHERE r.status = 'approved' AND (v.name LIKE :l ESCAPE '\\' OR "
