@@ -399,7 +399,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     submitter_name TEXT,
     submitter_contact TEXT,
     idempotency_key TEXT UNIQUE,
-    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    -- 'importing': an import still being written in short transactions, hidden from the
+    -- review queue; it becomes 'pending' (or 'approved') at its end, or is removed.
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('importing', 'pending', 'approved', 'rejected')),
     created_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS submissions_status ON submissions(status, created_at);

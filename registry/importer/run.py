@@ -113,11 +113,13 @@ def run_import(
     submission_id: int | None,
     skip_invalid: bool = False,
     progress: Callable[[int], None] | None = None,
+    first_ids: dict[str, int] | None = None,
 ) -> ImportReport:
-    """Import every row; the caller owns the transaction and rolls back on ImportFailed."""
+    """Import every row, writing them in short transactions as rows of `submission_id`;
+    on ImportFailed (or any exception) the caller removes what was written."""
     report = ImportReport()
     store.tune_for_bulk(db)
-    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id), report)
+    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids), report)
     seen_ids: dict[str, int] = {}
     for number, cells in table.rows:
         report.rows_read += 1
@@ -141,6 +143,7 @@ def run_import(
         except RowError as e:
             report.rejected += 1
             (report.skipped if skip_invalid else report.errors).extend(e.problems)
+            job.writer.discard = not skip_invalid  # the import will store nothing: stop writing
     if progress:
         progress(report.rows_read)
     if report.rows_read == 0:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,9 @@ from registry.importer.readers import read_table
 from registry.importer.run import ImportReport, run_import
 from registry.store import imports, intake
 from registry.store import submissions as store
-from registry.store.database import connect, snapshot, transaction
+from registry.store.database import DatabaseError, connect, snapshot, transaction
 
 CLI_ACTOR = {"id": None, "name": "command line"}
-
-
-class _DryRun(Exception):
-    """Raised to roll a dry run back after it has done everything else."""
 
 
 @dataclass
@@ -76,59 +71,96 @@ def import_file(
         except yaml.YAMLError as e:
             raise MappingError(f"the mapping is not valid YAML: {e}") from e
     reference = "S-" + secrets.token_hex(5).upper()
-    status = "approved" if approve else "pending"
-    try:
-        with _transaction(settings, approve, dry_run) as db:
-            waiting = imports.pending_import(db)
-            if waiting and not dry_run:
-                raise MappingError(
-                    f"import {waiting} is waiting for review: approve or reject it first (imports are reviewed one "
-                    "at a time, so that one never depends on rows of another)"
-                )
-            vocabulary = intake.load_vocabulary(db)
-            plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)
-            payload = {
-                "import": {"file": file_name or path.name, "mapping": mapping_text or "", "encoding": table.encoding}
-            }
-            submission_id = store.insert_submission(db, reference, "import", payload, *submitter, None)
-            store.set_submission_status(db, submission_id, status)
-            report = run_import(db, table, plan, vocabulary, status=status, submission_id=submission_id,
-                                skip_invalid=skip_invalid or plan.skip_invalid, progress=progress)  # fmt: skip
-            payload["import"]["summary"] = report.summary()
-            store.update_payload(db, submission_id, payload)
-            if approve:
-                _audit_import(db, submission_id, reference, actor)
-            if dry_run:
-                preview = imports.import_preview(db, submission_id)  # read before it is rolled back
-                raise _DryRun
-    except _DryRun:
-        return ImportResult(report, None, True, preview)
-    return ImportResult(report, reference, False)
-
-
-@contextlib.contextmanager
-def _transaction(settings: Settings, approve: bool, dry_run: bool) -> Iterator[sqlite_utils.Database]:
-    """The import's one transaction. A dry run works on a snapshot of intake.db, so that a
-    long preview never holds the write lock that contributors' submissions need."""
     if dry_run:
+        # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
+        # the write lock that contributors' submissions need.
         with snapshot(settings.intake_db) as copy:
             db = connect(copy)
             try:
-                with transaction(db):
-                    yield db
+                submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
+                                                                        submitter, file_name, dry_run=True)  # fmt: skip
+                report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
+                                    skip_invalid=skip_invalid or plan.skip_invalid, progress=progress,
+                                    first_ids=payload["import"]["first_ids"])  # fmt: skip
+                return ImportResult(report, None, True, imports.import_preview(db, submission_id))
             finally:
                 db.close()
-        return
-    if approve:
-        with publishing(settings) as db:
-            yield db
-        return
-    db = connect(settings.intake_db)
-    try:
+    if approve and not settings.registry_db.exists():  # found out now, not after writing every row
+        raise DatabaseError(f"{settings.registry_db} does not exist: run `registry publish` first")
+    with imports.import_lock(settings.intake_db) as taken:
+        if not taken:
+            raise imports.ImportConflict("another import is being written: wait until it has finished")
+        db = connect(settings.intake_db)
+        try:
+            imports.remove_abandoned(db)  # holding the lock: any unfinished import is a dead one
+            submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
+                                                                    submitter, file_name, dry_run=False)  # fmt: skip
+            try:
+                report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
+                                    skip_invalid=skip_invalid or plan.skip_invalid, progress=progress,
+                                    first_ids=payload["import"]["first_ids"])  # fmt: skip
+                payload["import"]["summary"] = report.summary()
+                _finish(settings, db, submission_id, reference, payload, approve, actor)
+            except BaseException:
+                imports.remove_import_in_chunks(db, submission_id)  # nothing of a failed import is kept
+                raise
+        finally:
+            db.close()
+    return ImportResult(report, reference, False)
+
+
+def _begin(
+    db: sqlite_utils.Database,
+    path: Path,
+    mapping: Any,
+    mapping_text: str | None,
+    reference: str,
+    submitter: tuple[str | None, str | None],
+    file_name: str | None,
+    *,
+    dry_run: bool,
+) -> tuple[int, Plan, Any, Any, dict[str, Any]]:
+    """Check the mapping against the file and record the import as an unfinished
+    submission ('importing', hidden from reviewers), in one short write transaction."""
+    with transaction(db):
+        waiting = imports.pending_import(db)
+        if waiting and not dry_run:
+            raise MappingError(
+                f"import {waiting} is waiting for review: approve or reject it first (imports are reviewed one "
+                "at a time, so that one never depends on rows of another)"
+            )
+        vocabulary = intake.load_vocabulary(db)
+        plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)
+        # Where its rows start in each table: a removal finds them by primary key.
+        first_ids = imports.next_ids(db)
+        payload = {"import": {"file": file_name or path.name, "mapping": mapping_text or "",
+                              "encoding": table.encoding, "first_ids": first_ids}}  # fmt: skip
+        submission_id = store.insert_submission(db, reference, "import", payload, *submitter, None)
+        store.set_submission_status(db, submission_id, "importing")
+    return submission_id, plan, table, vocabulary, payload
+
+
+def _finish(
+    settings: Settings,
+    db: sqlite_utils.Database,
+    submission_id: int,
+    reference: str,
+    payload: dict[str, Any],
+    approve: bool,
+    actor: dict[str, Any],
+) -> None:
+    """Make a written import whole: pending for a reviewer, or approved and published,
+    in one transaction (until then none of its rows is visible to anyone)."""
+    if not approve:
         with transaction(db):
-            yield db
-    finally:
-        db.close()
+            store.update_payload(db, submission_id, payload)
+            store.set_submission_status(db, submission_id, "pending")
+        return
+    with publishing(settings) as pub:
+        store.update_payload(pub, submission_id, payload)
+        store.set_submission_status(pub, submission_id, "approved")
+        imports.approve_import(pub, submission_id)
+        _audit_import(pub, submission_id, reference, actor)
 
 
 def _audit_import(db: sqlite_utils.Database, submission_id: int, reference: str, actor: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import sqlite_utils
 from registry.names import name_key
 from registry.store import imports as store
 from registry.store import lookups
+from registry.store.database import transaction
 from registry.store.intake import now
 from registry.validation import slugify
 
@@ -33,11 +34,14 @@ COLUMNS = {
 
 
 class Writer:
-    """Assigns ids up front and inserts in batches; the caller holds the transaction."""
+    """Assigns ids up front and inserts in batches, each batch its own short write transaction."""
 
-    def __init__(self, db: sqlite_utils.Database, status: str, submission_id: int | None) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, status: str, submission_id: int | None, ids: dict[str, int] | None = None
+    ) -> None:
         self.db, self.status, self.submission_id = db, status, submission_id
-        self.ids = store.next_ids(db)
+        self.ids = dict(ids or store.next_ids(db))
+        self.discard = False  # set once a row has an error: the import will store nothing
         self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
         self.pending = 0
         self.stamp = now()
@@ -64,9 +68,19 @@ class Writer:
         return self.ids[table] - 1
 
     def flush(self) -> None:
-        """Write every buffered row, parents before children."""
-        for table, rows in self.buffers.items():
-            store.insert_rows(self.db, table, COLUMNS[table], rows)
+        """Write every buffered row, parents before children, in one short write transaction
+        (nothing when the import has already failed: it will store nothing)."""
+        if not self.discard and self.pending:
+            with transaction(self.db):
+                starts = {t: rows[0][0] for t, rows in self.buffers.items() if rows}
+                if clash := store.taken_ids(self.db, starts):
+                    raise store.ImportConflict(
+                        f"another writer added rows to {', '.join(clash)} while this import was being written "
+                        "(a reviewer's approval?): nothing of the import was kept; run it again"
+                    )
+                for table, rows in self.buffers.items():
+                    store.insert_rows(self.db, table, COLUMNS[table], rows)
+        for rows in self.buffers.values():
             rows.clear()
         self.pending = 0
         self.unflushed.clear()

@@ -99,6 +99,10 @@ def create(path: Path, kind: str) -> bool:
         db.execute(f"PRAGMA user_version = {schema_version(kind)}")
     finally:
         db.close()
+    if kind == "intake" and not is_new:
+        from registry.store.imports import clean_up  # imports builds on this module
+
+        clean_up(path)  # an import killed mid-way: its rows go
     return is_new
 
 

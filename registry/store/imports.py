@@ -3,13 +3,23 @@ the approval or removal of everything one import submission created."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from registry.store.database import DatabaseError, connect, transaction
 from registry.store.intake import now
+
+
+class ImportConflict(DatabaseError):
+    """Another import is being written, or a writer took ids this import had handed out."""
+
 
 # Tables an import writes, parents before children; each row carries submission_id
 # where the table has one, so an import can be approved or removed as a whole.
@@ -87,11 +97,85 @@ def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, i
     }
 
 
+# Children before parents, so that no foreign key ever points at a removed row.
+REMOVAL_ORDER = ("citations", "observations", "relationships", "organisation_identifiers", "organisation_aliases",
+                 "organisations", "disclosures", "sources")  # fmt: skip
+
+
 def remove_import(db: sqlite_utils.Database, submission_id: int) -> None:
     """Delete what a pending import created (it was never published)."""
-    for table in ("citations", "observations", "relationships", "organisation_identifiers", "organisation_aliases",
-                  "organisations", "disclosures", "sources"):  # fmt: skip
+    for table in REMOVAL_ORDER:
         db.execute(f"DELETE FROM [{table}] WHERE submission_id = ?", [submission_id])
+
+
+def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
+    """Delete an unfinished import's rows, then its submission, a few thousand rows per
+    short write transaction: contributors' submissions never wait long behind it."""
+    first = first_ids(db, submission_id)
+    for table in REMOVAL_ORDER:
+        while True:
+            with transaction(db):
+                gone = db.execute(
+                    f"DELETE FROM [{table}] WHERE id IN (SELECT id FROM [{table}] WHERE id >= ? AND submission_id = ? "
+                    "ORDER BY id LIMIT ?)",
+                    [first.get(table, 0), submission_id, chunk],
+                ).rowcount
+            if gone < chunk:
+                break
+    with transaction(db):
+        db.execute("DELETE FROM submissions WHERE id = ? AND status = 'importing'", [submission_id])
+
+
+def first_ids(db: sqlite_utils.Database, submission_id: int) -> dict[str, int]:
+    """The first id an import could have written in each table (kept in its payload)."""
+    row = db.execute(
+        "SELECT json_extract(payload, '$.import.first_ids') FROM submissions WHERE id = ?", [submission_id]
+    ).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
+def unfinished_imports(db: sqlite_utils.Database) -> list[tuple[int, str]]:
+    """(id, reference) of imports still being written, or abandoned mid-way."""
+    return [tuple(r) for r in db.execute("SELECT id, reference FROM submissions WHERE status = 'importing'")]
+
+
+@contextlib.contextmanager
+def import_lock(intake_db: Path) -> Iterator[bool]:
+    """Hold the import lock of an intake.db (a file beside it, locked with flock): True if
+    taken, False if another import holds it. The kernel releases it when the holder dies,
+    so a lock that can be taken means no import is being written."""
+    path = intake_db.with_name(intake_db.name + ".import-lock")
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_abandoned(db: sqlite_utils.Database) -> list[str]:
+    """Remove the rows of imports left unfinished (their writer died or failed); the
+    caller holds the import lock. Returns their references."""
+    found = unfinished_imports(db)
+    for submission_id, _ in found:
+        remove_import_in_chunks(db, submission_id)
+    return [reference for _, reference in found]
+
+
+def clean_up(intake_db: Path) -> list[str]:
+    """Remove abandoned imports unless an import is being written now; their references."""
+    with import_lock(intake_db) as taken:
+        if not taken:
+            return []
+        db = connect(intake_db)
+        try:
+            return remove_abandoned(db)
+        finally:
+            db.close()
 
 
 def import_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 20) -> list[dict[str, Any]]:
@@ -120,13 +204,20 @@ def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int 
 
 def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
-    db.execute("PRAGMA cache_size = -65536")  # 64 MB
+    db.execute("PRAGMA cache_size = -131072")  # 128 MB
+    db.execute("PRAGMA temp_store = MEMORY")
+
+
+def taken_ids(db: sqlite_utils.Database, first: dict[str, int]) -> list[str]:
+    """Tables in which another writer used an id this import has handed out (the import
+    assigns its ids up front; an approval during the import takes the next free one)."""
+    return [t for t, i in first.items() if db.execute(f"SELECT 1 FROM [{t}] WHERE id >= ? LIMIT 1", [i]).fetchone()]
 
 
 def pending_import(db: sqlite_utils.Database) -> str | None:
     """The reference of an import waiting for review, if any."""
     row = db.execute(
-        "SELECT reference FROM submissions WHERE kind = 'import' AND status = 'pending' LIMIT 1"
+        "SELECT reference FROM submissions WHERE kind = 'import' AND status IN ('pending', 'importing') LIMIT 1"
     ).fetchone()
     return row[0] if row else None
 
