@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -169,7 +170,8 @@ def test_a_killed_import_is_removed_before_the_next_one_runs(seeded, client_list
         after["relationships"] - before["relationships"]
         == query(
             seeded.intake_db,
-            "select count(*) from relationships where submission_id = (select id from submissions where kind = 'import')",
+            "select count(*) from relationships where submission_id = "
+            "(select id from submissions where kind = 'import')",
         )[0][0]
     )
     assert query(seeded.intake_db, "select count(*) from organisations where name like '%Unified School District'") == [
@@ -189,3 +191,29 @@ def test_an_import_refuses_to_run_beside_another(seeded, client_list):
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
+
+
+def test_rows_written_by_another_writer_mid_import_stop_it_cleanly(seeded):
+    """A reviewer's approval takes the next free id, which the import may have handed out
+    already: the import stops with a clear message and keeps nothing; the approval stays."""
+    flock = SHARED / "data" / "nando-flock-private-eyes" / "agency20240426.csv"
+    before = counts(seeded)
+
+    def progress(rows: int) -> None:
+        if rows == 5000:
+            conn = sqlite3.connect(seeded.intake_db, timeout=5)
+            conn.execute(
+                "insert into organisations (slug, name, name_key, kind, sector, status, created_at, updated_at) "
+                "values ('approved-meanwhile', 'Approved Meanwhile', 'approved meanwhile', 'company', 'technology', "
+                "'approved', 'x', 'x')"
+            )
+            conn.commit()
+            conn.close()
+
+    with pytest.raises(DatabaseError, match="another writer added rows to organisations"):
+        service.import_file(seeded, flock, ROOT / "seed" / "mappings" / "flock-agencies.yml", progress=progress)
+    after = counts(seeded)
+    assert after == {**before, "organisations": before["organisations"] + 1}
+    assert query(seeded.intake_db, "select name, status from organisations where slug = 'approved-meanwhile'") == [
+        ("Approved Meanwhile", "approved")
+    ]
