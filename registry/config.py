@@ -26,6 +26,13 @@ class Settings:
     host: str
     https: bool = False
     max_upload_mb: int = 50
+    submit_limit: str = "30 per minute;300 per hour"
+    login_limit: str = "10 per minute;50 per hour"
+    login_account_limit: str = "5 per minute;20 per hour"
+    ratelimit_uri: str = ""
+    proxies: int = 0
+    workers: int = 2
+    threads: int = 4
 
     @property
     def intake_db(self) -> Path:
@@ -34,6 +41,12 @@ class Settings:
     @property
     def registry_db(self) -> Path:
         return self.instance / "registry.db"
+
+    @property
+    def ratelimit_storage(self) -> str:
+        """Where rate-limit counters live: a `limits` storage URI, by default a SQLite file
+        in the instance folder that every worker process shares."""
+        return self.ratelimit_uri or f"registry-sqlite://{self.instance / 'ratelimit.db'}"
 
     def secret_key(self) -> str:
         """Return REGISTRY_SECRET_KEY, or a key generated once and kept in the instance folder."""
@@ -62,6 +75,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=host,
         https=env.get("REGISTRY_HTTPS", "") in ("1", "true", "yes"),
         max_upload_mb=_port(env, "REGISTRY_MAX_UPLOAD_MB", 50),
+        submit_limit=_limit(env, "REGISTRY_SUBMIT_LIMIT", Settings.submit_limit),
+        login_limit=_limit(env, "REGISTRY_LOGIN_LIMIT", Settings.login_limit),
+        login_account_limit=_limit(env, "REGISTRY_LOGIN_ACCOUNT_LIMIT", Settings.login_account_limit),
+        ratelimit_uri=env.get("REGISTRY_RATELIMIT_STORAGE", ""),
+        proxies=_count(env, "REGISTRY_PROXIES", 0),
+        workers=_count(env, "REGISTRY_WORKERS", max(2, os.cpu_count() or 1), most=64, least=1),
+        threads=_count(env, "REGISTRY_THREADS", 4, most=64, least=1),
     )
 
 
@@ -70,3 +90,22 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise SettingsError(f"{name}={text!r} is not a port number (1 to 65535)")
     return int(text)
+
+
+def _count(env: Mapping[str, str], name: str, default: int, most: int = 10, least: int = 0) -> int:
+    text = env.get(name, str(default))
+    if not text.isdigit() or not least <= int(text) <= most:
+        raise SettingsError(f"{name}={text!r} is not a whole number from {least} to {most}")
+    return int(text)
+
+
+def _limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit in `limits`' notation ("30 per minute;300 per hour"), checked now."""
+    from limits import parse_many
+
+    text = env.get(name, default)
+    try:
+        parse_many(text)
+    except ValueError as e:
+        raise SettingsError(f"{name}={text!r} is not a rate limit such as '30 per minute;300 per hour'") from e
+    return text

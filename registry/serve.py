@@ -1,13 +1,19 @@
-"""`registry serve`: the intake app under waitress and Datasette as a child process."""
+"""`registry serve`: the intake app under gunicorn and Datasette as a child process.
+
+Production settings: gunicorn's threaded workers (one process per core by default, so
+both cores serve forms; REGISTRY_WORKERS and REGISTRY_THREADS change it), no debugger
+(Flask's debug mode is forced off), request line and header limits, and Datasette
+serving only registry.db, read-only, with time and size limits on every query."""
 
 from __future__ import annotations
 
-import signal
+import os
 import subprocess
 import sys
-from types import FrameType
+from typing import Any
 
-import waitress
+from flask import Flask
+from gunicorn.app.base import BaseApplication
 
 from registry import create_app
 from registry.config import Settings
@@ -56,26 +62,55 @@ def datasette_command(settings: Settings, port: int) -> list[str]:
     ]
 
 
+class IntakeServer(BaseApplication):
+    """gunicorn, configured here rather than by a command line or a config file."""
+
+    def __init__(self, options: dict[str, Any], datasette_url: str) -> None:
+        self.options, self.datasette_url = options, datasette_url
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        # Each worker builds its own app after the fork: no SQLite handle crosses a fork.
+        return create_app({"DATASETTE_URL": self.datasette_url, "DEBUG": False})
+
+
+def gunicorn_options(settings: Settings, port: int) -> dict[str, Any]:
+    return {
+        "bind": f"{settings.host}:{port}",
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        "timeout": 120,  # a worker silent this long is replaced
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "registry-intake",
+    }
+
+
 def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
     """Run both servers until SIGINT or SIGTERM, then stop both."""
     if not settings.registry_db.exists():
         raise DatabaseError(f"{settings.registry_db}: not found (run `registry init` and `registry publish`)")
-    app = create_app({"DATASETTE_URL": f"http://{settings.host}:{datasette_port}"})
-    server = waitress.create_server(app, host=settings.host, port=port, threads=8)
+    os.environ.pop("FLASK_DEBUG", None)  # never the debugger in production
     datasette = subprocess.Popen(datasette_command(settings, datasette_port))
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
+    server = IntakeServer(gunicorn_options(settings, port), f"http://{settings.host}:{datasette_port}")
     print(f"Intake app: http://{settings.host}:{port}/", flush=True)
     print(f"Datasette:  http://{settings.host}:{datasette_port}/registry/relationships", flush=True)
     try:
-        server.run()
-    except KeyboardInterrupt:
+        server.run()  # gunicorn's arbiter: SIGTERM stops it gracefully, SIGINT at once
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.close()
         datasette.terminate()
         try:
             datasette.wait(timeout=10)

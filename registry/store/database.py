@@ -23,6 +23,15 @@ class DatabaseError(Exception):
     """A database file is missing, unreadable or not one of ours."""
 
 
+class StorageFullError(Exception):
+    """The disk (or the database's size limit) is full: the transaction was rolled back."""
+
+
+def is_full(error: sqlite3.Error) -> bool:
+    """SQLITE_FULL: "database or disk is full" (also a write beyond max_page_count)."""
+    return getattr(error, "sqlite_errorname", "") == "SQLITE_FULL" or "database or disk is full" in str(error)
+
+
 @cache
 def schema_parts() -> dict[str, str]:
     """Return schema.sql split into its named parts (shared, intake, registry)."""
@@ -58,11 +67,15 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.conn.commit()
+    except sqlite3.OperationalError as e:
+        db.conn.rollback()
+        if is_full(e):
+            raise StorageFullError(f"{db.conn.execute('PRAGMA database_list').fetchone()[2]}: {e}") from e
+        raise
     except BaseException:
         db.conn.rollback()
         raise
-    else:
-        db.conn.commit()
 
 
 def schema_version(kind: str) -> int:

@@ -52,8 +52,32 @@ def _upsert_changed(db: sqlite_utils.Database, table: str, key: str, rows: Itera
         db[table].upsert_all(changed, pk=key)
 
 
+def reference_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:
+    """Values that change whenever `load_reference_data` changes what `load_vocabulary`
+    reads: a new code adds a row (count and largest rowid), and the country names are
+    compared whole (249 short rows). A cheap test of whether a cached Vocabulary is right."""
+    tables = (*VOCABULARY_TABLES, "subdivisions")
+    parts = ", ".join(f"(SELECT count(*) FROM [{t}]), (SELECT max(rowid) FROM [{t}])" for t in tables)
+    row = " || '|' || ".join(f"ifnull({c}, '')" for c in ("code", "code3", "name", "name_fr", "official_name"))
+    names = f"SELECT group_concat({row}, '/') FROM countries"
+    return tuple(db.execute(f"SELECT {parts}, ({names})").fetchone())
+
+
+_vocabularies: dict[tuple[Any, ...], Vocabulary] = {}
+
+
 def load_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
-    """Read the controlled vocabularies and the country names from the database."""
+    """The controlled vocabularies and the country names, read from the database once and
+    again only when `reference_fingerprint` says they changed (every form post reads them)."""
+    fingerprint = reference_fingerprint(db)
+    if (found := _vocabularies.get(fingerprint)) is None:
+        if len(_vocabularies) > 8:
+            _vocabularies.clear()
+        found = _vocabularies[fingerprint] = _read_vocabulary(db)
+    return found
+
+
+def _read_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
     codes = {t: frozenset(r["code"] for r in db.query(f"SELECT code FROM [{t}]")) for t in VOCABULARY_TABLES}
     names: dict[str, str] = {}
     for row in db.query("SELECT code, code3, name, name_fr, official_name FROM countries"):

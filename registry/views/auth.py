@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from registry.accounts import authenticate
 from registry.db import get_db
 from registry.forms.review import LoginForm, LogoutForm
+from registry.ratelimit import limiter, login_account, login_account_limit, login_limit
 from registry.store import submissions as store
 
 bp = Blueprint("auth", __name__)
@@ -47,6 +48,8 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], scope="login-address")
+@limiter.limit(login_account_limit, methods=["POST"], key_func=login_account, scope="login-account")
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():

@@ -13,6 +13,7 @@ from registry.db import get_db, get_vocabulary
 from registry.forms import attach_errors, set_choices
 from registry.forms.submit import DisclosureForm, OrganisationForm, RelationshipForm, ResponseForm, SourceForm
 from registry.names import name_key
+from registry.ratelimit import limiter, submit_limit
 from registry.store import lookups
 from registry.store import submissions as store
 from registry.validation import ValidationError
@@ -70,6 +71,7 @@ def index() -> str:
 
 
 @bp.route("/submit/<kind>", methods=["GET", "POST"])
+@limiter.limit(submit_limit, methods=["POST"], scope="submissions")
 def submit(kind: str) -> Response | tuple[str, int]:
     if kind not in FORMS:
         abort(404)

@@ -21,6 +21,7 @@ from registry.importer import jobs, service
 from registry.importer.readers import FORMATS, ReadError, sample
 from registry.importer.run import ImportReport
 from registry.importer.suggest import suggest_mapping
+from registry.ratelimit import limiter, submit_limit
 
 bp = Blueprint("upload", __name__, url_prefix="/import")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -67,6 +68,7 @@ def save_meta(token: str, meta: dict[str, Any]) -> None:
 
 
 @bp.route("", methods=["GET", "POST"])
+@limiter.limit(submit_limit, methods=["POST"], scope="submissions")
 def upload() -> Any:
     form = UploadForm()
     if not form.validate_on_submit():
@@ -105,6 +107,7 @@ def mapping(token: str) -> str:
 
 
 @bp.post("/<token>/<any(preview, submit):action>")
+@limiter.limit(submit_limit, scope="submissions")
 def run(token: str, action: str) -> Any:
     meta = upload_meta(token)
     if action == "submit" and meta.get("reference"):  # sent already (a second click, a replay)
@@ -130,12 +133,12 @@ def run(token: str, action: str) -> Any:
             file_name=meta["name"],
         )
 
-    job = jobs.start(action, token, work)
+    job = jobs.start(action, token, work, uploads() / "jobs")
     return redirect(url_for("upload.job", job_id=job.id), 303)
 
 
 def _job(job_id: str) -> jobs.Job:
-    found = jobs.get(job_id) if TOKEN.match(job_id) else None
+    found = jobs.get(job_id, uploads() / "jobs") if TOKEN.match(job_id) else None
     if found is None:
         abort(404)
     return found
@@ -155,7 +158,7 @@ def job(job_id: str) -> Any:
         save_meta(job.upload, {**meta, "reference": job.result.reference})
         return redirect(url_for("submit.submitted", reference=job.result.reference), 303)
     meta = upload_meta(job.upload)
-    report = job.result.report if job.result else (job.failure.report if job.failure else None)
+    report = job.report
     problems = (report.errors + report.skipped)[:PROBLEMS_SHOWN] if report else []
     form = MappingForm(data={"mapping": meta["mapping"]})
     return render_template("import_job.html", job=job, meta=meta, report=report, problems=problems, form=form)
@@ -164,7 +167,7 @@ def job(job_id: str) -> Any:
 @bp.get("/jobs/<job_id>/problems.csv")
 def job_problems(job_id: str) -> Response:
     job = _job(job_id)
-    report = job.result.report if job.result else (job.failure.report if job.failure else None)
+    report = job.report
     out = io.StringIO()
     (report or ImportReport()).to_csv(out)
     return Response(out.getvalue(), mimetype="text/csv",

@@ -1,0 +1,297 @@
+"""Load: contributors posting submissions while a reviewer approves and readers browse.
+
+Starts the real servers (`registry serve`: gunicorn for the intake app, Datasette as its
+child process) on a fresh seeded instance, then for `--seconds`:
+
+- `--contributors` threads (default 16) each GET the relationship form once (for the
+  session's CSRF token) and POST relationship submissions as fast as they are answered,
+  each with its own idempotency key and a new client name;
+- one reviewer logs in and approves pending submissions, oldest first;
+- one reader loads Datasette pages (the relationships table with its facets, a search,
+  an organisation page).
+
+It prints submissions per second, p50/p99 latency of the POSTs, every error, the
+reviewer's and readers' figures, and then checks the intake database: every
+acknowledged submission (a 303 to its confirmation page) is there exactly once.
+
+    .venv/bin/python benchmarks/load.py --seconds 60
+
+The submission rate limit is raised for the run (REGISTRY_SUBMIT_LIMIT), since every
+contributor here comes from 127.0.0.1; the limiter still runs on every request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = Path(sys.executable).with_name("registry")
+HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idempotency_key)"[^>]*value="([^"]*)"')
+QUEUE_LINK = re.compile(r'href="/review/submissions/(\d+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(env: dict, *args: str) -> None:
+    subprocess.run([str(REGISTRY), *args], env=env, check=True, capture_output=True, text=True)
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"`registry serve` exited early with status {process.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout}s")
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Contributor(threading.Thread):
+    def __init__(self, number: int, base: str, vendor_id: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.number, self.base, self.vendor_id, self.stop = number, base, vendor_id, stop
+        self.latencies: list[float] = []
+        self.acknowledged: list[str] = []
+        self.errors: Counter[str] = Counter()
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=30) as client:
+            page = client.get("/submit/relationship").text
+            token = dict(HIDDEN.findall(page))["csrf_token"]
+            n = 0
+            while not self.stop.is_set():
+                n += 1
+                data = {
+                    "csrf_token": token,
+                    "idempotency_key": uuid.uuid4().hex,
+                    "vendor-id": self.vendor_id,
+                    "vendor-name": "Clearview AI",
+                    "client-name": f"Load Test Agency {self.number}-{n}",
+                    "client-kind": "public-agency",
+                    "client-sector": "law-enforcement",
+                    "client-country": "US",
+                    "arrangement": "trial",
+                    "trial_days": "30",
+                    "start_date": "2019-11",
+                    "summary": "A load-test trial.",
+                    "source-title": f"Load test list {self.number}-{n}",
+                    "source-url": f"https://example.org/load/{self.number}/{n}",
+                    "locator": "row 1",
+                    "quote": "A load-test trial, 30 days",
+                    "source-publisher": "Load Test News",
+                    "source-language": "en",
+                    "source-published_date": "2020-02-27",
+                    "submitter_name": "Load Tester",
+                    "submitter_contact": "load@example.org",
+                }
+                started = time.perf_counter()
+                try:
+                    response = client.post("/submit/relationship", data=data)
+                except httpx.HTTPError as e:
+                    self.errors[type(e).__name__] += 1
+                    continue
+                self.latencies.append(time.perf_counter() - started)
+                if response.status_code == 303 and "/submitted/" in response.headers.get("location", ""):
+                    self.acknowledged.append(response.headers["location"].rsplit("/", 1)[1])
+                else:
+                    self.errors[f"HTTP {response.status_code}"] += 1
+
+
+class Reviewer(threading.Thread):
+    def __init__(self, base: str, password: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.base, self.password, self.stop = base, password, stop
+        self.latencies: list[float] = []
+        self.approved = 0
+        self.errors: Counter[str] = Counter()
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=30) as client:
+            token = dict(HIDDEN.findall(client.get("/login").text))["csrf_token"]
+            client.post("/login", data={"csrf_token": token, "name": "loadreviewer", "password": self.password})
+            while not self.stop.is_set():
+                ids = QUEUE_LINK.findall(client.get("/review").text)
+                if not ids:
+                    time.sleep(0.05)
+                    continue
+                page = client.get(f"/review/submissions/{ids[0]}").text
+                token = dict(HIDDEN.findall(page))["csrf_token"]
+                started = time.perf_counter()
+                response = client.post(f"/review/submissions/{ids[0]}/approve", data={"csrf_token": token})
+                self.latencies.append(time.perf_counter() - started)
+                if response.status_code == 303 and response.headers["location"].endswith("/review"):
+                    self.approved += 1
+                else:
+                    self.errors[f"HTTP {response.status_code} {response.headers.get('location')}"] += 1
+
+
+class Reader(threading.Thread):
+    PAGES = (
+        "/registry/relationships",
+        "/registry/relationships.json?_search=police",
+        "/registry/organisations/1",
+        "/registry/relationships.json?vendor=1",
+    )
+
+    def __init__(self, base: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.base, self.stop = base, stop
+        self.latencies: list[float] = []
+        self.errors: Counter[str] = Counter()
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=30) as client:
+            i = 0
+            while not self.stop.is_set():
+                path = self.PAGES[i % len(self.PAGES)]
+                i += 1
+                started = time.perf_counter()
+                try:
+                    response = client.get(path)
+                except httpx.HTTPError as e:
+                    self.errors[type(e).__name__] += 1
+                    continue
+                self.latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    self.errors[f"HTTP {response.status_code} {path}"] += 1
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--contributors", type=int, default=16)
+    parser.add_argument("--no-reviewer", action="store_true", help="Contributors and reader only.")
+    parser.add_argument("--keep", action="store_true", help="Keep the instance folder and print where it is.")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="registry-load-"))
+    env = {
+        **os.environ,
+        "REGISTRY_INSTANCE": str(folder / "instance"),
+        "REGISTRY_SUBMIT_LIMIT": "1000000 per minute",
+    }
+    password = "load test reviewer password"
+    for command in (("init",), ("seed",), ("publish",)):
+        run(env, *command)
+    run(env, "create-user", "loadreviewer", "--role", "reviewer", "--password", password)
+    intake_db = folder / "instance" / "intake.db"
+    conn = sqlite3.connect(intake_db)
+    vendor_id = str(conn.execute("select id from organisations where slug = 'clearview-ai'").fetchone()[0])
+    before = conn.execute("select count(*) from submissions").fetchone()[0]
+    conn.close()
+
+    port, datasette_port = free_port(), free_port()
+    log = (folder / "serve.log").open("w")  # a pipe nobody reads would fill and stall the servers
+    process = subprocess.Popen(
+        [str(REGISTRY), "serve", "--port", str(port), "--datasette-port", str(datasette_port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base, datasette = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{datasette_port}"
+    try:
+        wait_for(f"{base}/", process)
+        wait_for(f"{datasette}/registry/relationships.json?_size=0", process)
+        stop = threading.Event()
+        contributors = [Contributor(i, base, vendor_id, stop) for i in range(args.contributors)]
+        reviewer = Reviewer(base, password, stop)
+        reader = Reader(datasette, stop)
+        threads = [*contributors, reader] + ([] if args.no_reviewer else [reviewer])
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        elapsed = time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+    latencies = [x for c in contributors for x in c.latencies]
+    acknowledged = [r for c in contributors for r in c.acknowledged]
+    errors = sum((c.errors for c in contributors), Counter())
+    conn = sqlite3.connect(intake_db)
+    stored = Counter(
+        row[0]
+        for row in conn.execute(
+            f"select reference from submissions where reference in ({','.join('?' * len(acknowledged))})",
+            acknowledged,
+        )
+    )
+    total = conn.execute("select count(*) from submissions").fetchone()[0] - before
+    integrity = conn.execute("pragma integrity_check").fetchone()[0]
+    conn.close()
+    missing = [r for r in acknowledged if stored[r] == 0]
+    doubled = [r for r, n in stored.items() if n > 1]
+
+    print(f"load: {args.contributors} contributors for {elapsed:.1f} s, 1 reviewer, 1 reader ({os.cpu_count()} CPUs)")
+    print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
+    print(
+        f"  submissions: {len(acknowledged)} acknowledged, {len(acknowledged) / elapsed:.1f}/s; "
+        f"p50 {ms(statistics.median(latencies))}, p99 {ms(percentile(latencies, 99))}, "
+        f"max {ms(max(latencies))}; errors {sum(errors.values())} {dict(errors) or ''}"
+    )
+    print(
+        f"  reviewer: {reviewer.approved} approved, p50 {ms(statistics.median(reviewer.latencies or [0]))}, "
+        f"p99 {ms(percentile(reviewer.latencies, 99))}; errors {dict(reviewer.errors) or 0}"
+    )
+    print(
+        f"  reader: {len(reader.latencies)} Datasette pages, p50 {ms(statistics.median(reader.latencies or [0]))}, "
+        f"p99 {ms(percentile(reader.latencies, 99))}; errors {dict(reader.errors) or 0}"
+    )
+    print(
+        f"  afterwards: {total} new submissions stored, {len(missing)} acknowledged but missing, "
+        f"{len(doubled)} stored twice; integrity_check {integrity}"
+    )
+    if args.keep:
+        print(f"  instance kept in {folder}")
+    else:
+        shutil.rmtree(folder)
+    ok = not errors and not missing and not doubled and total == len(acknowledged) and integrity == "ok"
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

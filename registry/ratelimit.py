@@ -1,0 +1,130 @@
+"""Rate limits: Flask-Limiter, with its counters in a small SQLite file every worker shares.
+
+`limits` (the library under Flask-Limiter) ships stores for Redis, Memcached and MongoDB,
+and an in-memory one that each worker process would keep to itself. The registry runs
+without a server of that kind, so this module gives `limits` one more store: fixed-window
+counters in `instance/ratelimit.db` (WAL, one short IMMEDIATE transaction per hit), which
+all of gunicorn's workers see. Set REGISTRY_RATELIMIT_STORAGE to a `limits` URI
+(e.g. `redis://localhost:6379`) to use another store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, render_template, request
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+from limits.storage import Storage
+
+SCHEME = "registry-sqlite"
+
+
+class SQLiteStorage(Storage):
+    """Fixed-window counters in a SQLite file: `registry-sqlite:///path/to/ratelimit.db`."""
+
+    STORAGE_SCHEME = [SCHEME]  # noqa: RUF012 (limits' registry reads a list)
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = Path(uri.removeprefix(f"{SCHEME}://"))
+        self.local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, hits INTEGER, expires REAL)")
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return sqlite3.Error
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            conn.execute("PRAGMA synchronous = NORMAL")  # counters need not survive a power cut
+            self.local.conn = conn
+        return conn
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", [key, now])
+            (hits,) = conn.execute(
+                "INSERT INTO counters (key, hits, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET hits = hits + excluded.hits RETURNING hits",
+                [key, amount, now + expiry],
+            ).fetchone()
+            if hits == amount:  # a new window: forget expired counters of others now and then
+                conn.execute("DELETE FROM counters WHERE expires <= ?", [now])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return hits
+
+    def get(self, key: str) -> int:
+        row = (
+            self._connection()
+            .execute("SELECT hits FROM counters WHERE key = ? AND expires > ?", [key, time.time()])
+            .fetchone()
+        )
+        return row[0] if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._connection().execute("SELECT expires FROM counters WHERE key = ?", [key]).fetchone()
+        return row[0] if row else time.time()
+
+    def check(self) -> bool:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        cursor = self._connection().execute("DELETE FROM counters")
+        return cursor.rowcount
+
+    def clear(self, key: str) -> None:
+        self._connection().execute("DELETE FROM counters WHERE key = ?", [key])
+
+
+def too_many_requests(error: Any) -> tuple[str, int]:
+    """429: say what was limited and when to try again (Flask-Limiter adds Retry-After)."""
+    limit: RequestLimit | None = getattr(error, "limit", None)
+    return render_template("too_many.html", limit=str(limit.limit) if limit else None), 429
+
+
+def submit_limit() -> str:
+    return current_app.config["SETTINGS"].submit_limit
+
+
+def login_limit() -> str:
+    return current_app.config["SETTINGS"].login_limit
+
+
+def login_account_limit() -> str:
+    return current_app.config["SETTINGS"].login_account_limit
+
+
+def login_account() -> str:
+    """The account name a login form names (rate-limited apart from the address)."""
+    return "account:" + (request.form.get("name") or "").strip().casefold()[:200]
+
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="fixed-window")
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["SETTINGS"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+    app.register_error_handler(429, too_many_requests)
