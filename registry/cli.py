@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from registry import accounts, publisher, release, seed
+from registry import accounts, backup, publisher, release, seed
 from registry.check import check as run_check
 from registry.config import Settings, SettingsError, load_settings
 from registry.countries import country_rows, subdivision_rows
@@ -17,7 +17,7 @@ from registry.importer.mapping import MappingError
 from registry.importer.readers import ReadError, count_rows
 from registry.importer.run import ImportFailed
 from registry.store import intake as store
-from registry.store.database import DatabaseError, connect, create, transaction
+from registry.store.database import DatabaseError, StorageFullError, connect, create, transaction
 from registry.validation import ValidationError
 
 # Errors that mean "your input or your files are wrong", not "the program is broken".
@@ -29,6 +29,8 @@ USER_ERRORS = (
     store.UnknownReferenceError,
     sqlite3.IntegrityError,
     sqlite3.OperationalError,
+    StorageFullError,
+    backup.BackupError,
 )
 
 
@@ -121,6 +123,35 @@ def check() -> None:
     if problems:
         raise click.ClickException("check failed:\n" + "\n".join(f"- {p}" for p in problems))
     click.echo(f"ok: {s.registry_db} holds only public tables, columns and values, and matches a rebuild")
+
+
+@cli.command("backup")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(destination: Path) -> None:
+    """Copy intake.db and registry.db into DESTINATION (a new folder), online: the servers
+    may keep running. The copy holds private data: keep it private."""
+    s = settings()
+    try:
+        copied = backup.backup(s, destination)
+    except USER_ERRORS as e:
+        raise click.ClickException(f"no backup made: {e}") from e
+    for c in copied:
+        click.echo(f"  {c.name}: {c.rows:,} rows, {c.size:,} bytes, integrity ok")
+    click.echo(f"Backup written to {destination}")
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def restore_command(source: Path) -> None:
+    """Restore a backup made by `registry backup` into a new REGISTRY_INSTANCE folder."""
+    s = settings()
+    try:
+        copied = backup.restore(s, source)
+    except USER_ERRORS as e:
+        raise click.ClickException(f"nothing restored: {e}") from e
+    for c in copied:
+        click.echo(f"  {c.name}: {c.rows:,} rows")
+    click.echo(f"Restored into {s.instance}; run `registry check`, then `registry serve`")
 
 
 @cli.command("import")

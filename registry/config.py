@@ -33,6 +33,7 @@ class Settings:
     proxies: int = 0
     workers: int = 2
     threads: int = 4
+    max_db_mb: int = 0  # 0: no cap on intake.db beyond the disk's own size
 
     @property
     def intake_db(self) -> Path:
@@ -82,6 +83,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         proxies=_count(env, "REGISTRY_PROXIES", 0),
         workers=_count(env, "REGISTRY_WORKERS", max(2, os.cpu_count() or 1), most=64, least=1),
         threads=_count(env, "REGISTRY_THREADS", 4, most=64, least=1),
+        max_db_mb=_count(env, "REGISTRY_MAX_DB_MB", 0, most=10_000_000),
     )
 
 

@@ -13,7 +13,8 @@ from registry.validation import Vocabulary
 def get_db() -> sqlite_utils.Database:
     """Return this request's connection to intake.db."""
     if "db" not in g:
-        g.db = connect(current_app.config["SETTINGS"].intake_db)
+        settings = current_app.config["SETTINGS"]
+        g.db = connect(settings.intake_db, max_mb=settings.max_db_mb)
     return g.db
 
 

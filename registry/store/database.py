@@ -47,8 +47,9 @@ def schema_for(kind: str) -> str:
     return parts["shared"] + parts[kind]
 
 
-def connect(path: Path, *, must_exist: bool = True, readonly: bool = False) -> sqlite_utils.Database:
-    """Open a database file, with foreign keys on, failing clearly if it is not usable."""
+def connect(path: Path, *, must_exist: bool = True, readonly: bool = False, max_mb: int = 0) -> sqlite_utils.Database:
+    """Open a database file, with foreign keys on, failing clearly if it is not usable;
+    `max_mb` caps the file's size (a write beyond it fails as if the disk were full)."""
     if must_exist and not path.exists():
         raise DatabaseError(f"{path}: database file not found (run `registry init` first)")
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
@@ -56,6 +57,9 @@ def connect(path: Path, *, must_exist: bool = True, readonly: bool = False) -> s
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if max_mb:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {max(1, max_mb * 1024 * 1024 // page_size)}")
     except sqlite3.DatabaseError as e:
         raise DatabaseError(f"{path}: not a usable SQLite database ({e})") from e
     return sqlite_utils.Database(conn)
@@ -160,6 +164,37 @@ def table_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
     """Return every row of a table, in a stable order, for comparisons."""
     columns = ", ".join(f"[{c}]" for c in _all_columns(db, table))
     return [tuple(r) for r in db.execute(f"SELECT {columns} FROM [{table}] ORDER BY 1, 2")]
+
+
+def backup_database(source: Path, target: Path) -> int:
+    """Copy a database with SQLite's online backup API (one consistent state, writers go
+    on); return the number of rows copied, over all tables."""
+    if not source.exists():
+        raise DatabaseError(f"{source}: database file not found")
+    if target.exists():
+        raise DatabaseError(f"{target}: exists already")
+    origin = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    copy = sqlite3.connect(target)
+    try:
+        origin.backup(copy)
+        tables = [r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return sum(copy.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0] for t in tables)
+    except sqlite3.OperationalError as e:
+        if is_full(e):
+            raise StorageFullError(f"{target}: {e}") from e
+        raise
+    finally:
+        copy.close()
+        origin.close()
+
+
+def integrity_problems_of(path: Path) -> list[str]:
+    """integrity_check and foreign_key_check of a database file, opened read-only."""
+    db = connect(path, readonly=True)
+    try:
+        return integrity_problems(db)
+    finally:
+        db.close()
 
 
 @contextmanager

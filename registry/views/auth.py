@@ -40,11 +40,14 @@ def reviewer_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site; anything else (another host, //host, a scheme) goes home."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site; anything else (another host, //host, a scheme, characters
+    a browser strips or turns into a slash: tabs, newlines, backslashes) goes to the queue."""
+    if not target or not target.startswith("/") or any(c.isspace() or c == "\\" or ord(c) < 32 for c in target):
         return url_for("review.queue")
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else url_for("review.queue")
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return url_for("review.queue")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
