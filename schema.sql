@@ -566,13 +566,26 @@ CREATE TABLE IF NOT EXISTS relationships (
     arrangement_code TEXT NOT NULL REFERENCES arrangements(code),
     disclosure_id INTEGER REFERENCES disclosures(id)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS relationships_vendor ON relationships(vendor);
-CREATE INDEX IF NOT EXISTS relationships_client_sector ON relationships(client_sector);
-CREATE INDEX IF NOT EXISTS relationships_client_country ON relationships(client_country);
-CREATE INDEX IF NOT EXISTS relationships_arrangement ON relationships(arrangement);
-CREATE INDEX IF NOT EXISTS relationships_disclosure ON relationships(disclosure);
+-- Each faceted column with the default sort after it, and id descending so that a
+-- backward scan gives Datasette 0.65's page order (published_at desc, then id): a page
+-- filtered by one facet value reads its first rows in order instead of sorting all its
+-- matches, and its "next" pages neither skip nor repeat rows of equal published_at. The
+-- vendor and country indexes also hold the other facet columns, so a page filtered by
+-- vendor, country or both counts its facets from an index alone (benchmarks/pages.py).
+CREATE INDEX IF NOT EXISTS relationships_vendor_facets ON relationships(vendor, published_at, id DESC,
+    client_country, client_sector, arrangement, disclosure);
+CREATE INDEX IF NOT EXISTS relationships_client_country_facets ON relationships(client_country, published_at, id DESC,
+    vendor, client_sector, arrangement, disclosure);
+CREATE INDEX IF NOT EXISTS relationships_client_sector_published
+    ON relationships(client_sector, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS relationships_arrangement_published ON relationships(arrangement, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS relationships_disclosure_published ON relationships(disclosure, published_at, id DESC);
 CREATE INDEX IF NOT EXISTS relationships_start_date ON relationships(start_date);
-CREATE INDEX IF NOT EXISTS relationships_vendor_id ON relationships(vendor_id);
+CREATE INDEX IF NOT EXISTS relationships_published_at ON relationships(published_at, id DESC);  -- the default sort
+-- A vendor's page: its latest clients in order, and its counts by sector, country and
+-- arrangement from the index alone (datasette/plugins/entity_pages.py).
+CREATE INDEX IF NOT EXISTS relationships_vendor_id
+    ON relationships(vendor_id, published_at, id DESC, client_sector, client_country, arrangement);
 CREATE INDEX IF NOT EXISTS relationships_client_id ON relationships(client_id);
 CREATE INDEX IF NOT EXISTS relationships_disclosure_id ON relationships(disclosure_id);
 

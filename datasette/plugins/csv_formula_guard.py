@@ -72,6 +72,7 @@ def asgi_wrapper(datasette):
                 if message["type"] == "http.response.start":
                     headers = dict(message.get("headers") or [])
                     is_csv = headers.get(b"content-type", b"").startswith((b"text/csv", b"text/plain"))
+                    is_csv = is_csv and headers.get(b"x-csv-formulas") != b"neutralised"  # csv_stream.py did it
                     if is_csv:  # the body's length changes: let it be chunked
                         message = {**message, "headers": [(k, v) for k, v in message["headers"]
                                                           if k.lower() != b"content-length"]}  # fmt: skip

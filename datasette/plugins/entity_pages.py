@@ -5,9 +5,12 @@ row-registry-disclosures.html and pages/overview.html)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from datasette import hookimpl
 
-LIMIT = 1000  # rows listed on a page; the counts cover all of them
+LIMIT = 1000  # rows listed on an organisation's or a disclosure's page
+RECENT_CLIENTS = 50  # a vendor's page lists its latest clients; the counts and the table link cover all of them
 
 RELATIONSHIP = """
     SELECT r.id, r.vendor, r.vendor_id, r.client, r.client_id, r.client_sector, r.client_country, r.arrangement,
@@ -43,8 +46,11 @@ async def with_evidence(db, relationships):
 
 
 async def counts(db, column, where, params):
-    sql = f"SELECT {column} AS label, count(*) AS n FROM relationships WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1"
-    return await rows(db, sql, params)
+    sql = f"SELECT {column} AS value, count(*) AS n FROM relationships WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1"
+    found = await rows(db, sql, params)
+    for f in found:
+        f["label"] = f"(no {column.removeprefix('client_')})" if f["value"] is None else f["value"]
+    return found
 
 
 async def organisation_page(db, org_id):
@@ -59,19 +65,26 @@ async def organisation_page(db, org_id):
     )
     if not found:
         return None
-    clients = f"{RELATIONSHIP} WHERE r.vendor_id = :id ORDER BY r.client_sector, r.client LIMIT :limit"
+    # A big vendor has hundreds of thousands of clients: its latest, read in order from the
+    # (vendor_id, published_at, ...) index, and counts from the same index; the rest in the table.
+    clients = f"{RELATIONSHIP} WHERE r.vendor_id = :id ORDER BY r.published_at DESC, r.id LIMIT {RECENT_CLIENTS}"
     vendors = f"{RELATIONSHIP} WHERE r.client_id = :id ORDER BY r.start_date, r.vendor LIMIT :limit"
     aliases = "SELECT alias FROM organisation_aliases WHERE organisation_id = :id ORDER BY alias"
-    total = "SELECT count(*) AS n FROM relationships WHERE vendor_id = :id"
+    by_sector, by_country, by_arrangement = await asyncio.gather(  # on three of Datasette's threads at once
+        *(
+            counts(db, column, "vendor_id = :id", params)
+            for column in ("client_sector", "client_country", "arrangement")
+        )
+    )
     return {
         "organisation": found[0],
         "aliases": await rows(db, aliases, params),
         "as_client": await with_evidence(db, await rows(db, vendors, params)),
         "as_vendor": await with_evidence(db, await rows(db, clients, params)),
-        "by_sector": await counts(db, "client_sector", "vendor_id = :id", params),
-        "by_country": await counts(db, "coalesce(client_country, '(no country)')", "vendor_id = :id", params),
-        "by_arrangement": await counts(db, "arrangement", "vendor_id = :id", params),
-        "client_count": (await rows(db, total, params))[0]["n"],
+        "by_sector": by_sector,
+        "by_country": by_country,
+        "by_arrangement": by_arrangement,
+        "client_count": sum(c["n"] for c in by_arrangement),
     }
 
 

@@ -1,0 +1,152 @@
+"""Column facets that stay fast at a million rows.
+
+Datasette 0.65 runs one `GROUP BY` per facet over the whole filtered table; at a million
+relationships each takes 50 to 100 ms, so the default page's five facets alone took
+about 400 ms. This plugin answers the same facets, with the same results, in two ways:
+
+- the unfiltered table's counts per column are computed once per version of the
+  database file and kept in memory: a dedicated read-only connection asks SQLite's
+  `PRAGMA data_version`, which changes whenever another connection (the publisher)
+  commits, so a published change shows in the next page;
+- a search counts its facet columns in one pass, reading the matching rows once into a
+  temporary table instead of once per facet;
+- a table filtered by column values counts each facet with Datasette's own query, which
+  the indexes of schema.sql answer from an index alone for vendor and country.
+
+One hook: a wrapper of `register_facet_classes` that puts `CountedColumnFacet` in place
+of Datasette's `ColumnFacet` (same `column` type, same JSON and HTML)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+from datasette.database import QueryInterrupted
+from datasette.facets import ColumnFacet
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+from datasette import hookimpl
+
+
+class DataVersion:
+    """Tell whether a database file changed since the last look (any commit by another connection)."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self.lock = threading.Lock()
+
+    def current(self) -> int:
+        with self.lock:
+            return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+VERSIONS: dict[str, DataVersion] = {}
+# (database path, table, column) -> (data_version, [(value, count), ...])
+UNFILTERED: dict[tuple, tuple[int, list[tuple]]] = {}
+
+
+def one_pass_sql(sql: str, columns: list[str]) -> str:
+    """Count each column's values among the rows of `sql`, reading them once."""
+    cols = ", ".join(escape_sqlite(c) for c in columns)
+    counts = " UNION ALL ".join(
+        f"SELECT {i} AS facet, {escape_sqlite(c)} AS value, count(*) AS count FROM matched "
+        f"WHERE {escape_sqlite(c)} IS NOT NULL GROUP BY {escape_sqlite(c)}"
+        for i, c in enumerate(columns)
+    )
+    return f"WITH matched AS MATERIALIZED (SELECT {cols} FROM ({sql})) {counts}"
+
+
+class CountedColumnFacet(ColumnFacet):
+    async def facet_results(self):
+        configs = self.get_configs()
+        columns = list(dict.fromkeys(c["config"].get("column") or c["config"]["simple"] for c in configs))
+        if not columns:
+            return [], []
+        try:
+            counted = await self.counts(columns)
+        except QueryInterrupted:
+            return [], columns
+        hideable = {(c["config"].get("column") or c["config"]["simple"]): c["source"] != "metadata" for c in configs}
+        return [await self.result(c, counted.get(c, []), hideable[c]) for c in columns], []
+
+    def unfiltered(self) -> bool:
+        return bool(self.table) and not self.params and self.sql.rstrip().endswith(f"from {escape_sqlite(self.table)}")
+
+    async def counts(self, columns: list[str]) -> dict[str, list[tuple]]:
+        db = self.ds.get_database(self.database)
+        if self.unfiltered() and db.path:
+            versions = VERSIONS.get(db.path) or VERSIONS.setdefault(db.path, DataVersion(db.path))
+            version = versions.current()
+            keys = {c: (db.path, self.table, c) for c in columns}
+            stale = [c for c in columns if UNFILTERED.get(keys[c], (None,))[0] != version]
+            # Every value of each column, each with Datasette's query on its own index, at once.
+            limit = self.ds.setting("sql_time_limit_ms")
+            for counted in await asyncio.gather(*(self.count([c], limit) for c in stale)):
+                for column, values in counted.items():
+                    UNFILTERED[keys[column]] = (version, values)
+            return {c: UNFILTERED[keys[c]][1] for c in columns}
+        if any(key.startswith("_search") for key in self.request.args):
+            return await self.count(columns, self.ds.setting("facet_time_limit_ms"))
+        # Filtered by column values: the indexes of schema.sql cover these, one query each is quicker.
+        # Each on a thread of Datasette's pool at once, as Datasette runs its facet classes.
+        limit, size = self.ds.setting("facet_time_limit_ms"), self.get_facet_size() + 1
+        counted = await asyncio.gather(*(self.count([column], limit, size) for column in columns))
+        return {column: values for one in counted for column, values in one.items()}
+
+    async def count(self, columns: list[str], time_limit: int, limit: int | None = None) -> dict[str, list[tuple]]:
+        if len(columns) == 1:  # Datasette's own facet query
+            col = escape_sqlite(columns[0])
+            sql = (
+                f"SELECT 0 AS facet, {col} AS value, count(*) AS count FROM ({self.sql}) WHERE {col} IS NOT NULL "
+                f"GROUP BY {col} ORDER BY count DESC, value" + (f" LIMIT {int(limit)}" if limit else "")
+            )
+        else:
+            sql = one_pass_sql(self.sql, columns)
+        rows = await self.ds.execute(self.database, sql, self.params, truncate=False, custom_time_limit=time_limit)
+        counted: dict[str, list[tuple]] = {c: [] for c in columns}
+        for facet, value, count in rows.rows:
+            counted[columns[facet]].append((value, count))
+        for values in counted.values():
+            values.sort(key=lambda vc: (-vc[1], vc[0]))  # Datasette's order: count desc, value
+        return counted
+
+    async def result(self, column: str, values: list[tuple], hideable: bool) -> dict:
+        facet_size = self.get_facet_size()
+        qs_pairs = self.get_querystring_pairs()
+        shown = values[:facet_size]
+        expanded = {}
+        if self.table:
+            expanded = await self.ds.expand_foreign_keys(self.database, self.table, column, [v for v, _ in shown])
+        column_qs = f"{column}__exact" if column.startswith("_") else column
+        results = []
+        for value, count in shown:
+            selected = (column_qs, str(value)) in qs_pairs
+            if selected:
+                toggle_path = path_with_removed_args(self.request, {column_qs: str(value)})
+            else:
+                toggle_path = path_with_added_args(self.request, {column_qs: value})
+            results.append(
+                {
+                    "value": value,
+                    "label": expanded.get((column, value), value),
+                    "count": count,
+                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle_path)),
+                    "selected": selected,
+                }
+            )
+        return {
+            "name": column,
+            "type": self.type,
+            "hideable": hideable,
+            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet": column})),
+            "results": results,
+            "truncated": len(values) > facet_size,
+        }
+
+
+@hookimpl(hookwrapper=True)
+def register_facet_classes():
+    outcome = yield
+    classes = outcome.get_result()
+    outcome.force_result([[CountedColumnFacet if c is ColumnFacet else c for c in group] for group in classes])
