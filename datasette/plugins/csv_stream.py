@@ -41,7 +41,7 @@ GUARDED = (b"x-csv-formulas", b"neutralised")  # tells csv_formula_guard.py this
 
 async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]):
     """The SQL and parameters of a stream this plugin answers, or None to leave it to Datasette."""
-    if not value_as_boolean(dict(args).get("_stream") or "0"):
+    if not datasette.setting("allow_csv_stream") or not value_as_boolean(dict(args).get("_stream") or "0"):
         return None
     if any(k.startswith("_") and k not in HANDLED_ARGS for k, _ in args):
         return None
