@@ -6,6 +6,7 @@ seed data through a real Datasette, and against stock Datasette's own answers.""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -28,6 +29,14 @@ def ds(seeded):
         template_dir=str(ROOT / "datasette" / "templates"),
         plugins_dir=PLUGINS,
         settings={"suggest_facets": False, "max_returned_rows": 4},
+    )
+
+
+@pytest.fixture
+def wide(seeded):
+    """Datasette's default page and facet sizes."""
+    return Datasette(
+        [str(seeded.registry_db)], metadata=METADATA, plugins_dir=PLUGINS, settings={"suggest_facets": False}
     )
 
 
@@ -162,3 +171,54 @@ async def test_vendor_page_links_each_count_to_its_rows(ds, seeded):
     rows = (await ds.client.get(target.replace("relationships?", "relationships.json?_shape=array&"))).json()
     assert len(rows) == 4
     assert "The latest" not in html  # 22 clients: all listed
+
+
+def facet_plugin():
+    from datasette.plugins import pm
+
+    return next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == "counted_facets.py")
+
+
+@pytest.mark.parametrize(
+    "query, where",
+    [
+        (
+            "vendor=Clearview+AI&client_country=United+States",
+            "vendor = 'Clearview AI' and client_country = 'United States'",
+        ),
+        ("client_sector=Law+enforcement", "client_sector = 'Law enforcement'"),
+        ("arrangement__exact=Unknown&_sort=client", "arrangement = 'Unknown'"),
+        ("client_country=Belgium&client_country=France", "0"),
+    ],
+)
+async def test_facets_of_a_page_filtered_by_facet_values_come_from_the_cube_and_match_the_rows(
+    wide, seeded, query, where
+):
+    data = (await wide.client.get(f"/registry/relationships.json?{query}")).json()
+    cube = facet_plugin().CUBES[(str(seeded.registry_db), "relationships")]
+    assert cube.columns == ("vendor", "client_sector", "client_country", "arrangement", "disclosure")
+    for column in cube.columns:
+        expected = registry_rows(
+            seeded, f"select {column}, count(*) from relationships where {where} and {column} is not null group by 1"
+        )
+        assert facet_values(data, column) == dict(expected), column
+
+
+async def test_the_cube_follows_a_publish(wide, seeded):
+    query = "/registry/relationships.json?client_country=United+States"
+    assert facet_values((await wide.client.get(query)).json(), "vendor")["Clearview AI"] == 19
+    key = (str(seeded.registry_db), "relationships")
+    before = facet_plugin().CUBES[key]
+    conn = sqlite3.connect(seeded.registry_db)
+    conn.execute("update relationships set vendor = 'Clearview' where client = 'Coinbase'")
+    conn.commit()
+    conn.close()
+    counted = facet_values((await wide.client.get(query)).json(), "vendor")  # counted from the rows meanwhile
+    assert (counted["Clearview AI"], counted["Clearview"]) == (18, 1)
+    for _ in range(200):
+        if key not in facet_plugin().BUILDING:
+            break
+        await asyncio.sleep(0.01)
+    assert facet_plugin().CUBES[key] is not before
+    counted = facet_values((await wide.client.get(query)).json(), "vendor")  # from the new cube
+    assert (counted["Clearview AI"], counted["Clearview"]) == (18, 1)
