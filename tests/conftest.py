@@ -156,11 +156,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_answers(url: str, process: subprocess.Popen, timeout: float = 30) -> httpx.Response:
+def wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"`registry serve` exited early:\n{process.stdout.read()}")
+            raise AssertionError(f"`registry serve` exited early:\n{log.read_text(errors='replace')}")
         try:
             return httpx.get(url, timeout=2)
         except httpx.TransportError:
@@ -178,26 +178,31 @@ class Served:
 
 @contextlib.contextmanager
 def serving(settings: Settings) -> Iterator[Served]:
-    """`registry serve` as a real process on free ports; stopped with SIGTERM whatever happens."""
+    """`registry serve` as a real process on free ports; stopped with SIGTERM whatever happens.
+    Its output goes to a file (a pipe nobody reads would fill and stall the servers)."""
     port, datasette_port = free_port(), free_port()
     env = {**os.environ, "REGISTRY_INSTANCE": str(settings.instance)}
+    log_path = settings.instance.parent / f"serve-{port}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [str(REGISTRY), "serve", "--port", str(port), "--datasette-port", str(datasette_port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     served = Served(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{datasette_port}", process)
     try:
-        wait_until_answers(f"{served.intake}/", process)
-        wait_until_answers(f"{served.datasette}/registry/relationships.json?_size=0", process)
+        wait_until_answers(f"{served.intake}/", process, log_path)
+        wait_until_answers(f"{served.datasette}/registry/relationships.json?_size=0", process, log_path)
         yield served
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         try:
-            served.output, _ = process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            served.output, _ = process.communicate()
+            process.wait()
+        log.close()
+        served.output = log_path.read_text(encoding="utf-8", errors="replace")
