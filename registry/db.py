@@ -1,6 +1,13 @@
-"""The intake database and its vocabulary, one connection per request on `g`."""
+"""The intake database and its vocabulary for the app's requests.
+
+Each request uses one connection to intake.db, on `g`. Under `registry serve` (the
+REUSE_CONNECTIONS setting) each worker thread keeps its connection between requests:
+opening one and closing the last one (which checkpoints the WAL) cost more than a
+submission's own writes. A request that ends inside a transaction has it rolled back."""
 
 from __future__ import annotations
+
+import threading
 
 import sqlite_utils
 from flask import Flask, current_app, g
@@ -14,7 +21,13 @@ def get_db() -> sqlite_utils.Database:
     """Return this request's connection to intake.db."""
     if "db" not in g:
         settings = current_app.config["SETTINGS"]
-        g.db = connect(settings.intake_db, max_mb=settings.max_db_mb)
+        if current_app.config.get("REUSE_CONNECTIONS"):
+            kept = current_app.extensions.setdefault("registry_connections", threading.local())
+            if getattr(kept, "db", None) is None:
+                kept.db = connect(settings.intake_db, max_mb=settings.max_db_mb)
+            g.db = kept.db
+        else:
+            g.db = connect(settings.intake_db, max_mb=settings.max_db_mb)
     return g.db
 
 
@@ -27,7 +40,12 @@ def get_vocabulary() -> Vocabulary:
 
 def close_db(exception: BaseException | None = None) -> None:
     db = g.pop("db", None)
-    if db is not None:
+    if db is None:
+        return
+    if current_app.config.get("REUSE_CONNECTIONS"):
+        if db.conn.in_transaction:
+            db.conn.rollback()
+    else:
         db.close()
 
 

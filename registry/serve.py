@@ -75,7 +75,7 @@ class IntakeServer(BaseApplication):
 
     def load(self) -> Flask:
         # Each worker builds its own app after the fork: no SQLite handle crosses a fork.
-        return create_app({"DATASETTE_URL": self.datasette_url, "DEBUG": False})
+        return create_app({"DATASETTE_URL": self.datasette_url, "DEBUG": False, "REUSE_CONNECTIONS": True})
 
 
 def gunicorn_options(settings: Settings, port: int) -> dict[str, Any]:
