@@ -471,6 +471,7 @@ CREATE TABLE IF NOT EXISTS organisations (
     parent_id INTEGER REFERENCES organisations(id),
     description TEXT
 ) STRICT;
+CREATE INDEX IF NOT EXISTS organisations_name ON organisations(name);  -- a vendor page looks for namesakes
 CREATE INDEX IF NOT EXISTS organisations_kind ON organisations(kind);
 CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
 CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);
@@ -583,10 +584,8 @@ CREATE INDEX IF NOT EXISTS relationships_arrangement_published ON relationships(
 CREATE INDEX IF NOT EXISTS relationships_disclosure_published ON relationships(disclosure, published_at, id DESC);
 CREATE INDEX IF NOT EXISTS relationships_start_date ON relationships(start_date);
 CREATE INDEX IF NOT EXISTS relationships_published_at ON relationships(published_at, id DESC);  -- the default sort
--- A vendor's page: its latest clients in order, and its counts by sector, country and
--- arrangement from the index alone (datasette/plugins/entity_pages.py).
-CREATE INDEX IF NOT EXISTS relationships_vendor_id
-    ON relationships(vendor_id, published_at, id DESC, client_sector, client_country, arrangement);
+-- A vendor's page: its latest clients in order (datasette/plugins/entity_pages.py).
+CREATE INDEX IF NOT EXISTS relationships_vendor_id ON relationships(vendor_id, published_at, id DESC);
 CREATE INDEX IF NOT EXISTS relationships_client_id ON relationships(client_id);
 CREATE INDEX IF NOT EXISTS relationships_disclosure_id ON relationships(disclosure_id);
 

@@ -167,7 +167,7 @@ async def test_vendor_page_links_each_count_to_its_rows(ds, seeded):
     link = re.search(r"<td>Law enforcement</td><td[^>]*>4</td>.*?<a class=\"rows\" href=\"([^\"]+)\"", html, re.S)
     assert link
     target = link.group(1).replace("&amp;", "&")
-    assert target == f"/registry/relationships?vendor_id={vendor}&client_sector=Law%20enforcement"
+    assert target == "/registry/relationships?vendor=Clearview+AI&client_sector=Law%20enforcement"
     rows = (await ds.client.get(target.replace("relationships?", "relationships.json?_shape=array&"))).json()
     assert len(rows) == 4
     assert "The latest" not in html  # 22 clients: all listed
@@ -222,3 +222,24 @@ async def test_the_cube_follows_a_publish(wide, seeded):
     assert facet_plugin().CUBES[key] is not before
     counted = facet_values((await wide.client.get(query)).json(), "vendor")  # from the new cube
     assert (counted["Clearview AI"], counted["Clearview"]) == (18, 1)
+
+
+async def test_vendor_page_counts_rows_without_a_country_and_by_id_when_a_namesake_exists(ds, seeded):
+    vendor = registry_id(seeded, "organisations", "clearview-ai")
+    conn = sqlite3.connect(seeded.registry_db)
+    conn.execute("update relationships set client_country = null where client = 'Coinbase'")
+    conn.commit()
+    html = (await ds.client.get(f"/registry/organisations/{vendor}")).text
+    assert re.search(r"<td>\(no country\)</td><td[^>]*>1</td>", html)
+    assert re.search(r"<td>United States</td><td[^>]*>18</td>", html)
+    conn.execute(
+        "insert into organisations (id, slug, name, kind, sector) select 9999, 'clearview-2', name, kind, sector "
+        "from organisations where id = ?",
+        [vendor],
+    )
+    conn.execute("update relationships set vendor_id = 9999 where client = 'Interpol'")  # same name, other vendor
+    conn.commit()
+    conn.close()
+    html = (await ds.client.get(f"/registry/organisations/{vendor}")).text
+    assert "Clients (21)" in html
+    assert f'href="/registry/relationships?vendor_id={vendor}&amp;arrangement=Unknown"' in html

@@ -58,7 +58,8 @@ class Cube:
     """A table's rows counted by every combination of its facet columns, in memory, for one data version.
 
     A page filtered by facet values (vendor=...&client_country=...) then counts its facets
-    from the cube's rows for those values instead of from the table's rows."""
+    from the cube's rows for those values instead of from the table's rows; a page filtered
+    by one column's value, from the smaller counts by each pair of columns and by each column."""
 
     def __init__(self, path: str, table: str, columns: tuple[str, ...], version: int) -> None:
         self.table, self.columns, self.version = table, columns, version
@@ -70,14 +71,30 @@ class Cube:
             f"CREATE TABLE main.cube AS SELECT {cols}, count(*) AS n FROM source.{escape_sqlite(table)} GROUP BY {cols}"
         )
         self.conn.execute("DETACH DATABASE source")
-        for i, column in enumerate(columns):
-            self.conn.execute(f"CREATE INDEX main.cube_{i} ON cube({escape_sqlite(column)})")
+        for i, a in enumerate(columns):
+            self.conn.execute(f"CREATE INDEX main.cube_{i} ON cube({escape_sqlite(a)})")
+            self.conn.execute(
+                f"CREATE TABLE main.one_{i} AS SELECT {escape_sqlite(a)}, sum(n) AS n FROM cube GROUP BY 1"
+            )
+            for j, b in enumerate(columns):
+                if i < j:
+                    pair = f"{escape_sqlite(a)}, {escape_sqlite(b)}"
+                    self.conn.execute(
+                        f"CREATE TABLE main.pair_{i}_{j} AS SELECT {pair}, sum(n) AS n FROM cube GROUP BY {pair}"
+                    )
+                    self.conn.execute(f"CREATE INDEX main.pair_{i}_{j}_{j} ON pair_{i}_{j}({escape_sqlite(b)})")
         self.conn.execute("ANALYZE")
 
     def counts(self, column: str, filters: list[tuple[str, str]]) -> list[tuple]:
         col = escape_sqlite(column)
+        table = "cube"
+        if len(filters) == 1 and filters[0][0] != column:
+            i, j = sorted((self.columns.index(column), self.columns.index(filters[0][0])))
+            table = f"pair_{i}_{j}"
+        elif {c for c, _ in filters} == {column}:
+            table = f"one_{self.columns.index(column)}"
         where = "".join(f" AND {escape_sqlite(c)} = ?" for c, _ in filters)
-        sql = f"SELECT {col}, sum(n) AS count FROM cube WHERE {col} IS NOT NULL{where} GROUP BY {col}"
+        sql = f"SELECT {col}, sum(n) AS count FROM {table} WHERE {col} IS NOT NULL{where} GROUP BY {col}"
         with self.lock:
             return self.conn.execute(sql, [v for _, v in filters]).fetchall()
 

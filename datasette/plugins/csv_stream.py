@@ -31,11 +31,10 @@ PATH = re.compile(r"^/([^/]+)/([^/]+)\.csv$")
 CHUNK = 2000
 HANDLED_ARGS = {"_stream", "_size", "_dl", "_search", "_searchmode", "_sort", "_sort_desc", "_nofacet", "_nocount"}
 # As csv_formula_guard.py: = + - @ tab and carriage return start a formula in a spreadsheet.
-GUARDED_TEXT = (
-    "case when substr({column}, 1, 1) in ('=', '+', '-', '@', char(9), char(13)) "
-    "then '''' || {column} else {column} end"
-)
-GUARDED_NUMBER = "case when {column} < 0 then '''' || {column} else {column} end"  # STRICT: numbers only
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# Where a cell starting with one of them can be in CSV text: at the start of a record or
+# after a comma, perhaps after an opening quote. Most chunks have none, and are sent as written.
+RISKY = re.compile(r'(?:^|[,\n])(?:"[=+\-@\t\r]|[=+\-@\t])')  # a cell starting with \r is always quoted
 GUARDED = (b"x-csv-formulas", b"neutralised")  # tells csv_formula_guard.py this body needs no second pass
 
 
@@ -50,8 +49,7 @@ async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]
     db = datasette.get_database(database)
     if table not in await db.table_names() or not db.path:
         return None
-    declared = {r[1]: r[2].upper() for r in (await db.execute(f"pragma table_info({escape_sqlite(table)})")).rows}
-    columns = list(declared)
+    columns = await db.table_columns(table)
     pks = await db.primary_keys(table)
     if len(pks) != 1:
         return None
@@ -75,25 +73,44 @@ async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]
         if (sort or sort_desc) not in columns:
             return None
         order = f"{escape_sqlite(sort or sort_desc)}{' desc' if sort_desc else ''}, {order}"
-    # The formula guard in SQL, cell by cell, so that Python only joins the rows.
-    select = ", ".join(
-        (GUARDED_NUMBER if declared[c] in ("INTEGER", "REAL") else GUARDED_TEXT).format(column=escape_sqlite(c))
-        for c in columns
-    )
+    select = ", ".join(escape_sqlite(c) for c in columns)
     sql = f"select {select} from {escape_sqlite(table)}"
     sql += f" where {' and '.join(where)}" if where else ""
     return columns, f"{sql} order by {order}", params, db.path
 
 
-def rows_in_chunks(path: str, sql: str, params: dict):
+def neutralise(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(DANGEROUS) else text
+
+
+def csv_chunks(path: str, sql: str, params: dict, columns: list[str]):
+    """A function that returns the next chunk of the CSV text ("" at the end), read from its own connection."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     cursor = conn.execute(sql, params)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
 
-    def next_chunk():
+    def next_chunk() -> str:
+        if buffer.closed:
+            return ""
         rows = cursor.fetchmany(CHUNK)
         if not rows:
             conn.close()
-        return rows
+            text = buffer.getvalue()  # the header alone when no row matched
+            buffer.close()
+            return text
+        start = buffer.tell()
+        writer.writerows(rows)
+        if RISKY.search(buffer.getvalue(), max(start - 1, 0)):  # write this chunk again, guarded
+            buffer.seek(start)
+            buffer.truncate()
+            writer.writerows([neutralise(v) for v in row] for row in rows)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
 
     return next_chunk
 
@@ -115,7 +132,7 @@ def asgi_wrapper(datasette):
                 return
             columns, sql, params, path = found
             try:
-                next_chunk = await asyncio.to_thread(rows_in_chunks, path, sql, params)
+                next_chunk = await asyncio.to_thread(csv_chunks, path, sql, params, columns)
             except sqlite3.Error:
                 await app(scope, receive, send)
                 return
@@ -128,21 +145,12 @@ def asgi_wrapper(datasette):
                     (b"content-disposition", disposition),
                 ]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(columns)
-            coming = asyncio.ensure_future(asyncio.to_thread(next_chunk))
-            while True:
-                rows = await coming
-                if rows:  # SQLite reads the next chunk on a thread while this one is written
-                    coming = asyncio.ensure_future(asyncio.to_thread(next_chunk))
-                writer.writerows(rows)
-                body = buffer.getvalue().encode("utf-8")
-                await send({"type": "http.response.body", "body": body, "more_body": bool(rows)})
-                buffer.seek(0)
-                buffer.truncate()
-                if not rows:
-                    break
+            text = await asyncio.to_thread(next_chunk)
+            while text:
+                coming = asyncio.ensure_future(asyncio.to_thread(next_chunk))  # read and write while this is sent
+                await send({"type": "http.response.body", "body": text.encode("utf-8"), "more_body": True})
+                text = await coming
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         return stream
 

@@ -6,6 +6,7 @@ row-registry-disclosures.html and pages/overview.html)."""
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 
@@ -53,7 +54,7 @@ async def counts(db, column, where, params):
     return found
 
 
-async def organisation_page(db, org_id):
+async def organisation_page(datasette, db, org_id):
     params = {"id": org_id, "limit": LIMIT}
     found = await rows(
         db,
@@ -66,26 +67,59 @@ async def organisation_page(db, org_id):
     if not found:
         return None
     # A big vendor has hundreds of thousands of clients: its latest, read in order from the
-    # (vendor_id, published_at, ...) index, and counts from the same index; the rest in the table.
+    # (vendor_id, published_at) index, and its counts; all of them in the relationships table.
     clients = f"{RELATIONSHIP} WHERE r.vendor_id = :id ORDER BY r.published_at DESC, r.id LIMIT {RECENT_CLIENTS}"
     vendors = f"{RELATIONSHIP} WHERE r.client_id = :id ORDER BY r.start_date, r.vendor LIMIT :limit"
     aliases = "SELECT alias FROM organisation_aliases WHERE organisation_id = :id ORDER BY alias"
-    by_sector, by_country, by_arrangement = await asyncio.gather(  # on three of Datasette's threads at once
-        *(
-            counts(db, column, "vendor_id = :id", params)
-            for column in ("client_sector", "client_country", "arrangement")
-        )
-    )
+    by_vendor = await vendor_counts(datasette, db, found[0])
     return {
         "organisation": found[0],
         "aliases": await rows(db, aliases, params),
         "as_client": await with_evidence(db, await rows(db, vendors, params)),
-        "as_vendor": await with_evidence(db, await rows(db, clients, params)),
-        "by_sector": by_sector,
-        "by_country": by_country,
-        "by_arrangement": by_arrangement,
-        "client_count": sum(c["n"] for c in by_arrangement),
+        "as_vendor": await with_evidence(db, await rows(db, clients, params)) if by_vendor["total"] else [],
+        **by_vendor,
     }
+
+
+COUNTED = {"by_sector": "client_sector", "by_country": "client_country", "by_arrangement": "arrangement"}
+
+
+async def vendor_counts(datasette, db, organisation):
+    """A vendor's relationships counted by client sector, client country and arrangement.
+
+    These are the relationships table's facets for the vendor's name, which
+    counted_facets.py answers from its cube; by id, with SQL, when another
+    organisation has the same name."""
+    params = {"id": organisation["id"], "name": organisation["name"]}
+    found = await rows(
+        db,
+        "SELECT EXISTS (SELECT 1 FROM relationships WHERE vendor_id = :id) AS vendor, "
+        "(SELECT count(*) FROM organisations WHERE name = :name) AS namesakes",  # organisations_name
+        params,
+    )
+    if not found[0]["vendor"]:
+        return {**{key: [] for key in COUNTED}, "total": 0, "filter": {}}
+    namesakes = found[0]["namesakes"]
+    if namesakes > 1:
+        found = await asyncio.gather(*(counts(db, column, "vendor_id = :id", params) for column in COUNTED.values()))
+        by = dict(zip(COUNTED, found, strict=True))
+        return {**by, "total": sum(c["n"] for c in by["by_arrangement"]), "filter": {"vendor_id": organisation["id"]}}
+    query = urlencode({"vendor": organisation["name"], "_size": 0, "_facet_size": "max", "_nocount": 1})
+    data = (await datasette.client.get(f"/{db.name}/relationships.json?{query}")).json()
+    facets = data.get("facet_results") or {}
+    by = {
+        key: [
+            {"value": r["value"], "label": r["label"], "n": r["count"]}
+            for r in facets.get(column, {}).get("results", [])
+        ]
+        for key, column in COUNTED.items()
+    }
+    total = sum(c["n"] for c in by["by_arrangement"])  # every relationship has an arrangement
+    without = total - sum(c["n"] for c in by["by_country"])
+    if without:
+        by["by_country"].append({"value": None, "label": "(no country)", "n": without})
+        by["by_country"].sort(key=lambda c: -c["n"])
+    return {**by, "total": total, "filter": {"vendor": organisation["name"]}}
 
 
 async def disclosure_page(db, disclosure_id):
@@ -155,7 +189,8 @@ def extra_template_vars(view_name, database, table, request, datasette):
         if not key.isdigit() or len(key) > 18:
             return {}
         db = datasette.get_database("registry")
-        build = organisation_page if table == "organisations" else disclosure_page
-        return {"entity": await build(db, int(key))}
+        if table == "organisations":
+            return {"entity": await organisation_page(datasette, db, int(key))}
+        return {"entity": await disclosure_page(db, int(key))}
 
     return page
