@@ -243,3 +243,26 @@ async def test_vendor_page_counts_rows_without_a_country_and_by_id_when_a_namesa
     html = (await ds.client.get(f"/registry/organisations/{vendor}")).text
     assert "Clients (21)" in html
     assert f'href="/registry/relationships?vendor_id={vendor}&amp;arrangement=Unknown"' in html
+
+
+@pytest.mark.parametrize(
+    "query, match, where",
+    [
+        ("_search=police", '"police"', "1"),
+        ("_search=Federale+Politie", '"Federale" "Politie"', "1"),
+        ("_search=police&client_country=France", '"police"', "client_country = 'France'"),
+        ("_search=polic*&_searchmode=raw", "polic*", "1"),
+    ],
+)
+async def test_facets_of_a_search_count_the_rows_it_finds(wide, seeded, query, match, where):
+    data = (await wide.client.get(f"/registry/relationships.json?{query}")).json()
+    assert data["filtered_table_rows_count"] > 0
+    found = "id in (select rowid from relationships_fts where relationships_fts match ?)"
+    for column in ("vendor", "client_sector", "client_country", "arrangement", "disclosure"):
+        expected = registry_rows(
+            seeded,
+            f"select {column}, count(*) from relationships where {found} and {where} and {column} is not null "
+            "group by 1",
+            [match],
+        )
+        assert facet_values(data, column) == dict(expected), column

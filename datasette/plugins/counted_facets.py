@@ -63,7 +63,7 @@ class Cube:
 
     def __init__(self, path: str, table: str, columns: tuple[str, ...], version: int) -> None:
         self.table, self.columns, self.version = table, columns, version
-        self.conn = sqlite3.connect(":memory:", uri=True, check_same_thread=False)
+        self.conn = sqlite3.connect(":memory:", uri=True, check_same_thread=False, isolation_level=None)
         self.lock = threading.Lock()
         cols = ", ".join(escape_sqlite(c) for c in columns)
         self.conn.execute("ATTACH DATABASE ? AS source", [f"file:{path}?mode=ro"])
