@@ -163,8 +163,12 @@ class Fields:
         value = self.text(name, max_length=2000)
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # a port that is not a number from 0 to 65535 raises too
+        except ValueError:  # "https://[::1/" (an unclosed IPv6 address)
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
             self.error(name, f"'{value}' is not a web address starting with http:// or https://")
             return None
         return value
