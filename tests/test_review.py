@@ -448,3 +448,27 @@ def test_an_approved_relationship_is_found_by_search_at_once(reviewer_client, se
     assert found == [("Sylvania Police Department",)]
     assert_rebuild_matches(seeded, tmp_path)
     check_passes()
+
+
+def test_a_long_queue_is_shown_a_page_at_a_time_oldest_first(reviewer_client, seeded):
+    conn = sqlite3.connect(seeded.intake_db)
+    with conn:
+        conn.executemany(
+            "insert into submissions (reference, kind, status, payload, created_at) values (?, 'organisation', "
+            "'pending', ?, ?)",
+            [
+                (f"S-{n:010X}", json.dumps({"organisations": [{"name": f"Queued Agency {n:03d}"}]}),
+                 f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z")
+                for n in range(230)
+            ],
+        )  # fmt: skip
+    conn.close()
+    first = text(reviewer_client.get("/review"))
+    assert "230 pending submissions, oldest first; showing 1 to 100." in first
+    assert "Queued Agency 000" in first and "Queued Agency 099" in first and "Queued Agency 100" not in first
+    assert "Page 1 of 3" in first and 'rel="next" href="/review?page=2"' in first
+    last = text(reviewer_client.get("/review?page=3"))
+    assert "showing 201 to 230." in last and "Queued Agency 229" in last and "Queued Agency 199" not in last
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    for wild in ("0", "-5", "abc", "99999999999999999999"):
+        assert reviewer_client.get(f"/review?page={wild}").status_code == 200, wild

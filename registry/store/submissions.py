@@ -72,17 +72,22 @@ def submission_by_reference(db: sqlite_utils.Database, reference: str) -> dict[s
     return rows[0] if rows else None
 
 
-def pending_submissions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Pending submissions, oldest first."""
+def pending_submissions(db: sqlite_utils.Database, limit: int = -1, offset: int = 0) -> list[dict[str, Any]]:
+    """Pending submissions, oldest first (a page of them with `limit` and `offset`)."""
     rows = list(
         db.query(
             "SELECT id, reference, kind, payload, created_at FROM submissions "
-            "WHERE status = 'pending' ORDER BY created_at, id"
+            "WHERE status = 'pending' ORDER BY created_at, id LIMIT ? OFFSET ?",
+            [limit, offset],
         )
     )
     for row in rows:
         row["payload"] = json.loads(row["payload"])
     return rows
+
+
+def count_pending(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM submissions WHERE status = 'pending'").fetchone()[0]
 
 
 def update_payload(db: sqlite_utils.Database, submission_id: int, payload: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from registry.views.submit import build_form
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 MAX_ID = 2**63 - 1
+QUEUE_PAGE = 100
 
 
 @bp.before_request
@@ -51,8 +52,16 @@ def headline(kind: str, payload: dict[str, Any]) -> str:
 
 @bp.get("")
 def queue() -> str:
-    items = [{**s, "headline": headline(s["kind"], s["payload"])} for s in store.pending_submissions(get_db())]
-    return render_template("review_queue.html", items=items)
+    """The oldest pending submissions, a page at a time (a busy day leaves thousands)."""
+    db = get_db()
+    total = store.count_pending(db)
+    pages = max(1, -(-total // QUEUE_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    found = store.pending_submissions(db, QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
+    items = [{**s, "headline": headline(s["kind"], s["payload"])} for s in found]
+    return render_template(
+        "review_queue.html", items=items, total=total, page=page, pages=pages, first=(page - 1) * QUEUE_PAGE + 1
+    )
 
 
 def render_submission(submission_id: int, edit_form: Any = None, status: int = 200) -> tuple[str, int]:
