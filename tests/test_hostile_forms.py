@@ -115,8 +115,7 @@ def assert_no_error_page(response, where: str) -> str:
     return body
 
 
-@pytest.fixture
-def hostile_app(seeded, monkeypatch):
+def make_hostile_app(monkeypatch):
     """The intake app with limits high enough for thousands of posts from one address."""
     monkeypatch.setenv("REGISTRY_SUBMIT_LIMIT", "1000000 per minute")
     monkeypatch.setenv("REGISTRY_LOGIN_LIMIT", "1000000 per minute")
@@ -124,14 +123,23 @@ def hostile_app(seeded, monkeypatch):
     return create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test"})
 
 
-@pytest.fixture
-def reviewer_of(hostile_app, reviewer):
-    """A client of the same app, logged in as the reviewer."""
-    client = hostile_app.test_client()
+def logged_in(app, reviewer):
+    """A client of `app`, logged in as the reviewer."""
+    client = app.test_client()
     token = hidden_fields(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={**token, "name": reviewer["name"], "password": reviewer["password"]})
     assert response.status_code == 303
     return client
+
+
+@pytest.fixture
+def hostile_app(seeded, monkeypatch):
+    return make_hostile_app(monkeypatch)
+
+
+@pytest.fixture
+def reviewer_of(hostile_app, reviewer):
+    return logged_in(hostile_app, reviewer)
 
 
 def relationship_base(seeded) -> dict[str, str]:

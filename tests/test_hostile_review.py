@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.conftest import hidden_fields
 from tests.hostile import CONTROL, LONG, REPRESENTATIVE, VALUES
 from tests.test_hostile_forms import (
@@ -12,31 +14,41 @@ from tests.test_hostile_forms import (
     MARKUP,
     Writes,
     assert_no_error_page,
-    hostile_app,  # noqa: F401 - a fixture
     inert_problems,
+    logged_in,
+    make_hostile_app,
     relationship_base,
-    reviewer_of,  # noqa: F401 - a fixture
     stored_submissions,
     tag_counts,
 )
 
+
+@pytest.fixture
+def hostile_app(seeded, monkeypatch):
+    return make_hostile_app(monkeypatch)
+
+
+@pytest.fixture
+def reviewer_of(hostile_app, reviewer):
+    return logged_in(hostile_app, reviewer)
+
+
 LOGIN_VALUES = [(f"value-{i}", v) for i, v in enumerate([*REPRESENTATIVE, *CONTROL[:6], *LONG])]
 
 
-def test_hostile_login_names_and_passwords(hostile_app, seeded, reviewer):  # noqa: F811 - fixture
+def test_hostile_login_names_and_passwords(hostile_app, seeded, reviewer):
     client = hostile_app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token, baseline = hidden_fields(page), tag_counts(page)
     writes = Writes(seeded.intake_db)
     # Each check of a password takes argon2's time (~0.3 s, by design): a representative set.
     for value_id, value in LOGIN_VALUES:
-        for data in ({"name": value, "password": value},):
-            response = client.post("/login", data={**token, **data})
-            body = assert_no_error_page(response, f"login {value_id}")
-            assert response.status_code in (200, 413), (value_id, response.status_code)
-            assert not writes.changed(), f"login {value_id}: something was written"
-            if response.status_code == 200 and MARKUP.search(value):
-                assert inert_problems(body, baseline=baseline) == [], value_id
+        response = client.post("/login", data={**token, "name": value, "password": value})
+        body = assert_no_error_page(response, f"login {value_id}")
+        assert response.status_code in (200, 413), (value_id, response.status_code)
+        assert not writes.changed(), f"login {value_id}: something was written"
+        if response.status_code == 200 and MARKUP.search(value):
+            assert inert_problems(body, baseline=baseline) == [], value_id
     # still logged out; the right password still works
     assert client.get("/review").status_code == 302
     right = client.post("/login", data={**token, "name": reviewer["name"], "password": reviewer["password"]})
@@ -57,7 +69,7 @@ def pending_organisations(app, n: int) -> list[int]:
     return sorted(sid for sid, _ in stored_submissions(app.config["SETTINGS"], references).values())
 
 
-def test_hostile_reasons_for_rejecting(hostile_app, seeded, reviewer_of):  # noqa: F811 - fixtures
+def test_hostile_reasons_for_rejecting(hostile_app, seeded, reviewer_of):
     ids = pending_organisations(hostile_app, len(VALUES))
     token = hidden_fields(reviewer_of.get(f"/review/submissions/{ids[0]}").get_data(as_text=True))["csrf_token"]
     baseline = tag_counts(reviewer_of.get(f"/review/submissions/{ids[0]}").get_data(as_text=True))
@@ -80,7 +92,7 @@ def test_hostile_reasons_for_rejecting(hostile_app, seeded, reviewer_of):  # noq
             assert not value.strip() or len(value) > 2000, f"reject {value_id}: a good reason refused"
 
 
-def test_hostile_edits_by_a_reviewer(hostile_app, seeded, reviewer_of):  # noqa: F811 - fixtures
+def test_hostile_edits_by_a_reviewer(hostile_app, seeded, reviewer_of):
     client = hostile_app.test_client()
     base = relationship_base(seeded)
     page = client.get("/submit/relationship").get_data(as_text=True)
@@ -111,7 +123,7 @@ def test_hostile_edits_by_a_reviewer(hostile_app, seeded, reviewer_of):  # noqa:
     assert 0 < saved < len(VALUES)
 
 
-def test_hostile_approval_notes(hostile_app, seeded, reviewer_of):  # noqa: F811 - fixtures
+def test_hostile_approval_notes(hostile_app, seeded, reviewer_of):
     ids = pending_organisations(hostile_app, len(REPRESENTATIVE))
     token = hidden_fields(reviewer_of.get(f"/review/submissions/{ids[0]}").get_data(as_text=True))["csrf_token"]
     for submission_id, value in zip(ids, REPRESENTATIVE, strict=True):
