@@ -10,17 +10,18 @@ Then times, through Datasette's internal client, two configurations on the same 
   A  ours: datasette/metadata.yml, datasette/templates, datasette/plugins and the settings of
      registry.serve.datasette_command (suggest_facets off, facet_time_limit_ms 1000, sql_time_limit_ms 2000,
      max_returned_rows 1000, allow_download on, default_cache_ttl 0);
-  B  stock: Datasette([path]) with default settings and no metadata.
+  B  stock: Datasette([path]) with default settings and no metadata, in a child process (Datasette 0.65
+     registers plugins_dir plugins process-wide, so in this process B would run ours too).
 Pages: the default relationships page (HTML and .json; A with our 5 facets, B with its suggested facets),
 .json?_nofacet=1, a vendor + client country filter, a search for a common client name word, a client's and
 the biggest vendor's organisation page, and a streamed CSV of 50,000 rows (id__lte=50000, _stream=on).
-Each URL is warmed once, then requested --repeats times for A and --stock-repeats times for B (interleaved
-while both run; stock Datasette takes seconds per page at a million rows, so a smaller B sample keeps a 1M run
-short); median and p95 (nearest rank) in ms are printed with B/A and the targets, and written to DIR/pages.json.
---reuse measures an existing DIR/registry.db again (after applying the current schema.sql's new indexes).
+Page by page, A then B: each URL is warmed once, then requested --repeats times for A and --stock-repeats
+times for B (stock Datasette takes seconds a page at a million rows: a smaller B sample keeps a 1M run short);
+median and p95 (nearest rank) in ms are printed with B/A, the load average and the targets, and written to
+DIR/pages.json. --reuse measures DIR/registry.db again (after applying schema.sql's new indexes).
 
     .venv/bin/python benchmarks/pages.py --rows 200000
-    .venv/bin/python benchmarks/pages.py --rows 1000000 --stock-repeats 5 --out /tmp/pages
+    .venv/bin/python benchmarks/pages.py --rows 1000000 --stock-repeats 3 --out /tmp/pages
 """
 
 from __future__ import annotations
@@ -247,50 +248,76 @@ async def timed(ds: Datasette, url: str) -> tuple[float, int, bytes]:
     return (time.perf_counter() - start) * 1000, response.status_code, body
 
 
-async def measure(path: Path, info: dict, side: str, repeats: int, only: str | None) -> dict:
-    """Time every page on one side; A also reports its facets, B its suggested facets."""
-    ds = configuration(path, side)
+async def time_page(ds: Datasette, side: str, name: str, url: str, repeats: int) -> dict:
+    """Warm a page once, then time it `repeats` times: median and p95 (nearest rank) in ms."""
+    _, status, body = await timed(ds, url)
+    statuses, times = {status}, []
+    if name.startswith("CSV") and status == 200:
+        lines = sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1
+        if lines < CSV_ROWS:
+            print(f"  {side} CSV gave {lines} rows", file=sys.stderr)
+    for _ in range(repeats):
+        ms, status, _ = await timed(ds, url)
+        times.append(ms)
+        statuses.add(status)
+    p95 = sorted(times)[math.ceil(0.95 * len(times)) - 1]
+    return {"url": url, "median_ms": statistics.median(times), "p95_ms": p95, "status": sorted(statuses)}
+
+
+class Stock:
+    """Stock Datasette in a process of its own (plugins_dir plugins register process-wide in Datasette 0.65, so
+    in this process stock Datasette would run ours too), asked to time one page at a time, so that its pages
+    are timed right after ours, under the same load."""
+
+    def __init__(self, path: Path) -> None:
+        command = [sys.executable, __file__, "--stock-only", "--out", str(path.parent)]
+        self.child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **request) -> dict:
+        self.child.stdin.write(json.dumps(request) + "\n")
+        self.child.stdin.flush()
+        return json.loads(self.child.stdout.readline())
+
+    def close(self) -> None:
+        self.child.stdin.close()
+        self.child.wait()
+
+
+async def serve_stock(path: Path) -> None:
+    """The child side of Stock: answer one JSON request a line."""
+    ds = configuration(path, "B")
     await ds.invoke_startup()
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "url" in request:
+            answer = await time_page(ds, "B", request["name"], request["url"], request["repeats"])
+        else:
+            data = (await ds.client.get(f"{TABLE}.json")).json()
+            answer = {"suggested": [s["name"] for s in data.get("suggested_facets", [])]}
+        print(json.dumps(answer), flush=True)
+
+
+async def measure(path: Path, info: dict, repeats: int, stock_repeats: int, only: str | None) -> tuple[dict, dict]:
+    """Time every page, ours then stock's, page by page; report our default facets and stock's suggestions."""
+    ours = configuration(path, "A")
+    await ours.invoke_startup()
+    stock = Stock(path) if stock_repeats else None
     results = {}
-    for name, url in pages(info).items():
-        if only and only not in name:
-            continue
-        _, status, body = await timed(ds, url)  # warm-up
-        statuses, times = {status}, []
-        if name.startswith("CSV") and status == 200:
-            lines = sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1
-            if lines < CSV_ROWS:
-                print(f"  {side} CSV gave {lines} rows", file=sys.stderr)
-        for _ in range(repeats):
-            ms, status, _ = await timed(ds, url)
-            times.append(ms)
-            statuses.add(status)
-        p95 = sorted(times)[math.ceil(0.95 * len(times)) - 1]
-        results[name] = {"url": url, "median_ms": statistics.median(times), "p95_ms": p95, "status": sorted(statuses)}
-    data = (await ds.client.get(f"{TABLE}.json")).json()
-    if side == "B":
-        return {"results": results, "suggested": [s["name"] for s in data.get("suggested_facets", [])]}
+    try:
+        for name, url in pages(info).items():
+            if only and only not in name:
+                continue
+            results[name] = {"url": url, "A": await time_page(ours, "A", name, url, repeats)}
+            if stock:
+                results[name]["B"] = stock.ask(name=name, url=url, repeats=stock_repeats)
+        suggested = stock.ask(suggested=True)["suggested"] if stock else None
+    finally:
+        if stock:
+            stock.close()
+    data = (await ours.client.get(f"{TABLE}.json")).json()
     facets = {"facet_results": sorted(data.get("facet_results", {})), "facets_timed_out": data.get("facets_timed_out")}
     facets["ok"] = len(facets["facet_results"]) == A_FACETS and not facets["facets_timed_out"]
-    return {"results": results, "facets": facets}
-
-
-def measure_stock(path: Path, repeats: int, only: str | None) -> dict:
-    """Time stock Datasette in a process of its own: plugins_dir plugins register process-wide in Datasette 0.65,
-    so in this process stock Datasette would run ours too."""
-    command = [
-        sys.executable,
-        __file__,
-        "--stock-only",
-        "--reuse",
-        "--out",
-        str(path.parent),
-        "--repeats",
-        str(repeats),
-    ]
-    command += ["--only", only] if only else []
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout)
+    return results, {**facets, "B_suggested": suggested}
 
 
 def targets(results: dict) -> list[tuple[str, bool]]:
@@ -324,7 +351,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="pages-"))
     path = out / "registry.db"
     if args.stock_only:
-        print(json.dumps(asyncio.run(measure(path, describe(path), "B", args.repeats, args.only))))
+        asyncio.run(serve_stock(path))
         return
     started = time.perf_counter()
     info = refresh(path) if args.reuse else build(path, args.rows, args.seed)
@@ -333,10 +360,7 @@ def main() -> None:
     size = round(path.stat().st_size / 2**20, 1)
     print(f"{'refreshed' if args.reuse else 'built'} {args.rows} relationships in {built:.1f} s ({size} MiB): {path}")
     stock_repeats = args.repeats if args.stock_repeats is None else args.stock_repeats
-    ours = asyncio.run(measure(path, info, "A", args.repeats, args.only))
-    stock = measure_stock(path, stock_repeats, args.only) if stock_repeats else {"results": {}, "suggested": None}
-    results = {name: {"url": r["url"], "A": r, **({"B": stock["results"][name]} if name in stock["results"] else {})}
-               for name, r in ours["results"].items()}  # fmt: skip
+    results, facets = asyncio.run(measure(path, info, args.repeats, stock_repeats, args.only))
     versions = {"datasette": importlib.metadata.version("datasette"), "sqlite": sqlite3.sqlite_version}
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"datasette {versions['datasette']}, SQLite {versions['sqlite']}, timed requests per page: "
@@ -354,15 +378,14 @@ def main() -> None:
             cells += [f"{'-':>10}", f"{'-':>10}", f"{'-':>8}"]
         flags = "".join(f" {s}:{r[s]['status']}" for s in "AB" if s in r and r[s]["status"] != [200])
         print(f"{name:<26}" + "".join(cells) + flags)
-    facets = ours["facets"]
     print(f"A default facets: {len(facets['facet_results'])}/{A_FACETS} present, "
-          f"facets_timed_out={facets['facets_timed_out']}; B suggested: {stock['suggested']}")  # fmt: skip
+          f"facets_timed_out={facets['facets_timed_out']}; B suggested: {facets['B_suggested']}")  # fmt: skip
     checks = targets(results)
     for text, met in checks:
         print(f"  {'met' if met else 'NOT met'}: {text}")
     report = {"rows": args.rows, "repeats": args.repeats, "stock_repeats": stock_repeats, "seed": args.seed,
               "build_s": round(built, 1), "size_mib": size, "load_average": os.getloadavg(), **versions,
-              "filter": info, "a_facets": facets, "b_suggested": stock["suggested"], "results": results,
+              "filter": info, "a_facets": facets, "results": results,
               "targets": {text: met for text, met in checks}}  # fmt: skip
     (out / "pages.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out / 'pages.json'} (times in ms)")
