@@ -266,3 +266,38 @@ async def test_facets_of_a_search_count_the_rows_it_finds(wide, seeded, query, m
             [match],
         )
         assert facet_values(data, column) == dict(expected), column
+
+
+async def test_pages_of_the_table_neither_skip_nor_repeat_rows_of_equal_published_at(ds, seeded):
+    ties = registry_rows(seeded, "select count(*) - count(distinct published_at) from relationships")[0][0]
+    assert ties > 0  # the seed publishes rows at the same instant
+    ids, url = [], "/registry/relationships.json?_size=4&_col=published_at"
+    while url:
+        data = (await ds.client.get(url)).json()
+        ids += [row[0] for row in data["rows"]]
+        url = data["next_url"] and data["next_url"].replace("http://localhost", "")
+    expected = registry_rows(seeded, "select id from relationships order by published_at desc, id")
+    assert ids == [i for (i,) in expected]
+
+
+async def test_a_big_vendor_page_lists_its_latest_clients_and_links_to_all(ds, seeded):
+    vendor = registry_id(seeded, "organisations", "clearview-ai")
+    conn = sqlite3.connect(seeded.registry_db)
+    for k in (1000, 2000):
+        conn.execute(
+            "create temp table copied as select * from relationships where vendor_id = ? and id < 1000", [vendor]
+        )
+        conn.execute("update copied set id = id + ?, published_at = '2030-01-01T00:00:00Z'", [k])
+        conn.execute("insert into relationships select * from copied")
+        conn.execute("drop table copied")
+    conn.commit()
+    conn.close()
+    html = (await ds.client.get(f"/registry/organisations/{vendor}")).text
+    assert "Clients (66)" in html, re.findall(r"Clients \([^)]*\)|<h1>.*</h1>|Error.*", html)
+    assert "<h3>The latest 50</h3>" in html
+    listed = re.findall(r"<tr><td>[^<]*</td><td><a href=\"/registry/organisations/\d+\">", html)
+    assert len(listed) == 50
+    assert re.search(
+        r'href="/registry/relationships\?vendor=Clearview\+AI">all 66 in the relationships table</a>', html
+    )
+    assert re.search(r"<td>Unknown</td><td[^>]*>63</td>", html)  # counts cover all 66, not the 50 listed
