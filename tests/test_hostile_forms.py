@@ -332,3 +332,12 @@ def test_a_malformed_source_address_is_refused_not_a_500(hostile_app, seeded, ur
     response = sweep.post({**FORMS["source"][0](seeded), "source-url": url}, url, url)
     assert response.status_code == 422
     assert "is not a web address starting with http:// or https://" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["\ufffe", "a\uffffb"])
+def test_non_characters_are_refused_as_the_atom_feed_cannot_carry_them(hostile_app, seeded, value):
+    """XML 1.0 has no U+FFFE or U+FFFF: stored and approved, they made the feed unreadable."""
+    sweep = Sweep(hostile_app, seeded, "organisation")
+    response = sweep.post({**FORMS["organisation"][0](seeded), "name": f"Organisation {value}"}, repr(value), value)
+    assert response.status_code == 422
+    assert "contains control or direction-override characters" in response.get_data(as_text=True)
