@@ -5,11 +5,13 @@ Real processes throughout: `registry import` as a subprocess on a generated clie
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import os
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from registry.importer import service
+from registry.names import name_key
 from registry.store.database import DatabaseError
 from tests.conftest import REGISTRY, ROOT, SHARED, hidden_fields, invoke, query, serving
 
@@ -51,23 +54,34 @@ def start_import(settings, csv_path: Path, mapping: Path) -> subprocess.Popen:
 
 
 def rows_of_unfinished_import(settings) -> int:
-    """Relationships written so far by an import still being written (0 if none)."""
+    """Organisations and relationships moved so far into intake.db by an import still being
+    written (0 if none)."""
     return query(
         settings.intake_db,
-        "select count(*) from relationships r join submissions s on s.id = r.submission_id "
-        "where s.status = 'importing'",
+        "select (select count(*) from organisations o join submissions s on s.id = o.submission_id "
+        "where s.status = 'importing') + (select count(*) from relationships r join submissions s "
+        "on s.id = r.submission_id where s.status = 'importing')",
     )[0][0]
 
 
-def wait_for_written_rows(settings, process: subprocess.Popen, at_least: int, timeout: float = 60) -> int:
+def importing(settings) -> bool:
+    """An import has begun and not yet finished (its submission is 'importing')."""
+    return query(settings.intake_db, "select count(*) from submissions where status = 'importing'")[0][0] > 0
+
+
+def wait_until(condition, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[0]
-        written = rows_of_unfinished_import(settings)
-        if written >= at_least:
-            return written
-        time.sleep(0.05)
-    raise AssertionError(f"the import wrote fewer than {at_least} rows in {timeout} s")
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not reached within {timeout} s")
+
+
+def wait_for_written_rows(settings, process: subprocess.Popen, at_least: int) -> int:
+    wait_until(lambda: rows_of_unfinished_import(settings) >= at_least, process)
+    return rows_of_unfinished_import(settings)
 
 
 def counts(settings) -> dict[str, int]:
@@ -96,27 +110,43 @@ def post_source(base: str, http: httpx.Client, n: int) -> tuple[int, float, str]
 def test_forms_keep_working_while_a_large_import_is_written(seeded, client_list, monkeypatch):
     csv_path, mapping = client_list
     monkeypatch.setenv("REGISTRY_SUBMIT_LIMIT", "100000 per minute")  # one contributor posting as fast as it can
+    posts: list[tuple[float, int, float, str]] = []  # (started, status, seconds, reference)
+    stop = threading.Event()
     with serving(seeded) as served, httpx.Client(timeout=30) as http:
+
+        def contribute() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                posts.append((started, *post_source(served.intake, http, len(posts))))
+
         process = start_import(seeded, csv_path, mapping)
+        contributor = threading.Thread(target=contribute)
         try:
-            wait_for_written_rows(seeded, process, 1)
-            posts, during = [], 0
-            while process.poll() is None:
-                status, elapsed, reference = post_source(served.intake, http, len(posts))
-                writing = rows_of_unfinished_import(seeded) > 0
-                posts.append((status, elapsed, reference))
-                during += writing
+            wait_until(lambda: importing(seeded), process)
+            began, moving_from = time.monotonic(), None
+            contributor.start()
+            while process.poll() is None:  # watch for the first rows moved into intake.db
+                if moving_from is None and rows_of_unfinished_import(seeded) > 0:
+                    moving_from = time.monotonic()
+                time.sleep(0.02)
+            ended = time.monotonic()
             output, _ = process.communicate(timeout=60)
         finally:
+            stop.set()
+            if contributor.is_alive():
+                contributor.join()
             if process.poll() is None:
                 process.kill()
     assert process.returncode == 0, output
     assert f"{ROWS:,} rows read" in output and "Stored as pending submission" in output
-    assert during >= 10, f"only {during} submissions were posted while the import was being written"
-    assert [p for p in posts if p[0] != 303] == []  # every one accepted: none failed, none locked out
-    slowest = max(elapsed for _, elapsed, _ in posts)
-    assert slowest < 1.5, f"a submission waited {slowest:.2f} s"
-    references = {r for _, _, r in posts}
+    during = [p for p in posts if began <= p[0] <= ended]
+    moving = [p for p in posts if moving_from and moving_from <= p[0] <= ended]
+    assert len(during) >= 10, f"only {len(during)} submissions were posted while the import was under way"
+    assert len(moving) >= 3, f"only {len(moving)} submissions were posted while its rows were moved into intake.db"
+    assert [p for p in posts if p[1] != 303] == []  # every one accepted: none failed, none locked out
+    slowest = max(p[2] for p in posts)
+    assert slowest < 1.5, f"a submission waited {slowest:.2f} s ({len(posts)} posted, {len(moving)} during the move)"
+    references = {p[3] for p in posts}
     stored = {r for (r,) in query(seeded.intake_db, "select reference from submissions where kind = 'source'")}
     assert references <= stored and len(references) == len(posts)
     # The import is whole and waiting for a reviewer.
@@ -147,20 +177,29 @@ def test_an_import_killed_mid_way_leaves_nothing_after_restart(seeded, client_li
     assert query(seeded.intake_db, "pragma foreign_key_check") == []
     result = invoke("check")
     assert result.exit_code == 0, result.output
+    assert staging_files(seeded) == []
 
 
-def test_a_killed_import_is_removed_before_the_next_one_runs(seeded, client_list):
+def staging_files(settings) -> list[Path]:
+    return sorted(settings.intake_db.parent.glob("intake.db.staging-*"))
+
+
+def test_an_import_killed_while_reading_is_removed_before_the_next_one_runs(seeded, client_list):
     csv_path, mapping = client_list
     before = counts(seeded)
     process = start_import(seeded, csv_path, mapping)
-    try:
-        wait_for_written_rows(seeded, process, 5_000)
+    try:  # killed while it reads and stages rows, before any is moved into intake.db
+        wait_until(lambda: importing(seeded) and staging_files(seeded) != [], process)
+        time.sleep(0.5)
+        assert rows_of_unfinished_import(seeded) == 0
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
+    assert len(staging_files(seeded)) == 1
     flock = SHARED / "data" / "nando-flock-private-eyes" / "agency20240426.csv"
     result = service.import_file(seeded, flock, ROOT / "seed" / "mappings" / "flock-agencies.yml")
     assert result.report.rows_read == 5152
+    assert staging_files(seeded) == []
     after = counts(seeded)
     # Only the second import's rows were added: none of the killed one's remain.
     assert query(seeded.intake_db, "select status, count(*) from submissions where kind = 'import' group by 1") == [
@@ -183,37 +222,82 @@ def test_an_import_refuses_to_run_beside_another(seeded, client_list):
     csv_path, mapping = client_list
     process = start_import(seeded, csv_path, mapping)
     try:
-        wait_for_written_rows(seeded, process, 1)
+        wait_until(lambda: importing(seeded), process)
         with pytest.raises(DatabaseError, match="another import is being written"):
             service.import_file(seeded, csv_path, mapping)
         assert invoke("init").exit_code == 0  # a live import is not mistaken for a dead one
-        assert rows_of_unfinished_import(seeded) > 0
+        assert importing(seeded) and len(staging_files(seeded)) == 1
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
 
 
-def test_rows_written_by_another_writer_mid_import_stop_it_cleanly(seeded):
-    """A reviewer's approval takes the next free id, which the import may have handed out
-    already: the import stops with a clear message and keeps nothing; the approval stays."""
-    flock = SHARED / "data" / "nando-flock-private-eyes" / "agency20240426.csv"
-    before = counts(seeded)
+def test_rows_written_by_another_writer_during_an_import_keep_their_ids(seeded, client_list):
+    """Another writer (a reviewer approving) adds organisations and aliases all through an
+    import: each chunk of the import takes the next free ids when it is written, so both
+    sets of rows stay whole and every reference points where it should."""
+    csv_path, mapping = client_list
+    stop, added = threading.Event(), []
 
-    def progress(rows: int) -> None:
-        if rows == 5000:
-            conn = sqlite3.connect(seeded.intake_db, timeout=5)
-            conn.execute(
+    def approve_continually() -> None:
+        conn = sqlite3.connect(seeded.intake_db, timeout=5, isolation_level=None)
+        while not stop.is_set():
+            n = len(added)
+            conn.execute("BEGIN IMMEDIATE")
+            org = conn.execute(
                 "insert into organisations (slug, name, name_key, kind, sector, status, created_at, updated_at) "
-                "values ('approved-meanwhile', 'Approved Meanwhile', 'approved meanwhile', 'company', 'technology', "
-                "'approved', 'x', 'x')"
-            )
-            conn.commit()
-            conn.close()
+                "values (?, ?, ?, 'company', 'technology', 'approved', 'x', 'x')",
+                [f"approved-meanwhile-{n}", f"Approved Meanwhile {n}", f"approved meanwhile {n}"],
+            ).lastrowid
+            conn.execute("insert into organisation_aliases (organisation_id, alias, alias_key) values (?, ?, ?)",
+                         [org, f"AM {n}", f"am {n}"])  # fmt: skip
+            conn.execute("COMMIT")
+            added.append(org)
+            time.sleep(0.005)
+        conn.close()
 
-    with pytest.raises(DatabaseError, match="another writer added rows to organisations"):
-        service.import_file(seeded, flock, ROOT / "seed" / "mappings" / "flock-agencies.yml", progress=progress)
-    after = counts(seeded)
-    assert after == {**before, "organisations": before["organisations"] + 1}
-    assert query(seeded.intake_db, "select name, status from organisations where slug = 'approved-meanwhile'") == [
-        ("Approved Meanwhile", "approved")
-    ]
+    writer = threading.Thread(target=approve_continually)
+    writer.start()
+    try:
+        result = service.import_file(seeded, csv_path, mapping)
+    finally:
+        stop.set()
+        writer.join()
+    assert len(added) > 50
+    reference = result.reference
+    submission = query(seeded.intake_db, "select id, status from submissions where reference = ?", [reference])[0]
+    assert submission[1] == "pending"
+    # The other writer's rows are all there, as written.
+    assert query(
+        seeded.intake_db,
+        "select count(*) from organisations where name like 'Approved Meanwhile %' "
+        "and id in (select organisation_id from organisation_aliases where alias like 'AM %')",
+    ) == [(len(added),)]
+    # The import's: as many as it reported, each pointing at its own clients, at vendors it made or
+    # found in the seed, and never at the other writer's organisations.
+    rows = query(
+        seeded.intake_db,
+        "select count(*), count(distinct c.id), sum(c.submission_id = r.submission_id), "
+        "sum(v.submission_id = r.submission_id or v.submission_id is null), "
+        "sum(c.name like 'Approved Meanwhile%' or v.name like 'Approved%') "
+        "from relationships r join organisations c on c.id = r.client_id join organisations v on v.id = r.vendor_id "
+        "where r.submission_id = ?",
+        [submission[0]],
+    )[0]
+    assert rows[0] == result.report.relationships_stored
+    assert rows[1] == result.report.new_organisations
+    assert rows[2] == rows[0] and rows[3] == rows[0] and rows[4] == 0
+    assert query(seeded.intake_db, "select count(distinct v.name) from relationships r join organisations v "
+                 "on v.id = r.vendor_id where r.submission_id = ?", [submission[0]]) == [(40,)]  # fmt: skip
+    # Each citation of the file names its row, and that row's client is the relationship's.
+    sample = query(
+        seeded.intake_db,
+        "select ci.locator, c.name_key from citations ci join relationships r on r.id = ci.relationship_id "
+        "join organisations c on c.id = r.client_id where ci.submission_id = ? order by ci.id limit 2000",
+        [submission[0]],
+    )
+    with csv_path.open(encoding="utf-8", newline="") as f:
+        clients = {n: r["Client"] for n, r in enumerate(csv.DictReader(f), start=2)}
+    assert len(sample) == 2000
+    assert all(name_key(clients[int(locator.split()[1])]) == key for locator, key in sample)
+    assert query(seeded.intake_db, "pragma foreign_key_check") == []

@@ -24,6 +24,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
     "casefold": str.casefold,
     "collapse": lambda s: " ".join(s.split()),
 }
+CACHE_SIZE = 200_000  # distinct values remembered per column
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
@@ -55,6 +56,7 @@ class Plan:
     sources: list[dict[str, Getter]] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
     skip_invalid: bool = False
+    locator_row_only: bool = False  # the locator names no column, only {row}
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -110,7 +112,17 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
             compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
         ],
         skip_invalid=data.get("on_error", "stop") == "skip",
+        locator_row_only=_row_only(_as_template(data.get("locator") or "row {row}")),
     )
+
+
+def _row_only(spec: Any) -> bool:
+    """True when a locator spec is a template naming no column (only {row}), or a constant."""
+    if not isinstance(spec, dict):
+        return True
+    if set(spec) != {"template"}:
+        return False
+    return set(re.findall(r"\{([^{}]+)\}", str(spec["template"]))) <= {"row"}
 
 
 def _as_template(value: Any) -> Any:
@@ -178,8 +190,7 @@ class _Compiler:
         default, prefix = spec.get("default"), spec.get("prefix", "")
         formats = [str(f) for f in spec.get("formats") or []]
 
-        def getter(cells: Cells) -> Any:
-            text = get(cells)
+        def convert(text: Any) -> Any:
             for step in steps:
                 text = step(text)
             if text in nulls:
@@ -191,6 +202,21 @@ class _Compiler:
             if formats:
                 return _parse_date(str(text), formats)
             return f"{prefix}{text}" if prefix else text
+
+        if "column" not in spec:
+            return lambda cells: convert(get(cells))
+        # A column's values repeat (states, sectors, dates, names): convert each once.
+        seen: dict[Any, Any] = {}
+
+        def getter(cells: Cells) -> Any:
+            text = cells.get(column, "")
+            try:
+                return seen[text]
+            except KeyError:
+                if len(seen) >= CACHE_SIZE:
+                    seen.clear()
+                value = seen[text] = convert(text)
+                return value
 
         return getter
 
@@ -234,7 +260,14 @@ class _Compiler:
 
 
 def _fill(template: str, cells: Cells) -> str:
-    return re.sub(r"\{([^{}]+)\}", lambda m: str(cells.get(m.group(1), "")), template)
+    parts = _template_parts(template)
+    return "".join(part if i % 2 == 0 else str(cells.get(part, "")) for i, part in enumerate(parts))
+
+
+@functools.cache
+def _template_parts(template: str) -> list[str]:
+    """Text and names, alternately: "row {row} ({Id})" -> ["row ", "row", " (", "Id", ")"]."""
+    return re.split(r"\{([^{}]+)\}", template)
 
 
 def _transform(step: Any, where: str) -> Callable[[str], str]:

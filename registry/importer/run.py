@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -28,7 +29,15 @@ from registry.names import name_key
 from registry.spreadsheet import neutralise
 from registry.store import imports as store
 from registry.store import lookups
-from registry.validation import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
+from registry.validation import (
+    CONTROL_CHARS,
+    FieldError,
+    Fields,
+    ValidationError,
+    Vocabulary,
+    check_date_order,
+    slugify,
+)
 
 PROGRESS_EVERY = 5000
 
@@ -114,12 +123,13 @@ def run_import(
     skip_invalid: bool = False,
     progress: Callable[[int], None] | None = None,
     first_ids: dict[str, int] | None = None,
+    stage: sqlite3.Connection | None = None,
 ) -> ImportReport:
-    """Import every row, writing them in short transactions as rows of `submission_id`;
-    on ImportFailed (or any exception) the caller removes what was written."""
+    """Check and match every row, staging what it makes as rows of `submission_id` (nothing
+    without `stage`); on ImportFailed the caller throws the staged rows away."""
     report = ImportReport()
     store.tune_for_bulk(db)
-    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids), report)
+    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report)
     seen_ids: dict[str, int] = {}
     for number, cells in table.rows:
         report.rows_read += 1
@@ -167,6 +177,15 @@ class _Job:
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
         self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
         self.check_date = functools.lru_cache(maxsize=65536)(self._check_date)
+        self.check_texts = functools.lru_cache(maxsize=65536)(self._check_texts)
+        self.check_values = functools.lru_cache(maxsize=65536)(self._check_values)
+        self.check_figure = functools.lru_cache(maxsize=65536)(self._check_figure)
+        self.check_name = functools.lru_cache(maxsize=65536)(self._check_name)
+        # name key -> (spelling, country, subdivision) -> (organisation id, stored before this import)
+        self.org_cache: dict[str, dict[tuple[Any, ...], tuple[int, bool]]] = {}
+        self.name_keys: dict[str, str] = {}
+        # A locator template naming only {row} needs no copy of the row's cells.
+        self.locator_cells = not plan.locator_row_only
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
@@ -230,18 +249,23 @@ class _Job:
         client = {k: g(cells) for k, g in self.plan.client.items()}
         values = {k: g(cells) for k, g in self.plan.relationship.items()}
         values.setdefault("arrangement", "unknown")
-        values.setdefault("summary", f"{client.get('name')} appears in this list as a client.")
+        summary = values.pop("summary", None)
+        if summary is None:
+            summary = f"{client.get('name')} appears in this list as a client."
+        notes = values.pop("notes", None)
         problems = self._check_org_fields(number, client)
-        locator = str(self.plan.locator({**cells, "row": number}))
-        texts = {"summary": values.pop("summary"), "notes": values.pop("notes", None), "locator": locator}
+        locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
+        texts = {"summary": summary, "notes": notes, "locator": locator}
+        errors = self.check_texts(summary, notes)
+        if not (locator.strip() and len(locator) <= FREE_TEXT["locator"][1] and not CONTROL_CHARS.search(locator)):
+            errors = errors + tuple(free_text_errors({"summary": "-", "locator": locator}))
         problems += [Problem(number, f"relationship.{e.field}", str(texts.get(e.field) or ""), e.message)
-                     for e in free_text_errors(texts)]  # fmt: skip
-        # Dates vary from row to row and are checked one by one; the rest once per combination.
-        dates = {k: values.pop(k) for k in ("start_date", "end_date") if k in values}
-        checked, errors = self.check_relationship(tuple(sorted(values.items())))
-        checked = {**checked, **self._check_dates(dates, errors := list(errors))} if checked is not None else None
-        problems += [Problem(number, f"relationship.{e.field}", str({**values, **dates}.get(e.field) or ""),
-                             e.message) for e in errors]  # fmt: skip
+                     for e in errors]  # fmt: skip
+        # The other fields repeat from row to row: checked once per combination.
+        checked, errors = self.check_values(tuple(values.items()))
+        if errors:
+            problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
+                         for e in errors]  # fmt: skip
         sources = [self._row_source(number, spec, cells, problems) for spec in self.plan.sources]
         figures = [self._row_observation(number, spec, cells, problems) for spec in self.plan.observations]
         if problems or checked is None:
@@ -252,7 +276,7 @@ class _Job:
             if ident:
                 self.writer.identifier(client_id, self.plan.identifier[1], ident, self.db)
         self.report.rows_stored += 1
-        stored = {**checked, "summary": texts["summary"].strip(), "notes": (texts["notes"] or "").strip() or None}
+        stored = {**checked, "summary": summary.strip(), "notes": (notes or "").strip() or None}
         for vendor_id in vendors:
             conflicts = len(self.conflicts)
             rel_id = self._relationship(vendor_id, client_id, stored)
@@ -290,11 +314,19 @@ class _Job:
             ) from e
 
     def _check_org_fields(self, number: int, fields: dict[str, Any]) -> list[Problem]:
-        # Keyed on the country's code when it has one: "US", "USA", "États-Unis" are one entry.
+        # The name on its own (its values hardly repeat), the rest once per combination,
+        # keyed on the country's code when it has one: "US", "USA", "États-Unis" are one entry.
         country = fields.get("country")
         keyed = {**fields, "country": self.vocabulary.country(country) or country} if country else fields
-        _, error = self.check_org(tuple(sorted((k, v) for k, v in keyed.items() if v is not None)))
-        return [Problem(number, f"client.{e.field}", str(fields.get(e.field) or ""), e.message) for e in error]
+        _, errors = self.check_org(_org_items(keyed))
+        _, name_errors = self.check_name(fields.get("name"))
+        return [Problem(number, f"client.{e.field}", str(fields.get(e.field) or ""), e.message)
+                for e in (*name_errors, *errors)]  # fmt: skip
+
+    def _check_name(self, name: Any) -> tuple[str | None, tuple[FieldError, ...]]:
+        field = Fields({"name": name})
+        text = field.text("name", required=True, max_length=300)
+        return text, tuple(field.errors)
 
     def _check_org(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
         try:
@@ -318,6 +350,20 @@ class _Job:
             return None, tuple(e.errors)
         keys = ("product", "arrangement", "trial_days", "start_date", "end_date")
         return {k: getattr(record, k) for k in keys}, ()
+
+    def _check_texts(self, summary: Any, notes: Any) -> tuple[FieldError, ...]:
+        """The summary and notes by the free-text rules (the locator is checked per row)."""
+        return tuple(free_text_errors({"summary": summary, "notes": notes, "locator": "-"}))
+
+    def _check_values(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
+        """Everything but the free text, dates included, once per distinct combination."""
+        values = dict(items)
+        dates = {k: values.pop(k) for k in ("start_date", "end_date") if k in values}
+        checked, errors = self.check_relationship(tuple(sorted(values.items())))
+        errors = list(errors)
+        if checked is not None:
+            checked = {**checked, **self._check_dates(dates, errors)}
+        return (checked if not errors else None), tuple(errors)
 
     def _check_dates(self, dates: dict[str, Any], errors: list[FieldError]) -> dict[str, Any]:
         """Each date by the date rule (cached per value), then their order."""
@@ -362,32 +408,64 @@ class _Job:
         return (record, locator) if record else None
 
     def _row_observation(self, number: int, spec: dict, cells: dict[str, str], problems: list[Problem]) -> dict | None:
-        values = {k: g(cells) for k, g in spec.items() if callable(g)}
-        raw = values.pop("value", None)
+        raw = spec["value"](cells)
         if raw in (None, ""):
             return None
-        data = {"metric": spec["metric"], "unit": spec["unit"], "low": raw, "high": raw, "source": "file",
-                "period_start": values.get("period_start"), "period_end": values.get("period_end"),
-                "locator": f"row {number}"}  # fmt: skip
+        start, end = (spec["period_start"](cells) if "period_start" in spec else None,
+                      spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
+        # The rule once per metric and period; the value, which hardly repeats, by the same
+        # number rule the builder applies (low = high = the value).
+        base, errors = self.check_figure(spec["metric"], spec["unit"], "0", start, end)
+        value = Fields({"low": raw, "high": raw})
+        low, _ = value.number("low", required=True), value.number("high")
+        if errors or value.errors:
+            data = {"low": raw, "high": raw, "period_start": start, "period_end": end}
+            where = f"observation.{spec['metric']}"
+            problems.extend(Problem(number, f"{where}.{err.field}", str(data.get(err.field) or ""), err.message)
+                            for err in (*value.errors, *errors))  # fmt: skip
+            return None
+        return {**base, "low": low, "high": low, "locator": f"row {number}"}
+
+    def _check_figure(
+        self, metric: str, unit: str, raw: Any, start: Any, end: Any
+    ) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
+        """A figure by the shared rule (its locator, a row number, is always valid)."""
+        data = {"metric": metric, "unit": unit, "low": raw, "high": raw, "source": "file", "period_start": start,
+                "period_end": end, "locator": "row 1"}  # fmt: skip
         try:
             record = build_observation(data)
         except ValidationError as e:
-            where = f"observation.{spec['metric']}"
-            problems.extend(Problem(number, f"{where}.{err.field}", str(data.get(err.field) or ""), err.message)
-                            for err in e.errors)  # fmt: skip
-            return None
-        return {
-            k: getattr(record, k) for k in ("metric", "unit", "low", "high", "period_start", "period_end", "locator")
-        }
+            return None, tuple(e.errors)
+        return {k: getattr(record, k) for k in ("metric", "unit", "low", "high", "period_start", "period_end")}, ()
 
     # Matching and storing ------------------------------------------------------------
 
     def _organisation(self, fields: dict[str, Any], number: int, role: str) -> tuple[int, bool]:
         """Match an organisation by normalised name (and place), or create it."""
         name = str(fields["name"]).strip()
-        key = name_key(name)
+        key = self.name_keys.get(name)
+        if key is None:
+            if len(self.name_keys) >= 500_000:
+                self.name_keys.clear()
+            key = self.name_keys[name] = name_key(name)
         country = self.vocabulary.country(fields["country"]) if fields.get("country") else None
         subdivision = fields.get("subdivision")
+        # The same spelling in the same place again: the same answer, until an organisation
+        # of this name key is created (which empties the key's answers).
+        spelling = (name, country, subdivision)
+        answers = self.org_cache.get(key)
+        if answers is not None and spelling in answers:
+            org_id, earlier = answers[spelling]
+            self.report.matched_organisations += role == "client" and earlier
+            return org_id, True
+        org_id, matched = self._match_or_create(fields, key, name, country, subdivision, role)
+        earlier = matched and org_id not in self.writer.spellings_created
+        self.org_cache.setdefault(key, {})[spelling] = (org_id, earlier)
+        return org_id, matched
+
+    def _match_or_create(
+        self, fields: dict[str, Any], key: str, name: str, country: str | None, subdivision: str | None, role: str
+    ) -> tuple[int, bool]:
         place = (key, country, subdivision)
         found = self.keys.get(key, [])
         candidates = [org_id for org_id, c, s in found if _compatible(country, c) and _compatible(subdivision, s)]
@@ -401,20 +479,30 @@ class _Job:
             self.writer.alias(org_id, name, self.db)
             return org_id, True
         keyed = {**fields, "country": country or fields.get("country")}
-        checked, _ = self.check_org(tuple(sorted((k, v) for k, v in keyed.items() if v is not None)))
-        record = {**checked, "slug": self.writer.org_slug(name)}  # checked: the row passed this rule
+        checked, errors = self.check_org(_org_items(keyed))
+        checked_name, name_errors = self.check_name(fields["name"])
+        if checked is None or checked_name is None:  # only a vendor defined in the mapping can get here
+            raise ValidationError([*name_errors, *errors])
+        record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.created_at[place] = org_id
+        self.org_cache.pop(key, None)
         self.report.new_organisations += role == "client"
         return org_id, False
 
     def _relationship(self, vendor_id: int, client_id: int, values: dict[str, Any]) -> int | None:
-        known = self.writer.find_relationship(vendor_id, client_id, self.disclosure_id, values.get("product"))
-        if known is not None:
+        found = self.writer.find_relationship(vendor_id, client_id, self.disclosure_id, values.get("product"))
+        if found is not None:
+            known, stage = found
             if not self.writer.created(known):
                 self.writer.existing(known)  # stored before: this import adds its citations
-            elif self.writer.stage_of(known) != tuple(values.get(k) for k in store.STAGE_FIELDS):
+            elif stage != (
+                values.get("arrangement"),
+                values.get("trial_days"),
+                values.get("start_date"),
+                values.get("end_date"),
+            ):  # store.STAGE_FIELDS; fmt: skip
                 self.conflicts.append(known)
             return known
         if vendor_id == client_id:
@@ -434,6 +522,11 @@ class _Job:
 
 def _short(text: str, longest: int = 200) -> str:
     return text if len(text) <= longest else text[:longest] + "…"
+
+
+def _org_items(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """An organisation's fields as a cache key, with a stand-in for the name (checked apart)."""
+    return tuple(sorted((k, v) for k, v in {**fields, "name": "-"}.items() if v is not None))
 
 
 def _compatible(a: str | None, b: str | None) -> bool:

@@ -16,7 +16,7 @@ from registry.config import Settings
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
 from registry.importer.run import ImportReport, run_import
-from registry.store import imports, intake
+from registry.store import imports, intake, staging
 from registry.store import submissions as store
 from registry.store.database import DatabaseError, connect, snapshot, transaction
 
@@ -71,6 +71,7 @@ def import_file(
         except yaml.YAMLError as e:
             raise MappingError(f"the mapping is not valid YAML: {e}") from e
     reference = "S-" + secrets.token_hex(5).upper()
+    options = {"skip_invalid": skip_invalid, "progress": progress}
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
         # the write lock that contributors' submissions need.
@@ -79,9 +80,7 @@ def import_file(
             try:
                 submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
                                                                         submitter, file_name, dry_run=True)  # fmt: skip
-                report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
-                                    skip_invalid=skip_invalid or plan.skip_invalid, progress=progress,
-                                    first_ids=payload["import"]["first_ids"])  # fmt: skip
+                report = _write(db, copy, reference, submission_id, plan, table, vocabulary, payload, options)
                 return ImportResult(report, None, True, imports.import_preview(db, submission_id))
             finally:
                 db.close()
@@ -92,13 +91,12 @@ def import_file(
             raise imports.ImportConflict("another import is being written: wait until it has finished")
         db = connect(settings.intake_db)
         try:
-            imports.remove_abandoned(db)  # holding the lock: any unfinished import is a dead one
+            imports.remove_abandoned(db, settings.intake_db)  # holding the lock: any unfinished import is a dead one
             submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
                                                                     submitter, file_name, dry_run=False)  # fmt: skip
             try:
-                report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
-                                    skip_invalid=skip_invalid or plan.skip_invalid, progress=progress,
-                                    first_ids=payload["import"]["first_ids"])  # fmt: skip
+                report = _write(db, settings.intake_db, reference, submission_id, plan, table, vocabulary, payload,
+                                options)  # fmt: skip
                 payload["import"]["summary"] = report.summary()
                 _finish(settings, db, submission_id, reference, payload, approve, actor)
             except BaseException:
@@ -107,6 +105,34 @@ def import_file(
         finally:
             db.close()
     return ImportResult(report, reference, False)
+
+
+def _write(
+    db: sqlite_utils.Database,
+    intake_db: Path,
+    reference: str,
+    submission_id: int,
+    plan: Plan,
+    table: Any,
+    vocabulary: Any,
+    payload: dict[str, Any],
+    options: dict[str, Any],
+) -> ImportReport:
+    """Read, check and match every row into a staging file, then move the rows into intake.db
+    in short write transactions (registry.store.staging)."""
+    path = staging.staging_path(intake_db, reference)
+    stage = staging.open_staging(path)
+    try:
+        first_ids = payload["import"]["first_ids"]
+        report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
+                            skip_invalid=options["skip_invalid"] or plan.skip_invalid, progress=options["progress"],
+                            first_ids=first_ids, stage=stage)  # fmt: skip
+        staging.close_staging(stage)
+        staging.move(db, path, first_ids["relationships"])
+        return report
+    finally:
+        stage.close()
+        path.unlink(missing_ok=True)
 
 
 def _begin(
@@ -122,6 +148,8 @@ def _begin(
 ) -> tuple[int, Plan, Any, Any, dict[str, Any]]:
     """Check the mapping against the file and record the import as an unfinished
     submission ('importing', hidden from reviewers), in one short write transaction."""
+    vocabulary = intake.load_vocabulary(db)
+    plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)  # reads the file: before the lock
     with transaction(db):
         waiting = imports.pending_import(db)
         if waiting and not dry_run:
@@ -129,8 +157,6 @@ def _begin(
                 f"import {waiting} is waiting for review: approve or reject it first (imports are reviewed one "
                 "at a time, so that one never depends on rows of another)"
             )
-        vocabulary = intake.load_vocabulary(db)
-        plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)
         # Where its rows start in each table: a removal finds them by primary key.
         first_ids = imports.next_ids(db)
         payload = {"import": {"file": file_name or path.name, "mapping": mapping_text or "",
@@ -151,6 +177,7 @@ def _finish(
 ) -> None:
     """Make a written import whole: pending for a reviewer, or approved and published,
     in one transaction (until then none of its rows is visible to anyone)."""
+    db.execute("PRAGMA synchronous = FULL")  # the commit that makes the import whole is synced
     if not approve:
         with transaction(db):
             store.update_payload(db, submission_id, payload)

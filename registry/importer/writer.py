@@ -1,45 +1,35 @@
-"""Buffer an import's rows and write them in batches, parents first."""
+"""Buffer an import's rows and write them in batches to its staging file (see registry.store.staging)."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlite_utils
 
 from registry.names import name_key
 from registry.store import imports as store
-from registry.store import lookups
-from registry.store.database import transaction
+from registry.store import lookups, staging
 from registry.store.intake import now
 from registry.validation import slugify
 
-BATCH = 5000
-COLUMNS = {
-    "sources": ("id", "slug", "title", "url", "archive_url", "publisher", "language", "published_date", "content_hash",
-                "notes", "status", "submission_id", "created_at", "updated_at"),
-    "disclosures": ("id", "slug", "title", "kind", "disclosed_date", "period_start", "period_end", "disclosed_by",
-                    "reported_count", "description", "completeness_note", "status", "submission_id", "created_at",
-                    "updated_at"),
-    "organisations": ("id", "slug", "name", "name_key", "kind", "sector", "country", "subdivision", "city",
-                      "description", "status", "submission_id", "created_at", "updated_at"),
-    "organisation_aliases": ("id", "organisation_id", "alias", "alias_key", "language", "submission_id"),
-    "organisation_identifiers": ("id", "organisation_id", "scheme", "value", "submission_id"),
-    "relationships": ("id", "vendor_id", "client_id", "product", "arrangement", "trial_days", "start_date", "end_date",
-                      "disclosure_id", "summary", "notes", "status", "approved_at", "submission_id", "created_at",
-                      "updated_at"),
-    "citations": ("id", "relationship_id", "source_id", "locator", "quote", "submission_id"),
-    "observations": ("id", "relationship_id", "metric", "low", "high", "unit", "period_start", "period_end",
-                     "source_id", "locator", "status", "submission_id", "created_at"),
-}  # fmt: skip
+BATCH = 20_000  # rows of all tables per write to the staging file
+COLUMNS = staging.COLUMNS
 
 
 class Writer:
-    """Assigns ids up front and inserts in batches, each batch its own short write transaction."""
+    """Assigns ids up front (final ids are given when the rows are moved) and stages rows in
+    batches; reads of what was stored before the import go to `db`."""
 
     def __init__(
-        self, db: sqlite_utils.Database, status: str, submission_id: int | None, ids: dict[str, int] | None = None
+        self,
+        db: sqlite_utils.Database,
+        status: str,
+        submission_id: int | None,
+        ids: dict[str, int] | None = None,
+        stage: sqlite3.Connection | None = None,
     ) -> None:
-        self.db, self.status, self.submission_id = db, status, submission_id
+        self.db, self.status, self.submission_id, self.stage = db, status, submission_id, stage
         self.ids = dict(ids or store.next_ids(db))
         self.discard = False  # set once a row has an error: the import will store nothing
         self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
@@ -50,9 +40,12 @@ class Writer:
         self.identifiers: set[tuple[str, str]] = set()
         # Ids are handed out in order: a relationship at or above this one was made by this import.
         self.first_relationship = self.ids["relationships"]
-        # Relationships written since the last flush, by identity; older ones are found in the database.
-        self.unflushed: dict[tuple[int, int, str | None], int] = {}
-        self.unflushed_values: dict[int, tuple[Any, ...]] = {}
+        # This import's relationships: identity -> id and stage (see _identity and relationship).
+        self.mine: dict[int, int] = {}
+        self.products: dict[str, int] = {}
+        self.stages: dict[tuple[Any, ...], int] = {}
+        self.stage_list: list[tuple[Any, ...]] = []
+        self.first_organisation = self.ids["organisations"]
         self.spellings_created: set[int] = set()  # organisations this import created
         self.matched_relationships: set[int] = set()
 
@@ -68,23 +61,13 @@ class Writer:
         return self.ids[table] - 1
 
     def flush(self) -> None:
-        """Write every buffered row, parents before children, in one short write transaction
-        (nothing when the import has already failed: it will store nothing)."""
-        if not self.discard and self.pending:
-            with transaction(self.db):
-                starts = {t: rows[0][0] for t, rows in self.buffers.items() if rows}
-                if clash := store.taken_ids(self.db, starts):
-                    raise store.ImportConflict(
-                        f"another writer added rows to {', '.join(clash)} while this import was being written "
-                        "(a reviewer's approval?): nothing of the import was kept; run it again"
-                    )
-                for table, rows in self.buffers.items():
-                    store.insert_rows(self.db, table, COLUMNS[table], rows)
+        """Stage every buffered row (none once the import has failed: it will store nothing)."""
+        if not self.discard and self.stage is not None:
+            for table, rows in self.buffers.items():
+                staging.stage_rows(self.stage, table, rows)
         for rows in self.buffers.values():
             rows.clear()
         self.pending = 0
-        self.unflushed.clear()
-        self.unflushed_values.clear()
 
     def _slug(self, table: str, text: str) -> str:
         slug = lookups.unique_slug(self.db, table, slugify(text), self.slugs[table])
@@ -144,36 +127,49 @@ class Writer:
     def created(self, rel_id: int) -> bool:
         return rel_id >= self.first_relationship
 
+    def _identity(self, vendor_id: int, client_id: int, product: str | None) -> int:
+        # One int, not a tuple: a million of them fit in memory.
+        number = self.products.setdefault(product or "", len(self.products))
+        return (vendor_id << 64) | (client_id << 32) | number
+
     def find_relationship(
         self, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
-    ) -> int | None:
-        """A live relationship with this identity: written by this import, or stored before."""
-        found = self.unflushed.get((vendor_id, client_id, product))
-        return found or lookups.relationship_with_identity(self.db, vendor_id, client_id, disclosure_id, product)
+    ) -> tuple[int, tuple[Any, ...] | None] | None:
+        """(id, stage) of a live relationship with this identity: written by this import (with
+        its arrangement, trial length and dates), or stored before (stage None)."""
+        found = self.mine.get(self._identity(vendor_id, client_id, product))
+        if found is not None:
+            return found >> 24, self.stage_list[found & 0xFFFFFF]
+        if vendor_id >= self.first_organisation or client_id >= self.first_organisation:
+            return None  # an organisation this import made has no earlier relationship
+        known = lookups.relationship_with_identity(self.db, vendor_id, client_id, disclosure_id, product)
+        return (known, None) if known is not None else None
 
     def relationship(self, vendor_id: int, client_id: int, disclosure_id: int | None, v: dict[str, Any]) -> int:
-        row = {**v, "vendor_id": vendor_id, "client_id": client_id, "disclosure_id": disclosure_id,
-               "approved_at": self.stamp if self.status == "approved" else None}  # fmt: skip
-        rel_id = self._insert("relationships", row)
-        if self.pending:  # not flushed by this very insert
-            self.unflushed[(vendor_id, client_id, v.get("product"))] = rel_id
-            self.unflushed_values[rel_id] = tuple(v.get(k) for k in store.STAGE_FIELDS)
+        rel_id = self._next("relationships")
+        stage = (v.get("arrangement"), v.get("trial_days"), v.get("start_date"), v.get("end_date"))  # STAGE_FIELDS
+        number = self.stages.get(stage)
+        if number is None:
+            number = self.stages[stage] = len(self.stage_list)
+            self.stage_list.append(stage)
+        self.mine[self._identity(vendor_id, client_id, v.get("product"))] = (rel_id << 24) | number
+        approved_at = self.stamp if self.status == "approved" else None
+        self._add("relationships", (rel_id, vendor_id, client_id, v.get("product"), v.get("arrangement"),
+                                    v.get("trial_days"), v.get("start_date"), v.get("end_date"), disclosure_id,
+                                    v.get("summary"), v.get("notes"), self.status, approved_at, self.submission_id,
+                                    self.stamp, self.stamp))  # fmt: skip
         return rel_id
-
-    def stage_of(self, rel_id: int) -> tuple[Any, ...]:
-        """Arrangement, trial length and dates of a relationship this import wrote."""
-        return self.unflushed_values.get(rel_id) or store.relationship_stage(self.db, rel_id)
 
     # Citations and figures repeated in the file, or stored before, are ignored by the
     # database (INSERT OR IGNORE on their unique keys): no set of them is kept in memory.
     def citation(self, rel_id: int, source_id: int | None, locator: str, quote: str | None) -> None:
         if source_id is None:
             return
-        self._insert(
-            "citations", {"relationship_id": rel_id, "source_id": source_id, "locator": locator, "quote": quote}
-        )
+        self._add("citations", (self._next("citations"), rel_id, source_id, locator, quote, self.submission_id))
 
     def observation(self, rel_id: int, f: dict[str, Any], source_id: int | None) -> None:
         if source_id is None:
             return
-        self._insert("observations", {**f, "relationship_id": rel_id, "source_id": source_id})
+        self._add("observations", (self._next("observations"), rel_id, f["metric"], f["low"], f["high"], f["unit"],
+                                   f["period_start"], f["period_end"], source_id, f["locator"], self.status,
+                                   self.submission_id, self.stamp))  # fmt: skip

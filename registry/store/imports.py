@@ -13,12 +13,13 @@ from typing import Any
 
 import sqlite_utils
 
+from registry.store import staging
 from registry.store.database import DatabaseError, connect, transaction
 from registry.store.intake import now
 
 
 class ImportConflict(DatabaseError):
-    """Another import is being written, or a writer took ids this import had handed out."""
+    """Another import is being written."""
 
 
 # Tables an import writes, parents before children; each row carries submission_id
@@ -112,9 +113,10 @@ def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk
     """Delete an unfinished import's rows, then its submission, a few thousand rows per
     short write transaction: contributors' submissions never wait long behind it."""
     first = first_ids(db, submission_id)
+    pacer = staging.Pacer(db)
     for table in REMOVAL_ORDER:
         while True:
-            with transaction(db):
+            with pacer.chunk():
                 gone = db.execute(
                     f"DELETE FROM [{table}] WHERE id IN (SELECT id FROM [{table}] WHERE id >= ? AND submission_id = ? "
                     "ORDER BY id LIMIT ?)",
@@ -157,12 +159,14 @@ def import_lock(intake_db: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_abandoned(db: sqlite_utils.Database) -> list[str]:
-    """Remove the rows of imports left unfinished (their writer died or failed); the
-    caller holds the import lock. Returns their references."""
+def remove_abandoned(db: sqlite_utils.Database, intake_db: Path) -> list[str]:
+    """Remove the rows and staging files of imports left unfinished (their writer died or
+    failed); the caller holds the import lock. Returns their references."""
     found = unfinished_imports(db)
     for submission_id, _ in found:
         remove_import_in_chunks(db, submission_id)
+    for path in staging.leftovers(intake_db):
+        path.unlink(missing_ok=True)
     return [reference for _, reference in found]
 
 
@@ -173,7 +177,7 @@ def clean_up(intake_db: Path) -> list[str]:
             return []
         db = connect(intake_db)
         try:
-            return remove_abandoned(db)
+            return remove_abandoned(db, intake_db)
         finally:
             db.close()
 
@@ -206,12 +210,10 @@ def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
     db.execute("PRAGMA cache_size = -131072")  # 128 MB
     db.execute("PRAGMA temp_store = MEMORY")
-
-
-def taken_ids(db: sqlite_utils.Database, first: dict[str, int]) -> list[str]:
-    """Tables in which another writer used an id this import has handed out (the import
-    assigns its ids up front; an approval during the import takes the next free one)."""
-    return [t for t, i in first.items() if db.execute(f"SELECT 1 FROM [{t}] WHERE id >= ? LIMIT 1", [i]).fetchone()]
+    # WAL without a sync at every chunk's commit: a crash of the process loses nothing
+    # committed, a power cut at worst the last chunks (the import then stays unfinished
+    # and is removed). The import's last commit, which makes it whole, syncs (see service).
+    db.execute("PRAGMA synchronous = NORMAL")
 
 
 def pending_import(db: sqlite_utils.Database) -> str | None:
