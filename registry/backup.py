@@ -31,14 +31,17 @@ class Copied:
 
 def backup(settings: Settings, destination: Path) -> list[Copied]:
     """Copy intake.db and registry.db into `destination` (a new or empty folder)."""
-    if destination.exists() and any(destination.iterdir()):
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
         raise BackupError(f"{destination}: not empty; give a new folder (backups are never overwritten)")
     for name in DATABASES:
         if not (settings.instance / name).exists():
             raise DatabaseError(f"{settings.instance / name}: database file not found (run `registry init` first)")
     partial = destination.with_name(f".{destination.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    try:
+        partial.mkdir(parents=True)
+    except OSError as e:
+        raise BackupError(f"{destination}: cannot create it: {e.strerror or e}") from e
     try:
         copied = []
         for name in DATABASES:
@@ -53,9 +56,12 @@ def backup(settings: Settings, destination: Path) -> list[Copied]:
             "Restore with: REGISTRY_INSTANCE=NEW_FOLDER registry restore THIS_FOLDER\n",
             encoding="utf-8",
         )
-        if destination.exists():
-            destination.rmdir()
-        partial.rename(destination)  # the backup appears whole or not at all
+        try:
+            if destination.exists():
+                destination.rmdir()
+            partial.rename(destination)  # the backup appears whole or not at all
+        except OSError as e:
+            raise BackupError(f"{destination}: cannot create it: {e.strerror or e}") from e
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -169,7 +170,10 @@ def import_command(
     """Import a leaked client list (CSV, XLSX, JSON, NDJSON): all rows or none."""
     s = settings()
     report_path = errors_path or s.instance / "reports" / f"{file.stem}.errors.csv"
-    report_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.ClickException(f"import refused, nothing stored: cannot write the error report there: {e}") from e
     total = count_rows(file)
     try:
         with click.progressbar(length=total or 0, label="Importing", file=sys.stderr, show_pos=True) as bar:
@@ -182,7 +186,7 @@ def import_command(
             result = service.import_file(s, file, mapping_path, dry_run=dry_run, approve=approve,
                                          skip_invalid=skip_invalid, progress=progress)  # fmt: skip
     except ImportFailed as e:
-        e.report.write_csv(report_path)
+        _write_report(e.report, report_path)
         lines = [f"row {p.row}, {p.column}: {p.problem}" + (f" ({p.value!r})" if p.value else "")
                  for p in e.report.errors[:20]]  # fmt: skip
         more = f"\n... and {len(e.report.errors) - 20} more" if len(e.report.errors) > 20 else ""
@@ -195,7 +199,7 @@ def import_command(
         raise click.ClickException(f"import refused, nothing stored: {e}") from e
     report = result.report
     if report.errors or report.skipped:
-        report.write_csv(report_path)
+        _write_report(report, report_path)
     click.echo(report.summary())
     if report.skipped:
         click.echo(f"Skipped rows are listed in {report_path}")
@@ -205,6 +209,13 @@ def import_command(
         click.echo(f"Stored and published as {result.reference}.")
     else:
         click.echo(f"Stored as pending submission {result.reference}: a reviewer approves it at /review.")
+
+
+def _write_report(report: Any, path: Path) -> None:
+    try:
+        report.write_csv(path)
+    except OSError as e:
+        raise click.ClickException(f"cannot write the error report {path}: {e}") from e
 
 
 @cli.command("create-user")
