@@ -2,16 +2,19 @@
 
 Datasette 0.65 runs one `GROUP BY` per facet over the whole filtered table; at a million
 relationships each takes 50 to 100 ms, so the default page's five facets alone took
-about 400 ms. This plugin answers the same facets, with the same results, in two ways:
+about 400 ms, and more on a filtered page. This plugin answers the same facets, with the
+same results, from counts kept in memory for the current version of the database file
+(a dedicated read-only connection asks SQLite's `PRAGMA data_version`, which changes
+whenever another connection, the publisher, commits; a published change shows at once):
 
-- the unfiltered table's counts per column are computed once per version of the
-  database file and kept in memory: a dedicated read-only connection asks SQLite's
-  `PRAGMA data_version`, which changes whenever another connection (the publisher)
-  commits, so a published change shows in the next page;
-- a search counts its facet columns in one pass, reading the matching rows once into a
-  temporary table instead of once per facet;
-- a table filtered by column values counts each facet with Datasette's own query, which
-  the indexes of schema.sql answer from an index alone for vendor and country.
+- the unfiltered table: each facet column's counts, computed once per version;
+- a page filtered by facet values only (vendor=...&client_country=..., as a reader's
+  clicks make): a cube, the table's rows counted by every combination of the facet
+  columns, with its counts by each pair of columns and by each column, built once per
+  version (at first use, then on a thread while the old data is counted live);
+- a search: its facet columns counted in one pass over the rows it finds;
+- anything else (other filters, `_where`, `_next`...): Datasette's own query, each facet
+  on one of Datasette's threads at once.
 
 One hook: a wrapper of `register_facet_classes` that puts `CountedColumnFacet` in place
 of Datasette's `ColumnFacet` (same `column` type, same JSON and HTML)."""
@@ -115,13 +118,16 @@ async def cube_for(path: str, table: str, columns: tuple[str, ...], version: int
     def build() -> None:
         try:
             CUBES[key] = Cube(path, table, columns, version)
+        except sqlite3.Error:  # the file is being replaced, say: the next page tries again, counted live till then
+            pass
         finally:
             BUILDING.discard(key)
 
     BUILDING.add(key)
     if cube is None:  # the first one: build it now, later ones while the old data is still served live
         await asyncio.to_thread(build)
-        return CUBES.get(key) if CUBES[key].version == version else None
+        built = CUBES.get(key)
+        return built if built and built.version == version else None
     threading.Thread(target=build, daemon=True).start()
     return None
 
