@@ -24,7 +24,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
     "casefold": str.casefold,
     "collapse": lambda s: " ".join(s.split()),
 }
-CACHE_SIZE = 200_000  # distinct values remembered per column
+CACHE_SIZE = 20_000  # distinct values remembered per column (a column of names starts again when full)
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}

@@ -178,11 +178,15 @@ class _Job:
         self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
         self.check_date = functools.lru_cache(maxsize=65536)(self._check_date)
         self.check_texts = functools.lru_cache(maxsize=65536)(self._check_texts)
-        self.check_values = functools.lru_cache(maxsize=65536)(self._check_values)
+        self.check_date_pair = functools.lru_cache(maxsize=65536)(self._check_date_pair)
+        self.vendor_cells: dict[str, list[int]] = {}  # a vendor cell -> vendor ids
+        self.org_checks: dict[tuple[tuple[str, Any], ...], tuple[FieldError, ...]] = {}
         self.check_figure = functools.lru_cache(maxsize=65536)(self._check_figure)
         self.check_name = functools.lru_cache(maxsize=65536)(self._check_name)
-        # name key -> (spelling, country, subdivision) -> (organisation id, stored before this import)
-        self.org_cache: dict[str, dict[tuple[Any, ...], tuple[int, bool]]] = {}
+        # (spelling, country, subdivision) -> (organisation id, stored before this import, generation of
+        # its name key): an answer holds until an organisation of that name key is created.
+        self.org_cache: dict[tuple[Any, ...], tuple[int, bool, int]] = {}
+        self.generation: dict[str, int] = {}
         self.name_keys: dict[str, str] = {}
         # A locator template naming only {row} needs no copy of the row's cells.
         self.locator_cells = not plan.locator_row_only
@@ -261,11 +265,18 @@ class _Job:
             errors = errors + tuple(free_text_errors({"summary": "-", "locator": locator}))
         problems += [Problem(number, f"relationship.{e.field}", str(texts.get(e.field) or ""), e.message)
                      for e in errors]  # fmt: skip
-        # The other fields repeat from row to row: checked once per combination.
-        checked, errors = self.check_values(tuple(values.items()))
-        if errors:
+        # The other fields repeat from row to row: checked once per combination, and the
+        # dates once per pair (they vary more).
+        start, end = values.pop("start_date", None), values.pop("end_date", None)
+        checked, errors = self.check_relationship(tuple(values.items()))
+        dates, date_errors = self.check_date_pair(start, end)
+        if errors or date_errors:
+            values.update(start_date=start, end_date=end)
             problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
-                         for e in errors]  # fmt: skip
+                         for e in (*errors, *date_errors)]  # fmt: skip
+            checked = None
+        else:
+            checked = {**checked, **dates}
         sources = [self._row_source(number, spec, cells, problems) for spec in self.plan.sources]
         figures = [self._row_observation(number, spec, cells, problems) for spec in self.plan.observations]
         if problems or checked is None:
@@ -300,6 +311,15 @@ class _Job:
             return [self.single_vendor] if self.single_vendor else []
         spec = self.plan.vendors
         raw = spec["get"](cells) or ""
+        known = self.vendor_cells.get(raw)
+        if known is not None:
+            return known
+        if len(self.vendor_cells) >= 100_000:
+            self.vendor_cells.clear()
+        self.vendor_cells[raw] = self._cell_vendors(number, raw, spec)
+        return self.vendor_cells[raw]
+
+    def _cell_vendors(self, number: int, raw: str, spec: dict[str, Any]) -> list[int]:
         names = [n.strip() for n in (raw.split(spec["split"]) if spec["split"] else [raw]) if n.strip()]
         if not names:
             problem = Problem(number, "vendor", "", "no vendor named: not a vendor-client relationship")
@@ -316,10 +336,17 @@ class _Job:
     def _check_org_fields(self, number: int, fields: dict[str, Any]) -> list[Problem]:
         # The name on its own (its values hardly repeat), the rest once per combination,
         # keyed on the country's code when it has one: "US", "USA", "États-Unis" are one entry.
-        country = fields.get("country")
-        keyed = {**fields, "country": self.vocabulary.country(country) or country} if country else fields
-        _, errors = self.check_org(_org_items(keyed))
+        rest = tuple(item for item in fields.items() if item[0] != "name")
+        errors = self.org_checks.get(rest)
+        if errors is None:
+            if len(self.org_checks) >= 100_000:
+                self.org_checks.clear()
+            country = fields.get("country")
+            keyed = {**fields, "country": self.vocabulary.country(country) or country} if country else fields
+            errors = self.org_checks[rest] = self.check_org(_org_items(keyed))[1]
         _, name_errors = self.check_name(fields.get("name"))
+        if not errors and not name_errors:
+            return []
         return [Problem(number, f"client.{e.field}", str(fields.get(e.field) or ""), e.message)
                 for e in (*name_errors, *errors)]  # fmt: skip
 
@@ -355,15 +382,10 @@ class _Job:
         """The summary and notes by the free-text rules (the locator is checked per row)."""
         return tuple(free_text_errors({"summary": summary, "notes": notes, "locator": "-"}))
 
-    def _check_values(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
-        """Everything but the free text, dates included, once per distinct combination."""
-        values = dict(items)
-        dates = {k: values.pop(k) for k in ("start_date", "end_date") if k in values}
-        checked, errors = self.check_relationship(tuple(sorted(values.items())))
-        errors = list(errors)
-        if checked is not None:
-            checked = {**checked, **self._check_dates(dates, errors)}
-        return (checked if not errors else None), tuple(errors)
+    def _check_date_pair(self, start: Any, end: Any) -> tuple[dict[str, Any], tuple[FieldError, ...]]:
+        errors: list[FieldError] = []
+        checked = self._check_dates({"start_date": start, "end_date": end}, errors)
+        return checked, tuple(errors)
 
     def _check_dates(self, dates: dict[str, Any], errors: list[FieldError]) -> dict[str, Any]:
         """Each date by the date rule (cached per value), then their order."""
@@ -445,22 +467,23 @@ class _Job:
         name = str(fields["name"]).strip()
         key = self.name_keys.get(name)
         if key is None:
-            if len(self.name_keys) >= 500_000:
+            if len(self.name_keys) >= 100_000:
                 self.name_keys.clear()
             key = self.name_keys[name] = name_key(name)
         country = self.vocabulary.country(fields["country"]) if fields.get("country") else None
         subdivision = fields.get("subdivision")
         # The same spelling in the same place again: the same answer, until an organisation
-        # of this name key is created (which empties the key's answers).
+        # of this name key is created.
         spelling = (name, country, subdivision)
-        answers = self.org_cache.get(key)
-        if answers is not None and spelling in answers:
-            org_id, earlier = answers[spelling]
-            self.report.matched_organisations += role == "client" and earlier
-            return org_id, True
+        cached = self.org_cache.get(spelling)
+        if cached is not None and cached[2] == self.generation.get(key, 0):
+            self.report.matched_organisations += role == "client" and cached[1]
+            return cached[0], True
         org_id, matched = self._match_or_create(fields, key, name, country, subdivision, role)
         earlier = matched and org_id not in self.writer.spellings_created
-        self.org_cache.setdefault(key, {})[spelling] = (org_id, earlier)
+        if len(self.org_cache) >= 300_000:
+            self.org_cache.clear()
+        self.org_cache[spelling] = (org_id, earlier, self.generation.get(key, 0))
         return org_id, matched
 
     def _match_or_create(
@@ -487,7 +510,7 @@ class _Job:
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.created_at[place] = org_id
-        self.org_cache.pop(key, None)
+        self.generation[key] = self.generation.get(key, 0) + 1  # earlier answers for this key are stale
         self.report.new_organisations += role == "client"
         return org_id, False
 

@@ -36,7 +36,9 @@ class Writer:
         self.pending = 0
         self.stamp = now()
         self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
-        self.spellings: dict[int, set[str]] = {}
+        # (organisation, spelling) pairs known: one set of pairs, not a set per organisation.
+        self.spellings: set[tuple[int, str]] = set()
+        self.spellings_loaded: set[int] = set()  # organisations whose stored spellings were read
         self.identifiers: set[tuple[str, str]] = set()
         # Ids are handed out in order: a relationship at or above this one was made by this import.
         self.first_relationship = self.ids["relationships"]
@@ -97,7 +99,8 @@ class Writer:
 
     def organisation(self, r: dict[str, Any], key: str) -> int:
         org_id = self._insert("organisations", {**r, "name_key": key})
-        self.spellings[org_id] = {r["name"]}
+        self.spellings_loaded.add(org_id)
+        self.spellings.add((org_id, r["name"]))
         self.spellings_created.add(org_id)
         for alias in r.get("aliases") or []:
             self.alias(org_id, alias["alias"], self.db)
@@ -105,11 +108,12 @@ class Writer:
 
     def alias(self, org_id: int, spelling: str, db: sqlite_utils.Database) -> None:
         """Keep the file's spelling of a matched organisation as an alias."""
-        if org_id not in self.spellings:
-            self.spellings[org_id] = store.aliases_of(db, org_id)
-        if spelling in self.spellings[org_id]:
+        if org_id not in self.spellings_loaded:
+            self.spellings_loaded.add(org_id)
+            self.spellings.update((org_id, known) for known in store.aliases_of(db, org_id))
+        if (org_id, spelling) in self.spellings:
             return
-        self.spellings[org_id].add(spelling)
+        self.spellings.add((org_id, spelling))
         self._insert(
             "organisation_aliases", {"organisation_id": org_id, "alias": spelling, "alias_key": name_key(spelling)}
         )

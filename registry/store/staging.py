@@ -50,7 +50,7 @@ PARENT_CHUNK = 5000
 # SQLite's lock is not fair: a writer waiting on the busy timeout polls (every 100 ms once it
 # has waited a while) and would keep finding the next chunk under way. So after about
 # WORK seconds of chunks the move pauses a little longer than that poll interval.
-WORK, PAUSE = 0.4, 0.12
+WORK, PAUSE = 0.7, 0.12
 
 
 class Pacer:
@@ -198,8 +198,8 @@ def _move_relationships(pacer: Pacer) -> None:
                 [_next_id(db, "relationships"), *key, CHUNK],
             )
             last = db.execute(
-                "SELECT s.client_id, s.vendor_id, s.id FROM temp.moving m JOIN st.relationships s ON s.id = m.sid "
-                "ORDER BY m.fid DESC LIMIT 1"
+                "SELECT s.client_id, s.vendor_id, s.id FROM st.relationships s "
+                "WHERE s.id = (SELECT sid FROM temp.moving ORDER BY fid DESC LIMIT 1)"
             ).fetchone()
             if last is None:
                 return
