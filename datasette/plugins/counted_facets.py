@@ -10,8 +10,9 @@ whenever another connection, the publisher, commits; a published change shows at
 - the unfiltered table: each facet column's counts, computed once per version;
 - a page filtered by facet values only (vendor=...&client_country=..., as a reader's
   clicks make): a cube, the table's rows counted by every combination of the facet
-  columns, with its counts by each pair of columns and by each column, built once per
-  version (at first use, then on a thread while the old data is counted live);
+  columns, with its counts by each pair of columns and by each column, built on a
+  thread once per version (at startup, then after each publish; pages count live until
+  it is ready);
 - a search: its facet columns counted in one pass over the rows it finds;
 - anything else (other filters, `_where`, `_next`...): Datasette's own query, each facet
   on one of Datasette's threads at once.
@@ -106,29 +107,27 @@ CUBES: dict[tuple, Cube] = {}  # (database path, table) -> the latest cube built
 BUILDING: set[tuple] = set()
 
 
-async def cube_for(path: str, table: str, columns: tuple[str, ...], version: int) -> Cube | None:
-    """The table's cube for this data version; None while a newer one is built (the old one answered wrongly)."""
+def cube_for(path: str, table: str, columns: tuple[str, ...], version: int) -> Cube | None:
+    """The table's cube for this data version, or None while it is built on a thread (pages count live meanwhile).
+
+    At a million rows a cube takes seconds to build, so no page waits for one: the server
+    starts building at startup, and again at the first page after each publish."""
     key = (path, table)
     cube = CUBES.get(key)
     if cube and cube.version == version and set(columns) <= set(cube.columns):
         return cube
-    if key in BUILDING:
-        return None
+    if key not in BUILDING:
+        BUILDING.add(key)
 
-    def build() -> None:
-        try:
-            CUBES[key] = Cube(path, table, columns, version)
-        except sqlite3.Error:  # the file is being replaced, say: the next page tries again, counted live till then
-            pass
-        finally:
-            BUILDING.discard(key)
+        def build() -> None:
+            try:
+                CUBES[key] = Cube(path, table, columns, version)
+            except sqlite3.Error:  # the file is being replaced, say: the next page tries again
+                pass
+            finally:
+                BUILDING.discard(key)
 
-    BUILDING.add(key)
-    if cube is None:  # the first one: build it now, later ones while the old data is still served live
-        await asyncio.to_thread(build)
-        built = CUBES.get(key)
-        return built if built and built.version == version else None
-    threading.Thread(target=build, daemon=True).start()
+        threading.Thread(target=build, daemon=True).start()
     return None
 
 
@@ -177,7 +176,7 @@ class CountedColumnFacet(ColumnFacet):
         filters, faceted = self.facet_filters(), tuple(self.metadata_columns())
         if filters is not None and db.path and faceted:
             version = self.data_version(db.path)
-            cube = await cube_for(db.path, self.table, faceted, version)
+            cube = cube_for(db.path, self.table, faceted, version)
             if cube:
                 from_cube = [c for c in columns if c in cube.columns]
                 found = await asyncio.gather(*(asyncio.to_thread(cube.counts, c, filters) for c in from_cube))
@@ -263,6 +262,18 @@ class CountedColumnFacet(ColumnFacet):
             "results": results,
             "truncated": len(values) > facet_size,
         }
+
+
+@hookimpl
+def startup(datasette):
+    """Start building the cube of each table whose metadata names facets."""
+    for name, db in datasette.databases.items():
+        tables = (datasette.metadata("tables", database=name) or {}).items()
+        for table, meta in tables:
+            columns = tuple(f for f in meta.get("facets") or [] if isinstance(f, str))
+            if db.path and columns:
+                versions = VERSIONS.get(db.path) or VERSIONS.setdefault(db.path, DataVersion(db.path))
+                cube_for(db.path, table, columns, versions.current())
 
 
 @hookimpl(hookwrapper=True)
