@@ -194,7 +194,6 @@ class _Job:
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
         self.conflicts: list[int] = []  # relationships a later row described differently
-        self.created_at: dict[tuple[str, str | None, str | None], int] = {}  # (key, country, subdivision)
         self.source_ids: dict[str, int] = {}
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
 
@@ -480,8 +479,8 @@ class _Job:
             self.report.matched_organisations += role == "client" and cached[1]
             return cached[0], True
         org_id, matched = self._match_or_create(fields, key, name, country, subdivision, role)
-        earlier = matched and org_id not in self.writer.spellings_created
-        if len(self.org_cache) >= 300_000:
+        earlier = matched and not self.writer.made_here(org_id)
+        if len(self.org_cache) >= 100_000:
             self.org_cache.clear()
         self.org_cache[spelling] = (org_id, earlier, self.generation.get(key, 0))
         return org_id, matched
@@ -489,15 +488,15 @@ class _Job:
     def _match_or_create(
         self, fields: dict[str, Any], key: str, name: str, country: str | None, subdivision: str | None, role: str
     ) -> tuple[int, bool]:
-        place = (key, country, subdivision)
         found = self.keys.get(key, [])
         candidates = [org_id for org_id, c, s in found if _compatible(country, c) and _compatible(subdivision, s)]
         exact = [org_id for org_id, c, s in found if (c, s) == (country, subdivision)]
         if len(candidates) > 1:  # a Springfield PD in two states: the one in the row's place, or one made here
-            candidates = exact if len(exact) == 1 else [self.created_at[place]] if place in self.created_at else []
+            made = [org_id for org_id in exact if self.writer.made_here(org_id)]
+            candidates = exact if len(exact) == 1 else made[-1:]
         if len(candidates) == 1:  # several with no way to choose are not guessed: a new one is proposed
             org_id = candidates[0]
-            if role == "client" and org_id not in self.writer.spellings_created:
+            if role == "client" and not self.writer.made_here(org_id):
                 self.report.matched_organisations += 1
             self.writer.alias(org_id, name, self.db)
             return org_id, True
@@ -509,7 +508,6 @@ class _Job:
         record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
-        self.created_at[place] = org_id
         self.generation[key] = self.generation.get(key, 0) + 1  # earlier answers for this key are stale
         self.report.new_organisations += role == "client"
         return org_id, False

@@ -38,7 +38,7 @@ class Writer:
         self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
         # (organisation, spelling) pairs known: one set of pairs, not a set per organisation.
         self.spellings: set[tuple[int, str]] = set()
-        self.spellings_loaded: set[int] = set()  # organisations whose stored spellings were read
+        self.spellings_loaded: set[int] = set()  # organisations stored before whose spellings were read
         self.identifiers: set[tuple[str, str]] = set()
         # Ids are handed out in order: a relationship at or above this one was made by this import.
         self.first_relationship = self.ids["relationships"]
@@ -48,7 +48,6 @@ class Writer:
         self.stages: dict[tuple[Any, ...], int] = {}
         self.stage_list: list[tuple[Any, ...]] = []
         self.first_organisation = self.ids["organisations"]
-        self.spellings_created: set[int] = set()  # organisations this import created
         self.matched_relationships: set[int] = set()
 
     def _add(self, table: str, row: tuple[Any, ...]) -> int:
@@ -99,16 +98,18 @@ class Writer:
 
     def organisation(self, r: dict[str, Any], key: str) -> int:
         org_id = self._insert("organisations", {**r, "name_key": key})
-        self.spellings_loaded.add(org_id)
         self.spellings.add((org_id, r["name"]))
-        self.spellings_created.add(org_id)
         for alias in r.get("aliases") or []:
             self.alias(org_id, alias["alias"], self.db)
         return org_id
 
+    def made_here(self, org_id: int) -> bool:
+        """Whether this import created the organisation (its ids are handed out in order)."""
+        return org_id >= self.first_organisation
+
     def alias(self, org_id: int, spelling: str, db: sqlite_utils.Database) -> None:
         """Keep the file's spelling of a matched organisation as an alias."""
-        if org_id not in self.spellings_loaded:
+        if not self.made_here(org_id) and org_id not in self.spellings_loaded:
             self.spellings_loaded.add(org_id)
             self.spellings.update((org_id, known) for known in store.aliases_of(db, org_id))
         if (org_id, spelling) in self.spellings:

@@ -83,7 +83,7 @@ def open_staging(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -32768")
+    conn.execute("PRAGMA cache_size = -8192")  # appends only: a small cache will do
     for table, columns in COLUMNS.items():
         extra = ", fid INTEGER" if table in PARENTS else ""
         # References typed INTEGER, as their indexes are searched with integers (an untyped
