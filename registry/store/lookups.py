@@ -17,7 +17,7 @@ def _escape_like(text: str) -> str:
 
 def vocabulary_choices(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
     """(code, label) pairs of a vocabulary table, in label order."""
-    return [(r["code"], r["label"]) for r in db.query(f"SELECT code, label FROM [{table}] ORDER BY label")]
+    return [tuple(r) for r in db.execute(f"SELECT code, label FROM [{table}] ORDER BY label")]
 
 
 def country_names(db: sqlite_utils.Database) -> list[dict[str, str]]:

@@ -31,22 +31,13 @@ def insert_submission(
 ) -> int:
     """Store a pending submission; a repeated idempotency key raises with the first reference."""
     try:
-        return (
-            db["submissions"]
-            .insert(
-                {
-                    "reference": reference,
-                    "kind": kind,
-                    "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                    "submitter_name": submitter_name,
-                    "submitter_contact": submitter_contact,
-                    "idempotency_key": idempotency_key,
-                    "status": "pending",
-                    "created_at": now(),
-                }
-            )
-            .last_pk
-        )
+        cursor = db.execute(
+            "INSERT INTO submissions (reference, kind, payload, submitter_name, submitter_contact, "
+            "idempotency_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            [reference, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True), submitter_name,
+             submitter_contact, idempotency_key, now()],
+        )  # fmt: skip
+        return cursor.lastrowid
     except sqlite3.IntegrityError as e:
         if idempotency_key and "idempotency_key" in str(e):
             row = db.execute(
