@@ -52,9 +52,6 @@ relationship:
 on_error: skip
 """
 # Defects in files this suite may not change, described in the report; each test marked
-# xfail(strict=True) starts failing (as a reminder to drop the mark) once it is fixed.
-NDJSON_DEFECT = "RecursionError from json.loads in registry/importer/readers.py _read_ndjson is not a ReadError"
-YAML_DEFECT = "RecursionError from yaml.safe_load in registry/importer/mapping.py is not a MappingError"
 CANARY = Path("/tmp/hostile-yaml")  # what the YAML payloads would create if they ran
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -150,16 +147,8 @@ def test_hostile_cells_and_headers_are_shown_inert(hostile_app, seeded):
         ("binary.csv", bytes(range(256)) * 4),
         ("nested.json", b"[" * 100_000 + b"]" * 100_000),
         ("nested-object.json", b'[{"Agency": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]"),
-        pytest.param(
-            "nested.ndjson",
-            b'{"Agency": "x"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n",
-            marks=pytest.mark.xfail(strict=True, reason=NDJSON_DEFECT),
-        ),
-        pytest.param(
-            "first-nested.ndjson",
-            b'{"Agency": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
-            marks=pytest.mark.xfail(strict=True, reason=NDJSON_DEFECT),
-        ),
+        ("nested.ndjson", b'{"Agency": "x"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n"),
+        ("first-nested.ndjson", b'{"Agency": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"),
         ("not.json", b"{'Agency': 1}"),
         ("scalar.json", b"42"),
         ("fake.xlsx", b"PK\x03\x04 not really a workbook"),
@@ -293,7 +282,6 @@ def test_cli_import_refuses_hostile_files_mappings_and_paths(seeded, tmp_path):
                                  "--errors", str(good_csv / "x.csv")]),
     ]  # fmt: skip
     (tmp_path / "strict.yml").write_text(MAPPING.replace("on_error: skip", ""), encoding="utf-8")
-    cases = [(what, args) for what, args in cases if not any(k in what for k in KNOWN_CLI_DEFECTS)]
     before = dump(seeded.intake_db)
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda case: run_registry("import", *case[1], env=env), cases))
@@ -302,20 +290,10 @@ def test_cli_import_refuses_hostile_files_mappings_and_paths(seeded, tmp_path):
     assert not CANARY.exists()
 
 
-KNOWN_CLI_DEFECTS = {"vendor: [vendor": YAML_DEFECT, "vendor: {vendor": YAML_DEFECT, "nested.ndjson": NDJSON_DEFECT}
-CLI_CASES = [*KNOWN_CLI_DEFECTS, "errors into /proc", "errors under a file"]
-
-
 @pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(case, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_CLI_DEFECTS[case])])
-        if case in KNOWN_CLI_DEFECTS
-        else case
-        for case in CLI_CASES
-    ],
+    "case", ["vendor: [vendor", "vendor: {vendor", "nested.ndjson", "errors into /proc", "errors under a file"]
 )
-def test_cli_import_known_tracebacks(seeded, tmp_path, case):
+def test_cli_import_refuses_deep_nesting_and_unwritable_reports(seeded, tmp_path, case):
     env = {"REGISTRY_INSTANCE": str(seeded.instance)}
     good_csv = tmp_path / "list.csv"
     good_csv.write_text("Agency\nSylvania Police Department\n", encoding="utf-8")

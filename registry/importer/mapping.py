@@ -67,6 +67,8 @@ def load_mapping(path: Path) -> dict[str, Any]:
         raise MappingError(f"{path}: file not found") from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise MappingError(f"{path}: not valid YAML: {e}") from e
+    except RecursionError as e:
+        raise MappingError(f"{path}: nested too deeply to be a mapping") from e
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file is a YAML mapping of keys (vendor, client, relationship...)")
     return data

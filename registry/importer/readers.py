@@ -208,6 +208,8 @@ def _read_ndjson(path: Path) -> Table:
                         yield line, json.loads(text)
                     except json.JSONDecodeError as e:
                         raise ReadError(f"{path.name}: line {line}: not valid JSON ({e.msg})") from e
+                    except RecursionError as e:
+                        raise ReadError(f"{path.name}: line {line}: JSON nested too deeply to be a record") from e
 
     return _records_table(path.name, records())
 

@@ -70,6 +70,8 @@ def import_file(
             mapping = yaml.safe_load(mapping_text or "") or {}
         except yaml.YAMLError as e:
             raise MappingError(f"the mapping is not valid YAML: {e}") from e
+        except RecursionError as e:
+            raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
     options = {"skip_invalid": skip_invalid, "progress": progress}
     if dry_run:
