@@ -21,7 +21,7 @@ import pytest
 from registry.importer import service
 from registry.names import name_key
 from registry.store.database import DatabaseError
-from tests.conftest import REGISTRY, ROOT, SHARED, hidden_fields, invoke, query, serving
+from tests.conftest import REGISTRY, ROOT, SHARED, dump, hidden_fields, invoke, query, serving
 
 ROWS = 150_000
 
@@ -42,10 +42,10 @@ def client_list(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folder / bench.CSV_NAME, folder / bench.MAPPING_NAME
 
 
-def start_import(settings, csv_path: Path, mapping: Path) -> subprocess.Popen:
+def start_import(settings, csv_path: Path, mapping: Path, *options: str) -> subprocess.Popen:
     env = {**os.environ, "REGISTRY_INSTANCE": str(settings.instance)}
     return subprocess.Popen(
-        [str(REGISTRY), "import", str(csv_path), "--mapping", str(mapping)],
+        [str(REGISTRY), "import", str(csv_path), "--mapping", str(mapping), *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -178,6 +178,27 @@ def test_an_import_killed_mid_way_leaves_nothing_after_restart(seeded, client_li
     result = invoke("check")
     assert result.exit_code == 0, result.output
     assert staging_files(seeded) == []
+
+
+def test_an_approved_import_killed_mid_way_publishes_nothing(seeded, client_list):
+    """--approve: the rows become visible and published in one last transaction, or never."""
+    csv_path, mapping = client_list
+    before, published = counts(seeded), dump(seeded.registry_db)
+    process = start_import(seeded, csv_path, mapping, "--approve")
+    try:
+        wait_for_written_rows(seeded, process, 20_000)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert query(seeded.intake_db, "select count(*) from relationships where status = 'approved' and "
+                 "submission_id is not null") == [(0,)]  # fmt: skip
+    assert dump(seeded.registry_db) == published
+    assert invoke("init").exit_code == 0
+    assert counts(seeded) == before
+    assert dump(seeded.registry_db) == published
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
 
 
 def staging_files(settings) -> list[Path]:
