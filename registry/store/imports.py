@@ -1,5 +1,6 @@
-"""Bulk writes of an import: rows inserted in batches with ids assigned up front, and
-the approval or removal of everything one import submission created."""
+"""An import's reads of what was stored before it, the import lock, and the approval or
+removal of everything one import submission created (its rows are written by
+registry.store.staging)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import fcntl
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,20 +70,6 @@ def identifier_owner(db: sqlite_utils.Database, scheme: str, value: str) -> int 
         "SELECT organisation_id FROM organisation_identifiers WHERE scheme = ? AND value = ?", [scheme, value]
     ).fetchone()
     return row[0] if row else None
-
-
-# What a row already stored makes redundant: the same citation, alias, identifier or figure.
-IGNORE_DUPLICATES = ("citations", "organisation_aliases", "organisation_identifiers", "observations")
-
-
-def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert many rows at once; the caller holds the transaction."""
-    if rows:
-        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-        # ON CONFLICT DO NOTHING skips only rows a unique key already holds; a CHECK or
-        # NOT NULL failure still stops the import (OR IGNORE would drop such rows silently).
-        tail = " ON CONFLICT DO NOTHING" if table in IGNORE_DUPLICATES else ""
-        db.conn.executemany(f"INSERT INTO [{table}] ({names}) VALUES ({marks}){tail}", rows)
 
 
 def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, int]:
@@ -224,9 +211,5 @@ def pending_import(db: sqlite_utils.Database) -> str | None:
     return row[0] if row else None
 
 
+# What makes a relationship's stage: a later row giving other values is reported.
 STAGE_FIELDS = ("arrangement", "trial_days", "start_date", "end_date")
-
-
-def relationship_stage(db: sqlite_utils.Database, rel_id: int) -> tuple[Any, ...]:
-    row = db.execute(f"SELECT {', '.join(STAGE_FIELDS)} FROM relationships WHERE id = ?", [rel_id]).fetchone()
-    return tuple(row) if row else ()
