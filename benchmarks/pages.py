@@ -334,6 +334,8 @@ async def measure(path: Path, info: dict, repeats: int, stock_repeats: int, only
 
 def targets(results: dict) -> list[tuple[str, bool]]:
     checks = []
+    if not results:  # --only matched no page
+        return checks
     a_p95 = max(r["A"]["p95_ms"] for r in results.values())
     checks.append((f"every A page p95 <= 300 ms (worst {a_p95:.1f} ms)", a_p95 <= 300))
     json_page = results.get("table JSON", {})
