@@ -43,6 +43,8 @@ format: install ## Format the code with ruff
 bench: install ## Run the benchmarks (see README; several minutes)
 	$(BIN)/python benchmarks/facet_shape.py --rows 200000
 	$(BIN)/python benchmarks/import_speed.py --rows 1000000
+	$(BIN)/python benchmarks/pages.py --rows 1000000 --stock-repeats 3
+	$(BIN)/python benchmarks/load.py --seconds 60
 
 clean: ## Remove .venv (the instance folder with your data stays)
 	rm -rf $(VENV)
