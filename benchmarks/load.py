@@ -215,6 +215,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--contributors", type=int, default=16)
     parser.add_argument("--no-reviewer", action="store_true", help="Contributors and reader only.")
+    parser.add_argument("--no-reader", action="store_true", help="No Datasette reader (to see what it costs).")
     parser.add_argument("--keep", action="store_true", help="Keep the instance folder and print where it is.")
     args = parser.parse_args()
 
@@ -251,7 +252,7 @@ def main() -> int:
         contributors = [Contributor(i, base, vendor_id, stop) for i in range(args.contributors)]
         reviewer = Reviewer(base, password, stop)
         reader = Reader(datasette, stop)
-        threads = [*contributors, reader] + ([] if args.no_reviewer else [reviewer])
+        threads = [*contributors] + ([] if args.no_reviewer else [reviewer]) + ([] if args.no_reader else [reader])
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -285,7 +286,8 @@ def main() -> int:
     missing = [r for r in acknowledged if stored[r] == 0]
     doubled = [r for r, n in stored.items() if n > 1]
 
-    print(f"load: {args.contributors} contributors for {elapsed:.1f} s, 1 reviewer, 1 reader ({os.cpu_count()} CPUs)")
+    others = f"{0 if args.no_reviewer else 1} reviewer, {0 if args.no_reader else 1} reader"
+    print(f"load: {args.contributors} contributors for {elapsed:.1f} s, {others} ({os.cpu_count()} CPUs)")
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     print(
         f"  submissions: {len(acknowledged)} acknowledged, {len(acknowledged) / elapsed:.1f}/s; "
