@@ -17,6 +17,7 @@ from gunicorn.app.base import BaseApplication
 
 from registry import create_app
 from registry.config import Settings
+from registry.store import imports
 from registry.store.database import DatabaseError
 
 
@@ -102,6 +103,8 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
     if not settings.registry_db.exists():
         raise DatabaseError(f"{settings.registry_db}: not found (run `registry init` and `registry publish`)")
     os.environ.pop("FLASK_DEBUG", None)  # never the debugger in production
+    for reference in imports.clean_up(settings.intake_db):  # an import the last run left half-written
+        print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
     datasette = subprocess.Popen(datasette_command(settings, datasette_port))
     server = IntakeServer(gunicorn_options(settings, port), f"http://{settings.host}:{datasette_port}")
     print(f"Intake app: http://{settings.host}:{port}/", flush=True)

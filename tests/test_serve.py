@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 
 import httpx
 
-from tests.conftest import REGISTRY, free_port, serving
+from tests.conftest import REGISTRY, free_port, query, serving
 
 
 def port_is_closed(url: str) -> bool:
@@ -41,3 +42,17 @@ def test_serve_without_databases_says_what_to_run(instance):
     )
     assert result.returncode == 1
     assert "registry.db: not found (run `registry init` and `registry publish`)" in result.stderr
+
+
+def test_serve_removes_an_import_its_last_run_left_unfinished(seeded):
+    conn = sqlite3.connect(seeded.intake_db)
+    with conn:
+        conn.execute(
+            "insert into submissions (reference, kind, status, payload, created_at) "
+            "values ('S-DEADBEEF00', 'import', 'importing', '{}', '2026-01-01T00:00:00Z')"
+        )
+    conn.close()
+    with serving(seeded) as served:
+        assert httpx.get(f"{served.intake}/", timeout=5).status_code == 200
+    assert "Removed the unfinished import S-DEADBEEF00" in served.output
+    assert query(seeded.intake_db, "select count(*) from submissions where reference = 'S-DEADBEEF00'") == [(0,)]
