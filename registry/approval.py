@@ -142,10 +142,16 @@ def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], 
     if not reason.strip():
         raise ValidationError([FieldError("reason", "Give the reason for rejecting, for the record.")])
     with transaction(db):
-        if pending(db, submission_id)["kind"] == "import":
-            imports.remove_import(db, submission_id)  # never published: its rows go
+        found = pending(db, submission_id)
         store.set_submission_status(db, submission_id, "rejected")
         store.add_review(db, submission_id, user["id"], "reject", reason.strip())
+        if found["kind"] == "import":
+            imports.mark_removing(db, submission_id)
+    if found["kind"] == "import":
+        # Never published: its rows go, in short transactions (a large import's rows would
+        # otherwise hold the write lock for seconds). If this stops half-way, the next
+        # import, `registry init` or `registry serve` finishes it.
+        imports.finish_removal(db, submission_id)
 
 
 def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: str | None = None) -> None:

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from registry import approval
 from registry.cli import cli
 from registry.importer.mapping import compile_plan, load_mapping
-from registry.store.database import connect
+from registry.store import imports
+from registry.store.database import connect, transaction
 from tests.conftest import ROOT, SHARED, dump, invoke, query
 
 ATLAS = SHARED / "data" / "eff-atlas-2020" / "Atlas_of_Surveillance-20201007.csv"
@@ -489,3 +490,24 @@ def test_a_dry_run_without_databases_says_what_to_run(instance, tmp_path, mappin
     assert result.exit_code == 1
     assert "database file not found (run `registry init` first)" in result.output
     assert not instance.intake_db.exists()
+
+
+def test_a_rejection_stopped_half_way_is_finished_by_init(seeded, tmp_path, mapping, reviewer):
+    """Rejecting an import removes its rows in short transactions after the decision; if the
+    process stops before the end, `registry init` removes the rest and the decision stays."""
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    counts = "select (select count(*) from organisations), (select count(*) from relationships)"
+    before = query(seeded.intake_db, counts)
+    run(path, "--mapping", mapping)
+    (submission_id,) = query(seeded.intake_db, "select id from submissions where kind = 'import'")[0]
+    assert query(seeded.intake_db, counts) != before
+    db = connect(seeded.intake_db)
+    with transaction(db):  # the rejecting transaction, as if the process died right after it
+        db.execute("update submissions set status = 'rejected' where id = ?", [submission_id])
+        imports.mark_removing(db, submission_id)
+    db.close()
+    assert invoke("init").exit_code == 0
+    assert query(seeded.intake_db, counts) == before
+    assert query(seeded.intake_db, "select status, json_extract(payload, '$.import.removing') from submissions "
+                 "where id = ?", [submission_id]) == [("rejected", None)]  # fmt: skip
+    assert invoke("check").exit_code == 0

@@ -90,15 +90,9 @@ REMOVAL_ORDER = ("citations", "observations", "relationships", "organisation_ide
                  "organisations", "disclosures", "sources")  # fmt: skip
 
 
-def remove_import(db: sqlite_utils.Database, submission_id: int) -> None:
-    """Delete what a pending import created (it was never published)."""
-    for table in REMOVAL_ORDER:
-        db.execute(f"DELETE FROM [{table}] WHERE submission_id = ?", [submission_id])
-
-
-def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
-    """Delete an unfinished import's rows, then its submission, a few thousand rows per
-    short write transaction: contributors' submissions never wait long behind it."""
+def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
+    """Delete the rows an import created, a few thousand per short write transaction:
+    contributors' submissions never wait long behind it. Safe to run again if stopped."""
     first = first_ids(db, submission_id)
     pacer = staging.Pacer(db)
     for table in REMOVAL_ORDER:
@@ -111,8 +105,41 @@ def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk
                 ).rowcount
             if gone < chunk:
                 break
+
+
+def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
+    """Delete an unfinished import's rows, then its submission."""
+    remove_rows_in_chunks(db, submission_id, chunk)
     with transaction(db):
         db.execute("DELETE FROM submissions WHERE id = ? AND status = 'importing'", [submission_id])
+
+
+def mark_removing(db: sqlite_utils.Database, submission_id: int) -> None:
+    """Note, inside the rejecting transaction, that the import's rows are still to be removed."""
+    db.execute(
+        "UPDATE submissions SET payload = json_set(payload, '$.import.removing', json('true')) WHERE id = ?",
+        [submission_id],
+    )
+
+
+def finish_removal(db: sqlite_utils.Database, submission_id: int) -> None:
+    """Remove a rejected import's rows in short transactions, then clear the note."""
+    remove_rows_in_chunks(db, submission_id)
+    with transaction(db):
+        db.execute(
+            "UPDATE submissions SET payload = json_remove(payload, '$.import.removing') WHERE id = ?", [submission_id]
+        )
+
+
+def imports_being_removed(db: sqlite_utils.Database) -> list[tuple[int, str]]:
+    """(id, reference) of rejected imports whose rows were not all removed (the process stopped)."""
+    return [
+        tuple(r)
+        for r in db.execute(
+            "SELECT id, reference FROM submissions WHERE kind = 'import' AND status = 'rejected' "
+            "AND json_extract(payload, '$.import.removing')"
+        )
+    ]
 
 
 def first_ids(db: sqlite_utils.Database, submission_id: int) -> dict[str, int]:
@@ -152,6 +179,10 @@ def remove_abandoned(db: sqlite_utils.Database, intake_db: Path) -> list[str]:
     found = unfinished_imports(db)
     for submission_id, _ in found:
         remove_import_in_chunks(db, submission_id)
+    rejected = imports_being_removed(db)
+    for submission_id, _ in rejected:
+        finish_removal(db, submission_id)
+    found += rejected
     for path in staging.leftovers(intake_db):
         path.unlink(missing_ok=True)
     return [reference for _, reference in found]
