@@ -75,7 +75,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         datasette_port=datasette_port,
         host=host,
         https=env.get("REGISTRY_HTTPS", "") in ("1", "true", "yes"),
-        max_upload_mb=_port(env, "REGISTRY_MAX_UPLOAD_MB", 50),
+        max_upload_mb=_count(env, "REGISTRY_MAX_UPLOAD_MB", 50, most=100_000, least=1),
         submit_limit=_limit(env, "REGISTRY_SUBMIT_LIMIT", Settings.submit_limit),
         login_limit=_limit(env, "REGISTRY_LOGIN_LIMIT", Settings.login_limit),
         login_account_limit=_limit(env, "REGISTRY_LOGIN_ACCOUNT_LIMIT", Settings.login_account_limit),

@@ -2,12 +2,11 @@
 
 Production settings: gunicorn's threaded workers (one process per core by default, so
 both cores serve forms; REGISTRY_WORKERS and REGISTRY_THREADS change it), no debugger
-(Flask's debug mode is forced off), request line and header limits, and Datasette
+(create_app forces Flask's debug mode off), request line and header limits, and Datasette
 serving only registry.db, read-only, with time and size limits on every query."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import Any
@@ -76,7 +75,7 @@ class IntakeServer(BaseApplication):
 
     def load(self) -> Flask:
         # Each worker builds its own app after the fork: no SQLite handle crosses a fork.
-        return create_app({"DATASETTE_URL": self.datasette_url, "DEBUG": False, "REUSE_CONNECTIONS": True})
+        return create_app({"DATASETTE_URL": self.datasette_url, "REUSE_CONNECTIONS": True})
 
 
 def gunicorn_options(settings: Settings, port: int) -> dict[str, Any]:
@@ -102,7 +101,6 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
     """Run both servers until SIGINT or SIGTERM, then stop both."""
     if not settings.registry_db.exists():
         raise DatabaseError(f"{settings.registry_db}: not found (run `registry init` and `registry publish`)")
-    os.environ.pop("FLASK_DEBUG", None)  # never the debugger in production
     for reference in imports.clean_up(settings.intake_db):  # an import the last run left half-written
         print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
     datasette = subprocess.Popen(datasette_command(settings, datasette_port))

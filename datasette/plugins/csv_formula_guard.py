@@ -15,12 +15,7 @@ import csv
 import io
 
 from datasette import hookimpl
-
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    return "'" + cell if cell.startswith(DANGEROUS) else cell
+from registry.spreadsheet import neutralise  # the rule every CSV the registry writes follows
 
 
 class RecordRewriter:
