@@ -19,8 +19,7 @@ def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, A
     with publishing(settings) as db:
         survivor, other = lookups.organisation(db, survivor_id), lookups.organisation(db, other_id)
         for number, found in ((survivor_id, survivor), (other_id, other)):
-            if found is None:
-                raise ReviewError(f"No published organisation has number {number}.")
+            _must_be_current(number, found)
         for rel in curation.relationships_of(db, other_id):
             if {rel["vendor_id"], rel["client_id"]} == {survivor_id, other_id}:
                 raise ReviewError(f"They are vendor and client of each other (relationship {rel['id']}): not merged.")
@@ -45,9 +44,17 @@ def not_same(settings: Settings, org_id: int, other_id: int, user: dict[str, Any
         raise ReviewError("Choose two different organisations.")
     with publishing(settings) as db:
         for number in (org_id, other_id):
-            if lookups.organisation(db, number) is None:
-                raise ReviewError(f"No published organisation has number {number}.")
+            _must_be_current(number, lookups.organisation(db, number))
         curation.record_decision(db, org_id, other_id, "not-same", user["id"], reason)
+
+
+def _must_be_current(number: int, found: dict[str, Any] | None) -> None:
+    """`lookups.organisation` follows merges: an id merged meanwhile (a stale page) would
+    otherwise stand for its survivor, and the survivor would be merged instead."""
+    if found is None:
+        raise ReviewError(f"No published organisation has number {number}.")
+    if found["id"] != number:
+        raise ReviewError(f"Organisation {number} was merged into {found['id']} ({found['name']}): reload the page.")
 
 
 def withdraw(settings: Settings, rel_id: int, user: dict[str, Any], reason: str) -> None:

@@ -511,3 +511,11 @@ def test_a_rejection_stopped_half_way_is_finished_by_init(seeded, tmp_path, mapp
     assert query(seeded.intake_db, "select status, json_extract(payload, '$.import.removing') from submissions "
                  "where id = ?", [submission_id]) == [("rejected", None)]  # fmt: skip
     assert invoke("check").exit_code == 0
+
+
+def test_a_dry_run_leaves_no_file_behind(seeded, tmp_path, mapping):
+    """A dry run works on a snapshot of intake.db: the snapshot and its lock files go afterwards."""
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    for _ in range(2):
+        assert run(path, "--mapping", mapping, "--dry-run").exit_code == 0
+    assert [p.name for p in seeded.instance.iterdir() if p.name.startswith(".snapshot-")] == []

@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from registry import approval, publisher
+from registry import approval, curation, publisher
+from registry.approval import ReviewError
 from registry.cli import cli
 from registry.store.database import connect, declared_columns, table_rows
 from tests.conftest import dump, invoke, post_form, query, text
@@ -472,3 +473,18 @@ def test_a_long_queue_is_shown_a_page_at_a_time_oldest_first(reviewer_client, se
     assert 'rel="prev"' in last and 'rel="next"' not in last
     for wild in ("0", "-5", "abc", "99999999999999999999"):
         assert reviewer_client.get(f"/review?page={wild}").status_code == 200, wild
+
+
+def test_a_merge_from_a_stale_page_is_refused(reviewer_client, seeded, reviewer):
+    """After Kohl's is merged into Walmart, a merge naming Kohl's' old number must not
+    merge Walmart (which the old number now resolves to)."""
+    walmart, kohls, wells = (org_id(seeded, s) for s in ("walmart", "kohls", "wells-fargo"))
+    user = {"id": reviewer["id"], "name": "alice"}
+    curation.merge(seeded, walmart, kohls, user, "Same test.")
+    before = dump(seeded.intake_db)
+    with pytest.raises(ReviewError, match=f"Organisation {kohls} was merged into {walmart}"):
+        curation.merge(seeded, wells, kohls, user, "Stale page.")
+    with pytest.raises(ReviewError, match=f"Organisation {kohls} was merged into {walmart}"):
+        curation.not_same(seeded, wells, kohls, user, "Stale page.")
+    assert dump(seeded.intake_db) == before
+    assert query(seeded.intake_db, "select status from organisations where id = ?", [walmart]) == [("approved",)]

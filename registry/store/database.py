@@ -253,5 +253,7 @@ def snapshot(path: Path) -> Iterator[Path]:
     finally:
         target.close()
         source.close()
-        for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
-            leftover.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm", ".write-lock"):
+            copy.with_name(copy.name + suffix).unlink(missing_ok=True)
+        with _thread_locks_guard:
+            _thread_locks.pop(str(copy), None)
