@@ -161,16 +161,26 @@ def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: 
         store.set_submission_status(db, submission_id, "approved")
         store.add_review(db, submission_id, user["id"], "approve", note)
         if found["kind"] == "import":
-            for table, count in imports.approve_import(db, submission_id).items():
-                if count:
-                    store.audit(db, table, submission_id, "insert", user, None,
-                                {"submission": found["reference"], "rows": count},
-                                f"approved import {found['reference']}")  # fmt: skip
+            counts = imports.approve_import(db, submission_id)
+            audit_import(db, submission_id, found["reference"], counts, user, f"approved import {found['reference']}")
             return
         created = _store_payload(db, intake.load_vocabulary(db), found["payload"])
         for table, row_id in created:
             reason = f"approved submission {found['reference']}"
             store.audit(db, table, row_id, "insert", user, None, store.row(db, table, row_id), reason)
+
+
+def audit_import(
+    db: sqlite_utils.Database,
+    submission_id: int,
+    reference: str,
+    counts: dict[str, int],
+    user: dict[str, Any],
+    why: str,
+) -> None:
+    """One audit entry for an approved import, under its submission: how many rows each table got."""
+    rows = {table: count for table, count in counts.items() if count}
+    store.audit(db, "submissions", submission_id, "insert", user, None, {"submission": reference, "rows": rows}, why)
 
 
 def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: dict[str, Any]) -> list[tuple[str, int]]:

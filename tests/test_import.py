@@ -519,3 +519,22 @@ def test_a_dry_run_leaves_no_file_behind(seeded, tmp_path, mapping):
     for _ in range(2):
         assert run(path, "--mapping", mapping, "--dry-run").exit_code == 0
     assert [p.name for p in seeded.instance.iterdir() if p.name.startswith(".snapshot-")] == []
+
+
+def test_an_approved_import_is_audited_under_its_submission(seeded, tmp_path, mapping, reviewer):
+    path = write(tmp_path / "list.csv", csv_text(ROWS))
+    run(path, "--mapping", mapping)
+    (submission_id, reference) = query(seeded.intake_db, "select id, reference from submissions where kind = 'import'")[
+        0
+    ]
+    approval.approve(seeded, submission_id, {"id": reviewer["id"], "name": "alice"})
+    [(table, row_id, new)] = query(
+        seeded.intake_db, "select table_name, row_id, new_value from audit_log where reason like '%import%'"
+    )
+    assert (table, row_id) == ("submissions", submission_id)
+    logged = json.loads(new)
+    assert logged["submission"] == reference
+    relationships = query(
+        seeded.intake_db, "select count(*) from relationships where submission_id = ?", [submission_id]
+    )
+    assert logged["rows"]["relationships"] == relationships[0][0] > 0

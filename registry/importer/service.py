@@ -11,7 +11,7 @@ from typing import Any
 import sqlite_utils
 import yaml
 
-from registry.approval import publishing
+from registry.approval import audit_import, publishing
 from registry.config import Settings
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
@@ -188,14 +188,5 @@ def _finish(
     with publishing(settings) as pub:
         store.update_payload(pub, submission_id, payload)
         store.set_submission_status(pub, submission_id, "approved")
-        imports.approve_import(pub, submission_id)
-        _audit_import(pub, submission_id, reference, actor)
-
-
-def _audit_import(db: sqlite_utils.Database, submission_id: int, reference: str, actor: dict[str, Any]) -> None:
-    """One audit entry per table an approved import wrote: how many rows, from which submission."""
-    for table in imports.WITH_STATUS:
-        count = db.execute(f"SELECT count(*) FROM [{table}] WHERE submission_id = ?", [submission_id]).fetchone()[0]
-        if count:
-            store.audit(db, table, submission_id, "insert", actor, None, {"submission": reference, "rows": count},
-                        f"import {reference} approved")  # fmt: skip
+        counts = imports.approve_import(pub, submission_id)
+        audit_import(pub, submission_id, reference, counts, actor, f"import {reference} approved")
