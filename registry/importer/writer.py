@@ -147,7 +147,12 @@ class Writer:
             return found >> 24, self.stage_list[found & 0xFFFFFF]
         if vendor_id >= self.first_organisation or client_id >= self.first_organisation:
             return None  # an organisation this import made has no earlier relationship
-        known = lookups.relationship_with_identity(self.db, vendor_id, client_id, disclosure_id, product)
+        # Only relationships stored before this import's ids begin: one approved while the file
+        # is read may take an id this import has staged, and must not be taken for one of its own
+        # (the move then meets it at the unique identity index and the import fails cleanly).
+        known = lookups.relationship_with_identity(
+            self.db, vendor_id, client_id, disclosure_id, product, below=self.first_relationship
+        )
         return (known, None) if known is not None else None
 
     def relationship(self, vendor_id: int, client_id: int, disclosure_id: int | None, v: dict[str, Any]) -> int:

@@ -169,14 +169,20 @@ def unique_slug(db: sqlite_utils.Database, table: str, base: str, reserved: set[
 
 
 def relationship_with_identity(
-    db: sqlite_utils.Database, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
+    db: sqlite_utils.Database,
+    vendor_id: int,
+    client_id: int,
+    disclosure_id: int | None,
+    product: str | None,
+    below: int | None = None,
 ) -> int | None:
     """The live (pending or approved) relationship with this vendor, client, disclosure and
-    product, if any; written to use the relationships_live_identity index."""
+    product, if any (with an id below `below`, if given); written to use the
+    relationships_live_identity index."""
     found = db.execute(
         "SELECT id FROM relationships WHERE vendor_id = ? AND client_id = ? AND coalesce(disclosure_id, 0) = ? "
-        "AND coalesce(product, '') = ? AND status IN ('pending', 'approved')",
-        [vendor_id, client_id, disclosure_id or 0, product or ""],
+        "AND coalesce(product, '') = ? AND status IN ('pending', 'approved') AND id < ?",
+        [vendor_id, client_id, disclosure_id or 0, product or "", below or 2**63 - 1],
     ).fetchone()
     return found[0] if found else None
 
