@@ -341,3 +341,30 @@ async def test_a_big_vendor_page_lists_its_latest_clients_and_links_to_all(ds, s
         r'href="/registry/relationships\?vendor=Clearview\+AI">all 66 in the relationships table</a>', html
     )
     assert re.search(r"<td>Unknown</td><td[^>]*>63</td>", html)  # counts cover all 66, not the 50 listed
+
+
+async def test_vendor_page_counts_with_sql_when_a_facet_runs_out_of_time(seeded):
+    """A facet Datasette drops for time must not empty the vendor page: it counts with SQL."""
+    vendor = registry_id(seeded, "organisations", "clearview-ai")
+    conn = sqlite3.connect(seeded.registry_db)
+    columns = [r[1] for r in conn.execute("select * from pragma_table_info('relationships')")]
+    others = ", ".join(f"[{c}]" for c in columns if c != "id")
+    (source,) = conn.execute("select id from relationships where vendor_id = ? limit 1", [vendor]).fetchone()
+    with conn:
+        conn.execute(
+            f"insert into relationships ({others}) select {others} from relationships, "
+            "(with recursive n(i) as (select 1 union all select i + 1 from n where i < 150000) select i from n) "
+            "where relationships.id = ?",
+            [source],
+        )
+    (total,) = conn.execute("select count(*) from relationships where vendor_id = ?", [vendor]).fetchone()
+    conn.close()
+    hurried = Datasette(
+        [str(seeded.registry_db)],
+        metadata=METADATA,
+        template_dir=str(ROOT / "datasette" / "templates"),
+        plugins_dir=PLUGINS,
+        settings={"suggest_facets": False, "facet_time_limit_ms": 1},
+    )
+    html = (await hurried.client.get(f"/registry/organisations/{vendor}")).text
+    assert f"Clients ({total:,})" in html
