@@ -206,3 +206,34 @@ def serving(settings: Settings) -> Iterator[Served]:
             process.wait()
         log.close()
         served.output = log_path.read_text(encoding="utf-8", errors="replace")
+
+
+# The hostile-input tests post thousands of times from one address: limits raised, a
+# reviewer logged in.
+
+
+def make_hostile_app(monkeypatch):
+    """The intake app with limits high enough for thousands of posts from one address."""
+    monkeypatch.setenv("REGISTRY_SUBMIT_LIMIT", "1000000 per minute")
+    monkeypatch.setenv("REGISTRY_LOGIN_LIMIT", "1000000 per minute")
+    monkeypatch.setenv("REGISTRY_LOGIN_ACCOUNT_LIMIT", "1000000 per minute")
+    return create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test"})
+
+
+def logged_in(app, reviewer):
+    """A client of `app`, logged in as the reviewer."""
+    client = app.test_client()
+    token = hidden_fields(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={**token, "name": reviewer["name"], "password": reviewer["password"]})
+    assert response.status_code == 303
+    return client
+
+
+@pytest.fixture
+def hostile_app(seeded, monkeypatch):
+    return make_hostile_app(monkeypatch)
+
+
+@pytest.fixture
+def reviewer_of(hostile_app, reviewer):
+    return logged_in(hostile_app, reviewer)

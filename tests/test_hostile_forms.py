@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from registry import create_app
 from tests.conftest import dump, hidden_fields
 from tests.hostile import SHAPED_VALUES, VALUES
 from tests.test_submit import DISCLOSURE, org_id, response_data
@@ -113,33 +112,6 @@ def assert_no_error_page(response, where: str) -> str:
     assert response.status_code != 500, f"{where}: 500"
     assert "Traceback" not in body and "Something went wrong" not in body, f"{where}: an error page"
     return body
-
-
-def make_hostile_app(monkeypatch):
-    """The intake app with limits high enough for thousands of posts from one address."""
-    monkeypatch.setenv("REGISTRY_SUBMIT_LIMIT", "1000000 per minute")
-    monkeypatch.setenv("REGISTRY_LOGIN_LIMIT", "1000000 per minute")
-    monkeypatch.setenv("REGISTRY_LOGIN_ACCOUNT_LIMIT", "1000000 per minute")
-    return create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test"})
-
-
-def logged_in(app, reviewer):
-    """A client of `app`, logged in as the reviewer."""
-    client = app.test_client()
-    token = hidden_fields(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={**token, "name": reviewer["name"], "password": reviewer["password"]})
-    assert response.status_code == 303
-    return client
-
-
-@pytest.fixture
-def hostile_app(seeded, monkeypatch):
-    return make_hostile_app(monkeypatch)
-
-
-@pytest.fixture
-def reviewer_of(hostile_app, reviewer):
-    return logged_in(hostile_app, reviewer)
 
 
 def relationship_base(seeded) -> dict[str, str]:

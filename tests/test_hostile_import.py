@@ -26,15 +26,8 @@ from tests.test_hostile_forms import (
     Writes,
     assert_no_error_page,
     inert_problems,
-    make_hostile_app,
 )
 from tests.test_upload import wait_for_job
-
-
-@pytest.fixture
-def hostile_app(seeded, monkeypatch):
-    return make_hostile_app(monkeypatch)
-
 
 MAPPING = """\
 vendor: {slug: clearview-ai}

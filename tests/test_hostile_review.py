@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from tests.conftest import hidden_fields
 from tests.hostile import CONTROL, LONG, REPRESENTATIVE, VALUES
 from tests.test_hostile_forms import (
@@ -15,23 +13,10 @@ from tests.test_hostile_forms import (
     Writes,
     assert_no_error_page,
     inert_problems,
-    logged_in,
-    make_hostile_app,
     relationship_base,
     stored_submissions,
     tag_counts,
 )
-
-
-@pytest.fixture
-def hostile_app(seeded, monkeypatch):
-    return make_hostile_app(monkeypatch)
-
-
-@pytest.fixture
-def reviewer_of(hostile_app, reviewer):
-    return logged_in(hostile_app, reviewer)
-
 
 LOGIN_VALUES = [(f"value-{i}", v) for i, v in enumerate([*REPRESENTATIVE, *CONTROL[:6], *LONG])]
 

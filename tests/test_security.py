@@ -143,7 +143,8 @@ def test_thousands_of_fields_are_answered_without_error(client, seeded, relation
     response = client.post("/submit/relationship", data={**hidden_fields(page), **flood})
     assert time.monotonic() - started < 5
     assert response.status_code == 422
-    assert "This field is required" in text(response) or "required" in text(response)
+    assert "Give the organisation's name." in text(response)
+    assert "Say in one sentence what the sources show." in text(response)
     # as multipart, werkzeug's part limit answers 413 before any form code runs
     files = {f"f{i}": "x" for i in range(1500)}
     response = client.post(
@@ -248,11 +249,10 @@ def test_a_bad_rate_limit_setting_is_named(monkeypatch, instance):
 )
 def test_errors_get_a_generic_page(client, seeded, method, path, status):
     response = client.open(path, method=method)
-    assert response.status_code in (status, 302), path
+    assert response.status_code == status, path
     body = text(response)
-    if response.status_code == status:
-        assert "Exposure registry" in body
-        assert "Traceback" not in body and "werkzeug" not in body.lower()
+    assert "Exposure registry" in body
+    assert "Traceback" not in body and "werkzeug" not in body.lower()
 
 
 def test_an_unexpected_error_shows_a_generic_page_and_no_detail(monkeypatch, seeded):
