@@ -26,6 +26,14 @@ FREE_TEXT = {"summary": (True, 1000), "notes": (False, 2000), "locator": (True, 
 IDENTIFIER_SCHEMES = frozenset({"wikidata", "atlas-of-surveillance", "flock-transparency", "other"})
 
 
+def check_identifier(data: Any, prefix: str = "") -> tuple[tuple[str, str] | None, list[FieldError]]:
+    """An identifier (a known scheme, a value of at most 200 characters): (scheme, value) or errors."""
+    g = Fields(data if isinstance(data, Mapping) else {}, prefix)
+    scheme = g.choice("scheme", IDENTIFIER_SCHEMES, required=True)
+    value = g.text("value", required=True, max_length=200)
+    return ((scheme, value) if scheme and value and not g.errors else None), g.errors
+
+
 def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> OrganisationRecord:
     """Validate an organisation."""
     f = Fields(data)
@@ -43,12 +51,10 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
     for i, ident in enumerate(f.items("identifiers")):
         if isinstance(ident, list | tuple) and len(ident) == 2:  # (scheme, value), as records hold them
             ident = {"scheme": ident[0], "value": ident[1]}
-        g = Fields(ident, f"identifiers[{i}].")
-        scheme = g.choice("scheme", IDENTIFIER_SCHEMES, required=True)
-        value = g.text("value", required=True, max_length=200)
-        f.errors.extend(g.errors)
-        if scheme and value:
-            identifiers.append((scheme, value))
+        checked, errors = check_identifier(ident, f"identifiers[{i}].")
+        f.errors.extend(errors)
+        if checked:
+            identifiers.append(checked)
     record = dict(
         slug=slug,
         name=name,

@@ -538,3 +538,40 @@ def test_an_approved_import_is_audited_under_its_submission(seeded, tmp_path, ma
         seeded.intake_db, "select count(*) from relationships where submission_id = ?", [submission_id]
     )
     assert logged["rows"]["relationships"] == relationships[0][0] > 0
+
+
+def test_links_and_identifiers_follow_the_shared_text_rules(seeded, tmp_path):
+    """A citation locator or an identifier with direction overrides, control characters or
+    too many characters is listed and left out, never published."""
+    rows = [
+        ("Good Agency", "https://example.org/a", "page 3", "ID-1"),
+        ("Bidi Agency", "https://example.org/b", "page 3\u202e\x07evil", "ID-\u202e2"),
+        ("Long Agency", "https://example.org/c", "p" * 300, "I" * 5000),
+    ]
+    path = tmp_path / "list.csv"
+    path.write_text("Agency,Link,Loc,Ident\n" + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows), encoding="utf-8")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(
+        "vendor: {new: {name: Clearview AI}}\n"
+        "source: {new: {title: Test list, language: en}}\n"
+        "client: {name: {column: Agency}, kind: {value: public-agency}, sector: {value: law-enforcement}, "
+        "country: {value: US}}\n"
+        "relationship: {arrangement: {value: unknown}}\n"
+        "sources: [{url: {column: Link}, locator: {column: Loc}}]\n"
+        "identifier: {column: Ident, scheme: other}\n",
+        encoding="utf-8",
+    )
+    result = run(path, "--mapping", mapping, "--approve")
+    assert result.exit_code == 0, result.output
+    locators = [r[0] for r in query(seeded.registry_db, "select locator from citations")]
+    assert "page 3" in locators
+    assert not [x for x in locators if "\u202e" in x or "\x07" in x or len(x) > 200]
+    values = [r[0] for r in query(seeded.registry_db, "select value from organisation_identifiers")]
+    assert "ID-1" in values
+    assert not [v for v in values if "\u202e" in v or len(v) > 200]
+    report = (seeded.instance / "reports" / "list.errors.csv").read_text(encoding="utf-8")
+    assert "this link is not cited" in report and "the identifier is not stored" in report
+    bad = tmp_path / "bad.yml"
+    bad.write_text(mapping.read_text(encoding="utf-8").replace("scheme: other", "scheme: passport"), encoding="utf-8")
+    refused = run(path, "--mapping", bad, "--dry-run")
+    assert refused.exit_code == 1 and "scheme 'passport' is not one of" in refused.output

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from registry.build import IDENTIFIER_SCHEMES
+
 Cells = Mapping[str, str]
 Getter = Callable[[Cells], Any]
 SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
@@ -96,7 +98,10 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
     if data.get("identifier"):
         ident = _mapping(data["identifier"], "identifier")
         spec = {k: v for k, v in ident.items() if k != "scheme"}
-        identifier = (compile_.spec(spec, "identifier"), str(ident.get("scheme", "other")))
+        scheme = str(ident.get("scheme", "other"))
+        if scheme not in IDENTIFIER_SCHEMES:
+            raise MappingError(f"identifier: scheme '{scheme}' is not one of {', '.join(sorted(IDENTIFIER_SCHEMES))}")
+        identifier = (compile_.spec(spec, "identifier"), scheme)
     return Plan(
         text=text,
         options={k: data[k] for k in ("format", "json_path", "sheet") if data.get(k)},

@@ -20,6 +20,7 @@ from registry.build import (
     build_organisation,
     build_relationship,
     build_source,
+    check_identifier,
     free_text_errors,
 )
 from registry.importer.mapping import Plan
@@ -284,7 +285,13 @@ class _Job:
         if self.plan.identifier:
             ident = str(self.plan.identifier[0]({**cells, "row": number}) or "")
             if ident:
-                self.writer.identifier(client_id, self.plan.identifier[1], ident, self.db)
+                pair, errors = check_identifier({"scheme": self.plan.identifier[1], "value": ident})
+                if pair:
+                    self.writer.identifier(client_id, *pair, self.db)
+                self.report.skipped += [
+                    Problem(number, f"identifier.{e.field}", ident, f"{e.message}: the identifier is not stored")
+                    for e in errors
+                ]
         self.report.rows_stored += 1
         stored = {**checked, "summary": summary.strip(), "notes": (notes or "").strip() or None}
         for vendor_id in vendors:
@@ -415,10 +422,9 @@ class _Job:
         if not values.get("url"):
             return None  # an empty link column: nothing to cite
         locator = str(values.pop("locator", None) or f"row {number}")
-        if len(locator) > FREE_TEXT["locator"][1]:
-            longest = FREE_TEXT["locator"][1]
-            problem = f"longer than {longest} characters: this link is not cited"
-            self.report.skipped.append(Problem(number, "source.locator", locator, problem))
+        if errors := free_text_errors({"summary": "-", "locator": locator}):  # the citation's own rule
+            self.report.skipped += [Problem(number, "source.locator", locator, f"{e.message}: this link is not cited")
+                                    for e in errors]  # fmt: skip
             return None
         values.setdefault("title", values.get("publisher") or values["url"])
         values.setdefault("language", "en")
