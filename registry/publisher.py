@@ -47,7 +47,7 @@ def publish(settings: Settings) -> PublishReport:
         with transaction(registry):
             changes = public.sync(registry)
         public.detach(registry, "intake")
-        registry.execute("PRAGMA optimize")  # refreshes the planner's statistics when they have aged
+        public.refresh_statistics(registry)
         return PublishReport(settings.registry_db, public.published_counts(registry), changes)
     finally:
         registry.close()
@@ -89,7 +89,7 @@ def build_fresh(intake_path: Path, folder: Path) -> Path:
         with transaction(db):
             public.copy_all(db)
         public.detach(db, "intake")
-        db.execute("ANALYZE")  # statistics for the query planner: which index suits a page's filters
+        public.refresh_statistics(db, full=True)
         problems = integrity_problems(db)
         db.close()
     except BaseException:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import httpx
@@ -14,7 +13,7 @@ def test_limits_and_error_pages_over_http(seeded, monkeypatch):
     monkeypatch.setenv("REGISTRY_MAX_UPLOAD_MB", "1")
     monkeypatch.setenv("REGISTRY_SUBMIT_LIMIT", "2 per minute")
     monkeypatch.setenv("FLASK_DEBUG", "1")  # must not matter
-    with serving(dataclasses.replace(seeded)) as served, httpx.Client(base_url=served.intake, timeout=30) as client:
+    with serving(seeded) as served, httpx.Client(base_url=served.intake, timeout=30) as client:
         token = hidden_fields(client.get("/import").text)["csrf_token"]
         big = os.urandom(3 * 1024 * 1024)
         response = client.post("/import", data={"csrf_token": token}, files={"file": ("list.csv", big, "text/csv")})

@@ -179,7 +179,7 @@ def _finish(
 ) -> None:
     """Make a written import whole: pending for a reviewer, or approved and published,
     in one transaction (until then none of its rows is visible to anyone)."""
-    db.execute("PRAGMA synchronous = FULL")  # the commit that makes the import whole is synced
+    imports.sync_commits(db)  # the commit that makes the import whole is synced
     if not approve:
         with transaction(db):
             store.update_payload(db, submission_id, payload)

@@ -228,10 +228,14 @@ def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
     db.execute("PRAGMA cache_size = -24576")  # 24 MB: the move mostly appends to its indexes
     db.execute("PRAGMA temp_store = MEMORY")
-    # WAL without a sync at every chunk's commit: a crash of the process loses nothing
-    # committed, a power cut at worst the last chunks (the import then stays unfinished
-    # and is removed). The import's last commit, which makes it whole, syncs (see service).
-    db.execute("PRAGMA synchronous = NORMAL")
+    # Chunks commit without a sync (connect() sets synchronous=NORMAL on WAL files): a crash
+    # of the process loses nothing committed, a power cut at worst the last chunks (the
+    # import then stays unfinished and is removed). The last commit syncs: see sync_commits.
+
+
+def sync_commits(db: sqlite_utils.Database) -> None:
+    """Sync this connection's commits to disk (the one that makes an import whole)."""
+    db.execute("PRAGMA synchronous = FULL")
 
 
 def pending_import(db: sqlite_utils.Database) -> str | None:

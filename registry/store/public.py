@@ -95,6 +95,12 @@ def sync(db: sqlite_utils.Database, public: str = "main", intake: str = "intake"
     return changes
 
 
+def refresh_statistics(registry: sqlite_utils.Database, *, full: bool = False) -> None:
+    """Statistics for the query planner (which index suits a page's filters): all of them
+    after a rebuild, those that have aged after an update."""
+    registry.execute("ANALYZE" if full else "PRAGMA optimize")
+
+
 def published_counts(registry: sqlite_utils.Database) -> dict[str, int]:
     """Count what readers can see: relationships, vendors, clients and disclosures."""
     row = registry.execute(
