@@ -4,20 +4,36 @@ Starts the real servers (`registry serve`: gunicorn for the intake app, Datasett
 child process) on a fresh seeded instance, then for `--seconds`:
 
 - `--contributors` threads (default 16) each GET the relationship form once (for the
-  session's CSRF token) and POST relationship submissions as fast as they are answered,
-  each with its own idempotency key and a new client name;
+  session's CSRF token) and POST relationship submissions, each with its own idempotency
+  key and a new client name;
 - one reviewer logs in and approves pending submissions, oldest first;
 - one reader loads Datasette pages (the relationships table with its facets, a search,
   an organisation page).
 
+How fast the contributors post is `--rate`:
+
+- `--rate R` (default 260 a second, the target of 250 with a margin): an open-loop
+  schedule. Post k of contributor i is due at start + (k * contributors + i) / R, so the
+  contributors together offer R a second, evenly spread. A contributor whose previous
+  answer came late posts at once, and each latency is measured from the moment the post
+  was DUE, not from when it could be sent: a slow server cannot hide its backlog by
+  slowing the clients (no "coordinated omission"). This is the latency a server
+  sustaining R a second gives its users.
+- `--rate 0`: closed loop, each contributor posting again as soon as it is answered. This
+  measures capacity (the most submissions a second the servers answer); its latencies
+  are then set by the queue (Little's law: mean latency = contributors / throughput).
+
 It prints submissions per second, p50/p99 latency of the POSTs, every error, the
 reviewer's and readers' figures, and then checks the intake database: every
-acknowledged submission (a 303 to its confirmation page) is there exactly once.
+acknowledged submission (a 303 to its confirmation page) is there exactly once. The exit
+status is 1 if any POST failed or any acknowledged submission is missing or doubled.
 
-    .venv/bin/python benchmarks/load.py --seconds 60
+    .venv/bin/python benchmarks/load.py --seconds 60             # 260 a second offered
+    .venv/bin/python benchmarks/load.py --seconds 60 --rate 0    # as fast as answered
 
 The submission rate limit is raised for the run (REGISTRY_SUBMIT_LIMIT), since every
-contributor here comes from 127.0.0.1; the limiter still runs on every request.
+contributor here comes from 127.0.0.1; the limiter still runs on every request, with
+the two windows of the default limit.
 """
 
 from __future__ import annotations
@@ -80,9 +96,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class Contributor(threading.Thread):
-    def __init__(self, number: int, base: str, vendor_id: str, stop: threading.Event) -> None:
+    def __init__(
+        self, number: int, base: str, vendor_id: str, stop: threading.Event, schedule: tuple[float, float] | None
+    ) -> None:
         super().__init__(daemon=True)
         self.number, self.base, self.vendor_id, self.stop = number, base, vendor_id, stop
+        self.schedule = schedule  # (first due time, interval) on time.perf_counter's clock, or None: closed loop
+        self.late = 0  # posts sent after their due time (the previous answer came late)
         self.latencies: list[float] = []
         self.acknowledged: list[str] = []
         self.errors: Counter[str] = Counter()
@@ -107,6 +127,16 @@ class Contributor(threading.Thread):
         n = 0
         while not self.stop.is_set():
             n += 1
+            due = None
+            if self.schedule is not None:
+                first, interval = self.schedule
+                due = first + (n - 1) * interval
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    if self.stop.wait(wait):
+                        break
+                else:
+                    self.late += 1
             data = {
                 "csrf_token": token,
                 "idempotency_key": uuid.uuid4().hex,
@@ -130,7 +160,7 @@ class Contributor(threading.Thread):
                 "submitter_name": "Load Tester",
                 "submitter_contact": "load@example.org",
             }
-            started = time.perf_counter()
+            started = time.perf_counter() if due is None else due
             try:
                 conn.request("POST", "/submit/relationship", body=urlencode(data), headers=headers)
                 response = conn.getresponse()
@@ -214,6 +244,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--contributors", type=int, default=16)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=260,
+        help="submissions a second offered, all contributors together; 0: closed loop",
+    )
     parser.add_argument("--no-reviewer", action="store_true", help="Contributors and reader only.")
     parser.add_argument("--no-reader", action="store_true", help="No Datasette reader (to see what it costs).")
     parser.add_argument("--keep", action="store_true", help="Keep the instance folder and print where it is.")
@@ -223,7 +259,7 @@ def main() -> int:
     env = {
         **os.environ,
         "REGISTRY_INSTANCE": str(folder / "instance"),
-        "REGISTRY_SUBMIT_LIMIT": "1000000 per minute",
+        "REGISTRY_SUBMIT_LIMIT": "1000000 per minute;10000000 per hour",
     }
     password = "load test reviewer password"
     for command in (("init",), ("seed",), ("publish",)):
@@ -249,14 +285,20 @@ def main() -> int:
         wait_for(f"{base}/", process)
         wait_for(f"{datasette}/registry/relationships.json?_size=0", process)
         stop = threading.Event()
-        contributors = [Contributor(i, base, vendor_id, stop) for i in range(args.contributors)]
+        begin = time.perf_counter() + 1.0  # the contributors fetch their forms first
+        interval = args.contributors / args.rate if args.rate > 0 else 0
+
+        def schedule(i: int) -> tuple[float, float] | None:
+            return (begin + i / args.rate, interval) if args.rate > 0 else None
+
+        contributors = [Contributor(i, base, vendor_id, stop, schedule(i)) for i in range(args.contributors)]
         reviewer = Reviewer(base, password, stop)
         reader = Reader(datasette, stop)
         threads = [*contributors] + ([] if args.no_reviewer else [reviewer]) + ([] if args.no_reader else [reader])
-        started = time.perf_counter()
         for thread in threads:
             thread.start()
-        time.sleep(args.seconds)
+        started = begin if args.rate > 0 else time.perf_counter()
+        time.sleep(max(0.0, started + args.seconds - time.perf_counter()))
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
@@ -287,12 +329,15 @@ def main() -> int:
     doubled = [r for r, n in stored.items() if n > 1]
 
     others = f"{0 if args.no_reviewer else 1} reviewer, {0 if args.no_reader else 1} reader"
-    print(f"load: {args.contributors} contributors for {elapsed:.1f} s, {others} ({os.cpu_count()} CPUs)")
+    pace = f"{args.rate:g}/s offered (open loop)" if args.rate > 0 else "as fast as answered (closed loop)"
+    late = sum(c.late for c in contributors)
+    print(f"load: {args.contributors} contributors, {pace}, for {elapsed:.1f} s, {others} ({os.cpu_count()} CPUs)")
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     print(
         f"  submissions: {len(acknowledged)} acknowledged, {len(acknowledged) / elapsed:.1f}/s; "
         f"p50 {ms(statistics.median(latencies))}, p99 {ms(percentile(latencies, 99))}, "
         f"max {ms(max(latencies))}; errors {sum(errors.values())} {dict(errors) or ''}"
+        + (f"; {late} posts sent late (latency counted from when they were due)" if args.rate > 0 else "")
     )
     print(
         f"  reviewer: {reviewer.approved} approved, p50 {ms(statistics.median(reviewer.latencies or [0]))}, "

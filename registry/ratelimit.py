@@ -3,7 +3,7 @@
 `limits` (the library under Flask-Limiter) ships stores for Redis, Memcached and MongoDB,
 and an in-memory one that each worker process would keep to itself. The registry runs
 without a server of that kind, so this module gives `limits` one more store: fixed-window
-counters in `instance/ratelimit.db` (WAL, one short IMMEDIATE transaction per hit), which
+counters in `instance/ratelimit.db` (WAL, one short write statement per hit), which
 all of gunicorn's workers see. Set REGISTRY_RATELIMIT_STORAGE to a `limits` URI
 (e.g. `redis://localhost:6379`) to use another store.
 """
@@ -51,22 +51,20 @@ class SQLiteStorage(Storage):
         return conn
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Count a hit in the key's window (a new window if the last one expired): one
+        statement, so one short write transaction, whatever the number of workers."""
         now = time.time()
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", [key, now])
-            (hits,) = conn.execute(
-                "INSERT INTO counters (key, hits, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET hits = hits + excluded.hits RETURNING hits",
-                [key, amount, now + expiry],
-            ).fetchone()
-            if hits == amount:  # a new window: forget expired counters of others now and then
-                conn.execute("DELETE FROM counters WHERE expires <= ?", [now])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        ((hits,),) = conn.execute(
+            "INSERT INTO counters (key, hits, expires) VALUES (:key, :amount, :expires) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "hits = CASE WHEN expires <= :now THEN :amount ELSE hits + :amount END, "
+            "expires = CASE WHEN expires <= :now THEN :expires ELSE expires END "
+            "RETURNING hits",
+            {"key": key, "amount": amount, "expires": now + expiry, "now": now},
+        ).fetchall()  # all: the statement ends (and commits) here
+        if hits == amount:  # a new window: forget the expired counters of others too
+            conn.execute("DELETE FROM counters WHERE expires <= ?", [now])
         return hits
 
     def get(self, key: str) -> int:

@@ -8,7 +8,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +48,8 @@ class Vocabulary:
     response_kinds: frozenset[str]
     subdivisions: frozenset[str]
     country_names: Mapping[str, str]  # folded name or code -> ISO alpha-2
+    # (code, label) pairs of each vocabulary table, in label order: the forms' choices
+    labels: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def country(self, text: str) -> str | None:
         """Return the ISO code for a code or an English or French name, or None."""

@@ -54,13 +54,14 @@ def _upsert_changed(db: sqlite_utils.Database, table: str, key: str, rows: Itera
 
 def reference_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:
     """Values that change whenever `load_reference_data` changes what `load_vocabulary`
-    reads: a new code adds a row (count and largest rowid), and the country names are
-    compared whole (249 short rows). A cheap test of whether a cached Vocabulary is right."""
-    tables = (*VOCABULARY_TABLES, "subdivisions")
-    parts = ", ".join(f"(SELECT count(*) FROM [{t}]), (SELECT max(rowid) FROM [{t}])" for t in tables)
+    reads: the vocabulary tables (a few dozen short rows) and the country names (249) are
+    compared whole; a new subdivision adds a row (count and largest rowid). A cheap test
+    of whether a cached Vocabulary is right."""
+    vocabularies = ", ".join(f"(SELECT group_concat(code || '=' || label, '|') FROM [{t}])" for t in VOCABULARY_TABLES)
+    subdivisions = "(SELECT count(*) FROM subdivisions), (SELECT max(rowid) FROM subdivisions)"
     row = " || '|' || ".join(f"ifnull({c}, '')" for c in ("code", "code3", "name", "name_fr", "official_name"))
     names = f"SELECT group_concat({row}, '/') FROM countries"
-    return tuple(db.execute(f"SELECT {parts}, ({names})").fetchone())
+    return tuple(db.execute(f"SELECT {vocabularies}, {subdivisions}, ({names})").fetchone())
 
 
 _vocabularies: dict[tuple[Any, ...], Vocabulary] = {}
@@ -78,7 +79,11 @@ def load_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 
 def _read_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
-    codes = {t: frozenset(r["code"] for r in db.query(f"SELECT code FROM [{t}]")) for t in VOCABULARY_TABLES}
+    labels = {
+        t: tuple((code, label) for code, label in db.execute(f"SELECT code, label FROM [{t}] ORDER BY label"))
+        for t in VOCABULARY_TABLES
+    }
+    codes = {t: frozenset(code for code, _ in pairs) for t, pairs in labels.items()}
     names: dict[str, str] = {}
     for row in db.query("SELECT code, code3, name, name_fr, official_name FROM countries"):
         for text in (row["code"], row["code3"], row["name"], row["name_fr"], row["official_name"]):
@@ -93,6 +98,7 @@ def _read_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
         response_kinds=codes["response_kinds"],
         subdivisions=subdivisions,
         country_names=names,
+        labels=labels,
     )
 
 

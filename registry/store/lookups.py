@@ -15,18 +15,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def vocabulary_choices(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
-    """(code, label) pairs of a vocabulary table, in label order."""
-    return [tuple(r) for r in db.execute(f"SELECT code, label FROM [{table}] ORDER BY label")]
-
-
 def country_names(db: sqlite_utils.Database) -> list[dict[str, str]]:
     return list(db.query("SELECT code, name, name_fr FROM countries ORDER BY name"))
 
 
 def disclosure_choices(db: sqlite_utils.Database) -> list[tuple[int, str]]:
-    rows = db.query("SELECT id, title FROM disclosures WHERE status = 'approved' ORDER BY disclosed_date DESC, title")
-    return [(r["id"], r["title"]) for r in rows]
+    rows = db.execute("SELECT id, title FROM disclosures WHERE status = 'approved' ORDER BY disclosed_date DESC, title")
+    return [tuple(r) for r in rows]
 
 
 def organisations_with_key(db: sqlite_utils.Database, key: str) -> list[dict[str, Any]]:

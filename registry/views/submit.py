@@ -47,10 +47,10 @@ VOCABULARIES = {
 def build_form(kind: str, data: dict | None = None) -> FlaskForm:
     """The form for `kind`, with its choices from the vocabulary tables."""
     form = FORMS[kind](data=data) if data is not None else FORMS[kind]()
-    db = get_db()
-    choices = {field: lookups.vocabulary_choices(db, table) for field, table in VOCABULARIES[kind].items()}
+    labels = get_vocabulary().labels
+    choices = {field: list(labels[table]) for field, table in VOCABULARIES[kind].items()}
     if kind == "relationship":
-        choices["disclosure"] = [(str(i), title) for i, title in lookups.disclosure_choices(db)]
+        choices["disclosure"] = [(str(i), title) for i, title in lookups.disclosure_choices(get_db())]
     set_choices(form, choices)
     if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
