@@ -3,7 +3,9 @@
 Each request uses one connection to intake.db, on `g`. Under `registry serve` (the
 REUSE_CONNECTIONS setting) each worker thread keeps its connection between requests:
 opening one and closing the last one (which checkpoints the WAL) cost more than a
-submission's own writes. A request that ends inside a transaction has it rolled back."""
+submission's own writes; and they checkpoint the WAL after their transactions, not inside
+them (`checkpoint_outside_the_queue`). A request that ends inside a transaction has it
+rolled back."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import threading
 import sqlite_utils
 from flask import Flask, current_app, g
 
-from registry.store.database import connect
+from registry.store.database import checkpoint_outside_the_queue, connect
 from registry.store.intake import load_vocabulary
 from registry.validation import Vocabulary
 
@@ -25,6 +27,7 @@ def get_db() -> sqlite_utils.Database:
             kept = current_app.extensions.setdefault("registry_connections", threading.local())
             if getattr(kept, "db", None) is None:
                 kept.db = connect(settings.intake_db, max_mb=settings.max_db_mb)
+                checkpoint_outside_the_queue(kept.db)
             g.db = kept.db
         else:
             g.db = connect(settings.intake_db, max_mb=settings.max_db_mb)

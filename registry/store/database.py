@@ -10,7 +10,7 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
@@ -78,14 +78,13 @@ _thread_locks_guard = threading.Lock()
 
 
 @contextmanager
-def _writers_queue(db: sqlite_utils.Database) -> Iterator[None]:
+def _writers_queue(path: str) -> Iterator[None]:
     """Make writers of one database wait their turn in a queue, woken as soon as the one
     before them commits: a lock per database for the threads of this process, then an
     flock on `<database>.write-lock` for the processes (gunicorn's workers, the CLI).
     SQLite's own busy handler instead polls, sleeping up to 100 ms between tries, and lets
     a newcomer overtake a writer that has waited long: that made the slowest submissions
     under load wait hundreds of milliseconds."""
-    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # an in-memory or temporary database has no other writer
         yield
         return
@@ -101,11 +100,34 @@ def _writers_queue(db: sqlite_utils.Database) -> Iterator[None]:
         lock.release()
 
 
+CHECKPOINT_EVERY = 100  # write transactions of one process to one database between checkpoints
+_commits: dict[str, int] = {}
+
+
+def checkpoint_outside_the_queue(db: sqlite_utils.Database) -> None:
+    """Leave this connection's WAL checkpoints to `transaction`, which runs one after every
+    CHECKPOINT_EVERY commits, once the writers' queue is released. SQLite's automatic
+    checkpoint runs inside the commit, so with the queue held: every writer behind it
+    waited for the copy of the WAL and its fsync."""
+    db.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+def _checkpoint_if_due(db: sqlite_utils.Database, path: str) -> None:
+    """A passive checkpoint every CHECKPOINT_EVERY commits (PASSIVE never waits for another
+    writer, nor blocks one)."""
+    count = _commits[path] = _commits.get(path, 0) + 1
+    # A checkpoint already running, or a full disk, fails: the WAL keeps the commits, and a later one tries again.
+    if count % CHECKPOINT_EVERY == 0:
+        with suppress(sqlite3.OperationalError):
+            db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run a block as one write transaction, taking the write lock up front (after the
     writers queued before it; see `_writers_queue`)."""
-    with _writers_queue(db):
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    with _writers_queue(path):
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -113,11 +135,13 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         except sqlite3.OperationalError as e:
             db.conn.rollback()
             if is_full(e):
-                raise StorageFullError(f"{db.conn.execute('PRAGMA database_list').fetchone()[2]}: {e}") from e
+                raise StorageFullError(f"{path}: {e}") from e
             raise
         except BaseException:
             db.conn.rollback()
             raise
+    if path:
+        _checkpoint_if_due(db, path)
 
 
 def schema_version(kind: str) -> int:
