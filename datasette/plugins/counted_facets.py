@@ -13,7 +13,11 @@ whenever another connection, the publisher, commits; a published change shows at
   columns, with its counts by each pair of columns and by each column, built on a
   thread once per version (at startup, then after each publish; pages count live until
   it is ready);
-- a search: its facet columns counted in one pass over the rows it finds;
+- a search (with facet values or not): the rows the search index finds counted by value
+  from columns of codes kept in memory (each facet column's value of each row as a small
+  number, in an array indexed by row id), built on a thread once per version like the
+  cube; before it is ready, or for a search with other filters, in one SQL pass over the
+  rows it finds;
 - anything else (other filters, `_where`, `_next`...): Datasette's own query, each facet
   on one of Datasette's threads at once.
 
@@ -23,8 +27,12 @@ of Datasette's `ColumnFacet` (same `column` type, same JSON and HTML)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
+from array import array
+from collections import Counter
+from operator import itemgetter
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
@@ -131,6 +139,88 @@ def cube_for(path: str, table: str, columns: tuple[str, ...], version: int) -> C
     return None
 
 
+class Codes:
+    """Each facet column's value of every row of a table, as a small number in an array indexed by row id.
+
+    A search's facets are then counted from the ids the search index finds, without reading
+    the table's rows: at 200,000 matches, about 40 ms instead of about 300."""
+
+    def __init__(self, path: str, table: str, columns: tuple[str, ...], version: int) -> None:
+        self.table, self.columns, self.version = table, columns, version
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            top, rows = conn.execute(f"SELECT max(rowid), count(*) FROM {escape_sqlite(table)}").fetchone()
+            if top is not None and (top < 0 or top > 2 * rows + 1_000_000):
+                raise ValueError("row ids too sparse for arrays indexed by id")
+            self.size = (top or 0) + 1
+            # Code 0: no such row. Every value, None included, has a code of 1 or more: one byte a row
+            # while a column has fewer than 256 values, more after.
+            self.codes: dict[str, dict] = {c: {} for c in columns}
+            self.arrays: dict[str, bytearray | array] = {c: bytearray(self.size) for c in columns}
+            cols = ", ".join(escape_sqlite(c) for c in columns)
+            for row in conn.execute(f"SELECT rowid, {cols} FROM {escape_sqlite(table)}"):
+                for column, value in zip(columns, row[1:], strict=True):
+                    codes = self.codes[column]
+                    code = codes.get(value)
+                    if code is None:
+                        if not isinstance(value, str | None):  # query strings compare as text only with text
+                            raise ValueError(f"{column} holds {type(value).__name__} values")
+                        code = codes[value] = len(codes) + 1
+                        if code in (256, 65536):
+                            self.arrays[column] = array("H" if code == 256 else "I", self.arrays[column])
+                    self.arrays[column][row[0]] = code
+        finally:
+            conn.close()
+        self.values = {c: {code: value for value, code in self.codes[c].items()} for c in columns}
+
+    def counts(self, ids: list[int], filters: list[tuple[str, str]], columns: list[str]) -> dict[str, list[tuple]]:
+        """Count the values of `columns` among the rows `ids` that pass `filters` (column equals value)."""
+        for column, value in filters:
+            code, values = self.codes[column].get(value, -1), self.arrays[column]
+            ids = [i for i in ids if values[i] == code]
+        gather = itemgetter(*ids) if len(ids) > 1 else lambda codes: tuple(codes[i] for i in ids)
+        counted = {}
+        for column in columns:
+            codes, values = self.arrays[column], self.values[column]
+            if isinstance(codes, bytearray) and len(values) <= 64:
+                found = bytes(gather(codes))  # bytes.count runs at memory speed: 5 ms for 30 values
+                tally = {code: found.count(code) for code in values}
+            else:
+                tally = Counter(gather(codes))
+            tally.pop(0, None)  # ids of no row
+            tally.pop(self.codes[column].get(None), None)  # facets leave out null
+            counted[column] = sorted(((values[c], n) for c, n in tally.items() if n), key=lambda vc: (-vc[1], vc[0]))
+        return counted
+
+
+CODES: dict[tuple, Codes] = {}  # (database path, table) -> the latest codes built
+BUILDING_CODES: set[tuple] = set()
+UNSUITED: dict[tuple, int] = {}  # (database path, table) -> the version whose codes could not be built
+
+
+def codes_for(path: str, table: str, columns: tuple[str, ...], version: int) -> Codes | None:
+    """The table's codes for this data version, or None while they are built on a thread."""
+    key = (path, table)
+    codes = CODES.get(key)
+    if codes and codes.version == version and set(columns) <= set(codes.columns):
+        return codes
+    if key not in BUILDING_CODES and UNSUITED.get(key) != version:
+        BUILDING_CODES.add(key)
+
+        def build() -> None:
+            try:
+                CODES[key] = Codes(path, table, columns, version)
+            except ValueError:  # not a table for arrays: its searches count with SQL
+                UNSUITED[key] = version
+            except sqlite3.Error:  # the file is being replaced, say: the next page tries again
+                pass
+            finally:
+                BUILDING_CODES.discard(key)
+
+        threading.Thread(target=build, daemon=True).start()
+    return None
+
+
 def one_pass_sql(sql: str, columns: list[str]) -> str:
     """Count each column's values among the rows of `sql`, reading them once."""
     cols = ", ".join(escape_sqlite(c) for c in columns)
@@ -171,6 +261,9 @@ class CountedColumnFacet(ColumnFacet):
                     UNFILTERED[keys[column]] = (version, values)
             return {c: UNFILTERED[keys[c]][1] for c in columns}
         if any(key.startswith("_search") for key in self.request.args):
+            counted = await self.search_counts(columns) if db.path else None
+            if counted is not None:
+                return counted
             return await self.count(columns, self.ds.setting("facet_time_limit_ms"))
         counted = {}
         filters, faceted = self.facet_filters(), tuple(self.metadata_columns())
@@ -189,6 +282,39 @@ class CountedColumnFacet(ColumnFacet):
             counted |= one
         return counted
 
+    async def search_counts(self, columns: list[str]) -> dict[str, list[tuple]] | None:
+        """A plain search's facets (`_search`, maybe with facet values) from the table's codes; None if not one."""
+        db = self.ds.get_database(self.database)
+        search = self.request.args.get("_search")
+        fts_table = (self.metadata or {}).get("fts_table") or await db.fts_table(self.table)
+        faceted = tuple(self.metadata_columns())
+        if search is None or not fts_table or not set(columns) <= set(faceted):
+            return None
+        if (self.metadata or {}).get("fts_pk", "rowid") != "rowid" and not await self.pk_is_rowid(db):
+            return None
+        filters = self.facet_filters(searched=True)
+        if filters is None:
+            return None
+        codes = codes_for(db.path, self.table, faceted, self.data_version(db.path))
+        if codes is None:
+            return None
+        fts = escape_sqlite(fts_table)
+        found = await db.execute(  # as one JSON text: 200,000 ids in 20 ms, against 50 as rows
+            f"SELECT json_group_array(rowid) FROM {fts} WHERE {fts} MATCH escape_fts(:search)",
+            {"search": search},
+            custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+        )
+        ids = json.loads(found.first()[0])
+        if ids and (max(ids) >= codes.size or min(ids) < 0):  # rows added since the codes: count with SQL
+            return None
+        return await asyncio.to_thread(codes.counts, ids, filters, columns)
+
+    async def pk_is_rowid(self, db) -> bool:
+        """Whether the table's fts_pk is its INTEGER PRIMARY KEY, another name of its rowid."""
+        pk = (self.metadata or {}).get("fts_pk")
+        rows = await db.execute("SELECT name, upper(type), pk FROM pragma_table_info(?) WHERE pk > 0", [self.table])
+        return [tuple(r) for r in rows.rows] == [(pk, "INTEGER", 1)]
+
     def data_version(self, path: str) -> int:
         versions = VERSIONS.get(path) or VERSIONS.setdefault(path, DataVersion(path))
         return versions.current()
@@ -198,13 +324,14 @@ class CountedColumnFacet(ColumnFacet):
         facets = (self.metadata or {}).get("facets") or []
         return [f for f in facets if isinstance(f, str)]
 
-    def facet_filters(self) -> list[tuple[str, str]] | None:
-        """The request's filters as (column, value) pairs when all are equalities on facet columns, else None."""
+    def facet_filters(self, searched: bool = False) -> list[tuple[str, str]] | None:
+        """The request's filters as (column, value) pairs when all are equalities on facet columns, else None
+        (`searched`: besides one `_search`, Datasette's default search, by every column of the index)."""
         filters = []
         faceted = set(self.metadata_columns())
         for key, value in self.get_querystring_pairs():
             if key.startswith("_"):
-                if key not in NEUTRAL_ARGS:
+                if key not in NEUTRAL_ARGS and not (searched and key == "_search"):
                     return None
                 continue
             column = key.removesuffix("__exact")
@@ -266,7 +393,7 @@ class CountedColumnFacet(ColumnFacet):
 
 @hookimpl
 def startup(datasette):
-    """Start building the cube of each table whose metadata names facets."""
+    """Start building the cube of each table whose metadata names facets, and its codes if it has a search."""
     for name, db in datasette.databases.items():
         tables = (datasette.metadata("tables", database=name) or {}).items()
         for table, meta in tables:
@@ -274,6 +401,8 @@ def startup(datasette):
             if db.path and columns:
                 versions = VERSIONS.get(db.path) or VERSIONS.setdefault(db.path, DataVersion(db.path))
                 cube_for(db.path, table, columns, versions.current())
+                if meta.get("fts_table"):
+                    codes_for(db.path, table, columns, versions.current())
 
 
 @hookimpl(hookwrapper=True)
