@@ -23,6 +23,12 @@ How fast the contributors post is `--rate`:
   measures capacity (the most submissions a second the servers answer); its latencies
   are then set by the queue (Little's law: mean latency = contributors / throughput).
 
+With `--import FILE --mapping M.yml`, `registry import FILE --mapping M.yml` (a pending
+submission, as a contributor's CLI import) starts with the contributors and the run lasts
+until it ends (at least `--seconds`); the posts sent while it ran are reported apart: none
+may fail or wait more than 1.5 s. `benchmarks/import_speed.py --out DIR` writes a
+million-row client list and its mapping (DIR/clients.csv, DIR/clients.yml).
+
 It prints submissions per second, p50/p99 latency of the POSTs, every error, the
 reviewer's and readers' figures, and then checks the intake database: every
 acknowledged submission (a 303 to its confirmation page) is there exactly once. The exit
@@ -30,6 +36,7 @@ status is 1 if any POST failed or any acknowledged submission is missing or doub
 
     .venv/bin/python benchmarks/load.py --seconds 60             # 260 a second offered
     .venv/bin/python benchmarks/load.py --seconds 60 --rate 0    # as fast as answered
+    .venv/bin/python benchmarks/load.py --import DIR/clients.csv --mapping DIR/clients.yml
 
 The submission rate limit is raised for the run (REGISTRY_SUBMIT_LIMIT), since every
 contributor here comes from 127.0.0.1; the limiter still runs on every request, with
@@ -104,6 +111,7 @@ class Contributor(threading.Thread):
         self.schedule = schedule  # (first due time, interval) on time.perf_counter's clock, or None: closed loop
         self.late = 0  # posts sent after their due time (the previous answer came late)
         self.latencies: list[float] = []
+        self.sent: list[float] = []  # when each timed post was sent (or due), on time.perf_counter's clock
         self.acknowledged: list[str] = []
         self.errors: Counter[str] = Counter()
 
@@ -170,6 +178,7 @@ class Contributor(threading.Thread):
                 conn.close()  # reconnects at the next request
                 continue
             self.latencies.append(time.perf_counter() - started)
+            self.sent.append(started)
             location = response.getheader("Location", "")
             if response.status == 303 and "/submitted/" in location:
                 self.acknowledged.append(location.rsplit("/", 1)[1])
@@ -252,8 +261,12 @@ def main() -> int:
     )
     parser.add_argument("--no-reviewer", action="store_true", help="Contributors and reader only.")
     parser.add_argument("--no-reader", action="store_true", help="No Datasette reader (to see what it costs).")
+    parser.add_argument("--import", dest="import_file", type=Path, help="a file to import while the load runs")
+    parser.add_argument("--mapping", type=Path, help="the mapping of --import")
     parser.add_argument("--keep", action="store_true", help="Keep the instance folder and print where it is.")
     args = parser.parse_args()
+    if bool(args.import_file) != bool(args.mapping):
+        parser.error("--import and --mapping go together")
 
     folder = Path(tempfile.mkdtemp(prefix="registry-load-"))
     env = {
@@ -268,7 +281,7 @@ def main() -> int:
     intake_db = folder / "instance" / "intake.db"
     conn = sqlite3.connect(intake_db)
     vendor_id = str(conn.execute("select id from organisations where slug = 'clearview-ai'").fetchone()[0])
-    before = conn.execute("select count(*) from submissions").fetchone()[0]
+    before = conn.execute("select count(*) from submissions where kind = 'relationship'").fetchone()[0]
     conn.close()
 
     port, datasette_port = free_port(), free_port()
@@ -298,6 +311,17 @@ def main() -> int:
         for thread in threads:
             thread.start()
         started = begin if args.rate > 0 else time.perf_counter()
+        time.sleep(max(0.0, started + 1.0 - time.perf_counter()))
+        importing = None
+        if args.import_file:
+            import_started = time.perf_counter()
+            importing = subprocess.run(
+                [str(REGISTRY), "import", str(args.import_file), "--mapping", str(args.mapping)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            import_ended = time.perf_counter()
         time.sleep(max(0.0, started + args.seconds - time.perf_counter()))
         stop.set()
         for thread in threads:
@@ -322,7 +346,7 @@ def main() -> int:
             acknowledged,
         )
     )
-    total = conn.execute("select count(*) from submissions").fetchone()[0] - before
+    total = conn.execute("select count(*) from submissions where kind = 'relationship'").fetchone()[0] - before
     integrity = conn.execute("pragma integrity_check").fetchone()[0]
     conn.close()
     missing = [r for r in acknowledged if stored[r] == 0]
@@ -351,11 +375,33 @@ def main() -> int:
         f"  afterwards: {total} new submissions stored, {len(missing)} acknowledged but missing, "
         f"{len(doubled)} stored twice; integrity_check {integrity}"
     )
+    during_import_ok = True
+    if importing is not None:
+        during = [
+            latency
+            for c in contributors
+            for latency, sent in zip(c.latencies, c.sent, strict=True)
+            if import_started <= sent <= import_ended
+        ]
+        summary = [line for line in importing.stdout.splitlines() if line.strip()][-6:]
+        print(
+            f"  import of {args.import_file.name}: {import_ended - import_started:.1f} s, "
+            f"exit status {importing.returncode}; " + " | ".join(summary)
+        )
+        if importing.returncode:
+            print("    " + importing.stderr.strip()[-2000:].replace("\n", "\n    "))
+        worst = max(during, default=float("nan"))
+        print(
+            f"  posts sent during the import: {len(during)}, p50 {ms(statistics.median(during or [0]))}, "
+            f"p99 {ms(percentile(during, 99))}, max {ms(worst)} (target: none over 1,500 ms, none failed)"
+        )
+        during_import_ok = importing.returncode == 0 and bool(during) and worst <= 1.5
     if args.keep:
         print(f"  instance kept in {folder}")
     else:
         shutil.rmtree(folder)
     ok = not errors and not missing and not doubled and total == len(acknowledged) and integrity == "ok"
+    ok = ok and during_import_ok
     return 0 if ok else 1
 
 
