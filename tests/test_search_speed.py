@@ -221,3 +221,46 @@ async def test_the_seed_search_by_alias_finds_the_organisation(seeded):
     )
     assert facet_values(data, "vendor") == dict(expected)
     assert data["filtered_table_rows_count"] == sum(n for _, n in expected) > 0
+
+
+async def test_a_search_asked_again_reuses_its_facet_counts_until_a_publish(ds, generated):
+    url = "/registry/relationships.json?_search=hospital&arrangement=Trial&_trace=1"
+    first = (await ds.client.get(url)).json()
+    again = (await ds.client.get(url)).json()
+    assert any("json_group_array" in s for s in traced_sql(first))
+    assert not any("json_group_array" in s for s in traced_sql(again))
+    assert again["facet_results"] == first["facet_results"]
+    conn = sqlite3.connect(generated)
+    conn.execute(
+        "update relationships set vendor = 'Vendor Y' where client like '%Hospital%' and arrangement = 'Trial'"
+    )
+    conn.commit()
+    conn.close()
+    await ds.client.get(url)  # counted with SQL, and the new codes built
+    await codes_ready(generated)
+    after = (await ds.client.get(url)).json()
+    assert any("json_group_array" in s for s in traced_sql(after))
+    assert facet_values(after, "vendor") == {"Vendor Y": after["filtered_table_rows_count"]}
+
+
+async def test_a_column_of_more_than_255_values_and_ids_with_gaps_count_right(tmp_path):
+    path = tmp_path / "registry.db"
+    generate(path)
+    conn = sqlite3.connect(path)
+    conn.execute("update relationships set client_country = 'Country ' || (id % 600) where id % 2 = 0")
+    conn.execute("delete from relationships where id % 7 = 0")
+    conn.commit()
+    conn.close()
+    ds = Datasette([str(path)], metadata=METADATA, plugins_dir=PLUGINS, settings={"suggest_facets": False})
+    await ds.invoke_startup()
+    await codes_ready(path)
+    codes = facet_plugin().CODES[(str(path), "relationships")]
+    assert not isinstance(codes.arrays["client_country"], bytearray)  # two bytes a row
+    data = (await ds.client.get("/registry/relationships.json?_search=police&_facet_size=max")).json()
+    for column in FACETS:
+        expected = rows(
+            path, f"select {column}, count(*) from relationships where {FOUND} and {column} is not null group by 1",
+            ['"police"'],
+        )  # fmt: skip
+        assert facet_values(data, column) == dict(expected), column
+    assert len(facet_values(data, "client_country")) > 150  # of the 300 + 6 values, those of the matches

@@ -16,8 +16,8 @@ whenever another connection, the publisher, commits; a published change shows at
 - a search (with facet values or not): the rows the search index finds counted by value
   from columns of codes kept in memory (each facet column's value of each row as a small
   number, in an array indexed by row id), built on a thread once per version like the
-  cube; before it is ready, or for a search with other filters, in one SQL pass over the
-  rows it finds;
+  cube, and kept for the latest searches of that version; before it is ready, or for a
+  search with other filters, in one SQL pass over the rows it finds;
 - anything else (other filters, `_where`, `_next`...): Datasette's own query, each facet
   on one of Datasette's threads at once.
 
@@ -31,7 +31,7 @@ import json
 import sqlite3
 import threading
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from operator import itemgetter
 
 from datasette.database import QueryInterrupted
@@ -149,29 +149,58 @@ class Codes:
         self.table, self.columns, self.version = table, columns, version
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            top, rows = conn.execute(f"SELECT max(rowid), count(*) FROM {escape_sqlite(table)}").fetchone()
-            if top is not None and (top < 0 or top > 2 * rows + 1_000_000):
-                raise ValueError("row ids too sparse for arrays indexed by id")
-            self.size = (top or 0) + 1
-            # Code 0: no such row. Every value, None included, has a code of 1 or more: one byte a row
-            # while a column has fewer than 256 values, more after.
-            self.codes: dict[str, dict] = {c: {} for c in columns}
-            self.arrays: dict[str, bytearray | array] = {c: bytearray(self.size) for c in columns}
-            cols = ", ".join(escape_sqlite(c) for c in columns)
-            for row in conn.execute(f"SELECT rowid, {cols} FROM {escape_sqlite(table)}"):
-                for column, value in zip(columns, row[1:], strict=True):
-                    codes = self.codes[column]
-                    code = codes.get(value)
-                    if code is None:
-                        if not isinstance(value, str | None):  # query strings compare as text only with text
-                            raise ValueError(f"{column} holds {type(value).__name__} values")
-                        code = codes[value] = len(codes) + 1
-                        if code in (256, 65536):
-                            self.arrays[column] = array("H" if code == 256 else "I", self.arrays[column])
-                    self.arrays[column][row[0]] = code
+            self.codes = self.number_values(conn)
+            # SQLite reads the rows (without the GIL, so pages are served meanwhile) and writes
+            # each column's codes as one text, a character a row in rowid order.
+            codes_of = ", ".join(
+                f"group_concat(char(coalesce((SELECT code FROM temp.codes_{i} WHERE value = {escape_sqlite(c)}), "
+                f"{self.codes[c].get(None, 0)})), '')"
+                for i, c in enumerate(columns)
+            )
+            rows = f"SELECT rowid AS _rowid, * FROM {escape_sqlite(table)} ORDER BY rowid"
+            found = conn.execute(f"SELECT json_group_array(_rowid), {codes_of} FROM ({rows})").fetchone()
         finally:
             conn.close()
+        ids = json.loads(found[0])
+        if ids and (ids[0] < 0 or ids[-1] > 2 * len(ids) + 1_000_000):
+            raise ValueError("row ids too sparse for arrays indexed by id")
+        self.size = (ids[-1] if ids else 0) + 1
+        # Code 0: no such row. One byte a row while a column has fewer than 256 values, more after.
+        self.arrays: dict[str, bytearray | array] = {}
+        for column, text in zip(columns, found[1:], strict=True):
+            wide = len(self.codes[column]) > 255
+            codes = array("H" if len(self.codes[column]) < 65536 else "I", map(ord, text or "")) if wide else None
+            codes = codes if wide else (text or "").encode("latin-1")
+            if len(ids) == self.size - 1:  # ids 1 to n, none missing
+                self.arrays[column] = (array(codes.typecode, [0]) + codes) if wide else bytearray(b"\0" + codes)
+            else:
+                self.arrays[column] = (
+                    array(codes.typecode, bytes(codes.itemsize * self.size)) if wide else bytearray(self.size)
+                )
+                for i, code in zip(ids, codes, strict=True):
+                    self.arrays[column][i] = code
         self.values = {c: {code: value for value, code in self.codes[c].items()} for c in columns}
+        # The latest searches' counts: (search, filters, columns) -> what counts() gave.
+        self.searched: OrderedDict[tuple, dict[str, list[tuple]]] = OrderedDict()
+
+    def number_values(self, conn: sqlite3.Connection) -> dict[str, dict]:
+        """Number each column's values from 1 (None included), in a temporary table codes_<i> (without None)."""
+        numbered = {}
+        for i, column in enumerate(self.columns):
+            values = [
+                r[0] for r in conn.execute(f"SELECT DISTINCT {escape_sqlite(column)} FROM {escape_sqlite(self.table)}")
+            ]
+            if not all(isinstance(v, str | None) for v in values):  # query strings compare as text only with text
+                raise ValueError(f"{column} holds values other than text")
+            if len(values) > 50_000:  # char() of the codes would reach the surrogates
+                raise ValueError(f"{column} has too many values for codes")
+            numbered[column] = {v: k + 1 for k, v in enumerate(values)}
+            conn.execute(f"CREATE TEMP TABLE codes_{i} (value TEXT PRIMARY KEY, code INTEGER) WITHOUT ROWID")
+            conn.executemany(
+                f"INSERT INTO temp.codes_{i} VALUES (?, ?)",
+                [(v, k) for v, k in numbered[column].items() if v is not None],
+            )
+        return numbered
 
     def counts(self, ids: list[int], filters: list[tuple[str, str]], columns: list[str]) -> dict[str, list[tuple]]:
         """Count the values of `columns` among the rows `ids` that pass `filters` (column equals value)."""
@@ -193,6 +222,7 @@ class Codes:
         return counted
 
 
+SEARCHES_KEPT = 256
 CODES: dict[tuple, Codes] = {}  # (database path, table) -> the latest codes built
 BUILDING_CODES: set[tuple] = set()
 UNSUITED: dict[tuple, int] = {}  # (database path, table) -> the version whose codes could not be built
@@ -298,6 +328,10 @@ class CountedColumnFacet(ColumnFacet):
         codes = codes_for(db.path, self.table, faceted, self.data_version(db.path))
         if codes is None:
             return None
+        key = (search, tuple(sorted(filters)), tuple(columns))
+        if key in codes.searched:  # the same search again, of the same version of the file
+            codes.searched.move_to_end(key)
+            return codes.searched[key]
         fts = escape_sqlite(fts_table)
         found = await db.execute(  # as one JSON text: 200,000 ids in 20 ms, against 50 as rows
             f"SELECT json_group_array(rowid) FROM {fts} WHERE {fts} MATCH escape_fts(:search)",
@@ -307,7 +341,10 @@ class CountedColumnFacet(ColumnFacet):
         ids = json.loads(found.first()[0])
         if ids and (max(ids) >= codes.size or min(ids) < 0):  # rows added since the codes: count with SQL
             return None
-        return await asyncio.to_thread(codes.counts, ids, filters, columns)
+        counted = codes.searched[key] = await asyncio.to_thread(codes.counts, ids, filters, columns)
+        while len(codes.searched) > SEARCHES_KEPT:
+            codes.searched.popitem(last=False)
+        return counted
 
     async def pk_is_rowid(self, db) -> bool:
         """Whether the table's fts_pk is its INTEGER PRIMARY KEY, another name of its rowid."""
