@@ -13,7 +13,7 @@ from registry import submissions
 from registry.build import build_disclosure, build_organisation, build_relationship, build_response, build_source
 from registry.config import Settings
 from registry.names import near_matches
-from registry.store import imports, intake, lookups, public
+from registry.store import imports, intake, lookups, public, scoped_sync
 from registry.store import submissions as store
 from registry.store.database import connect, transaction
 from registry.validation import FieldError, ValidationError, Vocabulary
@@ -24,11 +24,14 @@ class ReviewError(Exception):
 
 
 @contextmanager
-def publishing(settings: Settings) -> Iterator[sqlite_utils.Database]:
+def publishing(settings: Settings, scope: list[tuple[str, int]] | None = None) -> Iterator[sqlite_utils.Database]:
     """Open intake.db with registry.db attached, in one write transaction.
 
     The block's writes to intake.db and their publication to registry.db commit
-    together; an exception rolls both back."""
+    together; an exception rolls both back. Publication compares every public table,
+    unless the block puts ("submissions", id) in `scope`: then only that submission's
+    rows and what derives from them (`scoped_sync`; every other entry of `scope` is a
+    written row, as (table, id))."""
     if not settings.registry_db.exists():
         raise ReviewError(f"{settings.registry_db} does not exist: run `registry publish` first.")
     db = connect(settings.intake_db)
@@ -36,7 +39,11 @@ def publishing(settings: Settings) -> Iterator[sqlite_utils.Database]:
     try:
         with transaction(db):
             yield db
-            public.sync(db, public="pub", intake="main")
+            submission = [row_id for table, row_id in scope or () if table == "submissions"]
+            if submission:
+                scoped_sync.sync_scope(db, submission[0], scope or (), public="pub", intake="main")
+            else:
+                public.sync(db, public="pub", intake="main")
     finally:
         public.detach(db, "pub")
         db.close()
@@ -156,7 +163,8 @@ def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], 
 
 def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: str | None = None) -> None:
     """Store the submission's records as approved and publish them, in one step."""
-    with publishing(settings) as db:
+    scope: list[tuple[str, int]] = []
+    with publishing(settings, scope) as db:
         found = pending(db, submission_id)
         store.set_submission_status(db, submission_id, "approved")
         store.add_review(db, submission_id, user["id"], "approve", note)
@@ -165,6 +173,7 @@ def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: 
             audit_import(db, submission_id, found["reference"], counts, user, f"approved import {found['reference']}")
             return
         created = _store_payload(db, intake.load_vocabulary(db), found["payload"])
+        scope += [("submissions", submission_id), *created]  # publish only what this changed
         for table, row_id in created:
             reason = f"approved submission {found['reference']}"
             store.audit(db, table, row_id, "insert", user, None, store.row(db, table, row_id), reason)
