@@ -29,6 +29,11 @@ until it ends (at least `--seconds`); the posts sent while it ran are reported a
 may fail or wait more than 1.5 s. `benchmarks/import_speed.py --out DIR` writes a
 million-row client list and its mapping (DIR/clients.csv, DIR/clients.yml).
 
+With `--published FILE --mapping M.yml`, FILE is imported and approved (published) before
+the servers start, so that the reviewer's approvals run against a registry of a realistic
+size rather than the seed's 29 relationships (`import_speed.py --rows 50000 --out DIR`
+writes such a file).
+
 It prints submissions per second, p50/p99 latency of the POSTs, every error, the
 reviewer's and readers' figures, and then checks the intake database: every
 acknowledged submission (a 303 to its confirmation page) is there exactly once. The exit
@@ -262,11 +267,12 @@ def main() -> int:
     parser.add_argument("--no-reviewer", action="store_true", help="Contributors and reader only.")
     parser.add_argument("--no-reader", action="store_true", help="No Datasette reader (to see what it costs).")
     parser.add_argument("--import", dest="import_file", type=Path, help="a file to import while the load runs")
-    parser.add_argument("--mapping", type=Path, help="the mapping of --import")
+    parser.add_argument("--published", type=Path, help="a file imported and published before the load starts")
+    parser.add_argument("--mapping", type=Path, help="the mapping of --import and --published")
     parser.add_argument("--keep", action="store_true", help="Keep the instance folder and print where it is.")
     args = parser.parse_args()
-    if bool(args.import_file) != bool(args.mapping):
-        parser.error("--import and --mapping go together")
+    if bool(args.import_file or args.published) != bool(args.mapping):
+        parser.error("--import and --published need --mapping, and --mapping one of them")
 
     folder = Path(tempfile.mkdtemp(prefix="registry-load-"))
     env = {
@@ -277,6 +283,8 @@ def main() -> int:
     password = "load test reviewer password"
     for command in (("init",), ("seed",), ("publish",)):
         run(env, *command)
+    if args.published:
+        run(env, "import", str(args.published), "--mapping", str(args.mapping), "--approve")
     run(env, "create-user", "loadreviewer", "--role", "reviewer", "--password", password)
     intake_db = folder / "instance" / "intake.db"
     conn = sqlite3.connect(intake_db)
@@ -356,6 +364,10 @@ def main() -> int:
     pace = f"{args.rate:g}/s offered (open loop)" if args.rate > 0 else "as fast as answered (closed loop)"
     late = sum(c.late for c in contributors)
     print(f"load: {args.contributors} contributors, {pace}, for {elapsed:.1f} s, {others} ({os.cpu_count()} CPUs)")
+    conn = sqlite3.connect(folder / "instance" / "registry.db")
+    published = conn.execute("select count(*) from relationships").fetchone()[0]
+    conn.close()
+    print(f"  registry.db holds {published:,} published relationships at the end")
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     print(
         f"  submissions: {len(acknowledged)} acknowledged, {len(acknowledged) / elapsed:.1f}/s; "
