@@ -19,6 +19,8 @@ Page by page, A then B: each URL is warmed once, then requested --repeats times 
 times for B (stock Datasette takes seconds a page at a million rows: a smaller B sample keeps a 1M run short);
 median and p95 (nearest rank) in ms are printed with B/A, the load average and the targets, and written to
 DIR/pages.json. --reuse measures DIR/registry.db again (after applying schema.sql's new indexes).
+--stock-python runs B under another interpreter, e.g. a venv with a Datasette 1.0 pre-release (the child
+imports only Datasette; see benchmarks/datasette-1.0.md).
 
     .venv/bin/python benchmarks/pages.py --rows 200000
     .venv/bin/python benchmarks/pages.py --rows 1000000 --stock-repeats 3 --out /tmp/pages
@@ -44,14 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlite_utils
-import yaml
 from datasette.app import Datasette
-
-from datasette.plugins import pm
-from registry.countries import country_rows
-from registry.store.database import schema_for
-from registry.store.public import enable_search
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "datasette"
@@ -99,6 +94,13 @@ def insert(conn: sqlite3.Connection, table: str, rows) -> None:
 
 def build(path: Path, n: int, seed: int) -> dict:
     """Fill registry.db; return what the measurements need (ids and filter values)."""
+    import sqlite_utils  # here and below, not at the top: the stock child may run under a Datasette-only venv
+    import yaml
+
+    from registry.countries import country_rows
+    from registry.store.database import schema_for
+    from registry.store.public import enable_search
+
     rng = random.Random(seed)
     vocab = yaml.safe_load((ROOT / "seed" / "vocabularies.yml").read_text(encoding="utf-8"))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +196,8 @@ def build(path: Path, n: int, seed: int) -> dict:
 
 def refresh(path: Path) -> dict:
     """Bring an existing benchmark database to the current schema (new indexes), for --reuse."""
+    from registry.store.database import schema_for
+
     conn = sqlite3.connect(path, isolation_level=None)
     conn.executescript(schema_for("registry"))
     conn.execute("ANALYZE")
@@ -232,6 +236,8 @@ def pages(info: dict) -> dict[str, str]:
 def configuration(path: Path, side: str) -> Datasette:
     if side == "B":
         return Datasette([str(path)])
+    import yaml
+
     return Datasette(
         [str(path)],
         metadata=yaml.safe_load((FOLDER / "metadata.yml").read_text(encoding="utf-8")),
@@ -270,8 +276,8 @@ class Stock:
     in this process stock Datasette would run ours too), asked to time one page at a time, so that its pages
     are timed right after ours, under the same load."""
 
-    def __init__(self, path: Path) -> None:
-        command = [sys.executable, __file__, "--stock-only", "--out", str(path.parent)]
+    def __init__(self, path: Path, python: str) -> None:
+        command = [python, __file__, "--stock-only", "--out", str(path.parent)]
         self.child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def ask(self, **request) -> dict:
@@ -293,27 +299,33 @@ async def serve_stock(path: Path) -> None:
         if "url" in request:
             answer = await time_page(ds, "B", request["name"], request["url"], request["repeats"])
         else:
-            data = (await ds.client.get(f"{TABLE}.json")).json()
-            answer = {"suggested": [s["name"] for s in data.get("suggested_facets", [])]}
+            version = importlib.metadata.version("datasette")
+            extra = "?_extra=suggested_facets" if version.startswith("1.") else ""  # 1.0: JSON extras on request
+            data = (await ds.client.get(f"{TABLE}.json{extra}")).json()
+            answer = {"suggested": [s["name"] for s in data.get("suggested_facets", [])], "datasette": version}
         print(json.dumps(answer), flush=True)
 
 
 async def cubes_built() -> None:
     """Wait for the facet cubes that datasette/plugins/counted_facets.py builds on a thread at startup: a server
     serves pages filtered by facet values from them once it has been up for a few seconds."""
+    from datasette.plugins import pm
+
     plugin = next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == "counted_facets.py")
     while plugin.BUILDING:
         await asyncio.sleep(0.1)
 
 
-async def measure(path: Path, info: dict, repeats: int, stock_repeats: int, only: str | None) -> tuple[dict, dict]:
+async def measure(
+    path: Path, info: dict, repeats: int, stock_repeats: int, only: str | None, stock_python: str
+) -> tuple[dict, dict]:
     """Time every page, ours then stock's, page by page; report our default facets and stock's suggestions."""
     ours = configuration(path, "A")
     started = time.perf_counter()
     await ours.invoke_startup()
     await cubes_built()
     print(f"our facet cubes built in {time.perf_counter() - started:.1f} s after startup", file=sys.stderr)
-    stock = Stock(path) if stock_repeats else None
+    stock = Stock(path, stock_python) if stock_repeats else None
     results = {}
     try:
         for name, url in pages(info).items():
@@ -322,14 +334,14 @@ async def measure(path: Path, info: dict, repeats: int, stock_repeats: int, only
             results[name] = {"url": url, "A": await time_page(ours, "A", name, url, repeats)}
             if stock:
                 results[name]["B"] = stock.ask(name=name, url=url, repeats=stock_repeats)
-        suggested = stock.ask(suggested=True)["suggested"] if stock else None
+        answer = stock.ask(suggested=True) if stock else {}
     finally:
         if stock:
             stock.close()
     data = (await ours.client.get(f"{TABLE}.json")).json()
     facets = {"facet_results": sorted(data.get("facet_results", {})), "facets_timed_out": data.get("facets_timed_out")}
     facets["ok"] = len(facets["facet_results"]) == A_FACETS and not facets["facets_timed_out"]
-    return results, {**facets, "B_suggested": suggested}
+    return results, {**facets, "B_suggested": answer.get("suggested"), "B_datasette": answer.get("datasette")}
 
 
 def targets(results: dict) -> list[tuple[str, bool]]:
@@ -358,6 +370,9 @@ def main() -> None:
                         help="timed requests per page for stock (B), default --repeats; 0 skips stock")  # fmt: skip
     parser.add_argument("--reuse", action="store_true", help="measure DIR/registry.db again instead of building it")
     parser.add_argument("--only", help="measure only the pages whose name contains this")
+    parser.add_argument("--stock-python", default=sys.executable,
+                        help="interpreter for stock (B), e.g. another venv's python with another Datasette; "
+                        "it needs only Datasette (default: this one)")  # fmt: skip
     parser.add_argument("--stock-only", action="store_true", help=argparse.SUPPRESS)  # the child of measure_stock
     parser.add_argument("--out", type=Path, default=None, help="folder for registry.db and pages.json")
     parser.add_argument("--seed", type=int, default=2024)
@@ -374,11 +389,13 @@ def main() -> None:
     size = round(path.stat().st_size / 2**20, 1)
     print(f"{'refreshed' if args.reuse else 'built'} {args.rows} relationships in {built:.1f} s ({size} MiB): {path}")
     stock_repeats = args.repeats if args.stock_repeats is None else args.stock_repeats
-    results, facets = asyncio.run(measure(path, info, args.repeats, stock_repeats, args.only))
+    results, facets = asyncio.run(measure(path, info, args.repeats, stock_repeats, args.only, args.stock_python))
     versions = {"datasette": importlib.metadata.version("datasette"), "sqlite": sqlite3.sqlite_version}
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"datasette {versions['datasette']}, SQLite {versions['sqlite']}, timed requests per page: "
           f"{args.repeats} ours (A), {stock_repeats} stock (B); load average after the run {load}")  # fmt: skip
+    if args.stock_python != sys.executable:
+        print(f"stock (B) ran under {args.stock_python}: datasette {facets['B_datasette']}")
     print(f"filter: vendor={info['vendor']!r} client_country={info['country']!r}; client id {info['client_id']}")
     head = ("page", "A median", "A p95", "B median", "B p95", "B/A")
     print("{:<26}{:>10}{:>10}{:>10}{:>10}{:>8}".format(*head))
