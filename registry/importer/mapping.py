@@ -190,7 +190,7 @@ class _Compiler:
             for name in re.findall(r"\{([^{}]+)\}", template):
                 if name != "row":
                     self.column(name, where)
-            get = lambda cells: _fill(template, cells)  # noqa: E731
+            get = _filler(template)
         steps = [_transform(t, f"{where}.transforms[{i}]") for i, t in enumerate(spec.get("transforms") or [])]
         nulls = {str(n) for n in spec.get("null_if") or []} | {""}
         value_map = {str(k): v for k, v in (spec.get("map") or {}).items()}
@@ -267,8 +267,19 @@ class _Compiler:
 
 
 def _fill(template: str, cells: Cells) -> str:
+    return _filler(template)(cells)
+
+
+@functools.cache
+def _filler(template: str) -> Getter:
+    """A function filling `template` from a row's cells (one of one name, "row {row}", is the
+    common case, and is made the fastest: it runs for every row)."""
     parts = _template_parts(template)
-    return "".join(part if i % 2 == 0 else str(cells.get(part, "")) for i, part in enumerate(parts))
+    texts, names = parts[0::2], parts[1::2]
+    if len(names) == 1:
+        head, name, tail = texts[0], names[0], texts[1]
+        return lambda cells: f"{head}{cells.get(name, '')}{tail}"
+    return lambda cells: "".join(part if i % 2 == 0 else str(cells.get(part, "")) for i, part in enumerate(parts))
 
 
 @functools.cache

@@ -41,9 +41,12 @@ from registry.validation import (
 )
 
 PROGRESS_EVERY = 5000
+# Distinct client fields (and relationship fields, dates, texts, figures) whose checks are kept:
+# a million-row list has about 200,000 distinct clients; past this many they are checked again.
+CLIENTS_KEPT = 400_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large file may list 100,000 of them
 class Problem:
     row: int
     column: str
@@ -176,10 +179,7 @@ class _Job:
         self.keys = store.organisation_keys(db)
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
-        self.check_relationship = functools.lru_cache(maxsize=65536)(self._check_relationship)
         self.check_date = functools.lru_cache(maxsize=65536)(self._check_date)
-        self.check_texts = functools.lru_cache(maxsize=65536)(self._check_texts)
-        self.check_date_pair = functools.lru_cache(maxsize=65536)(self._check_date_pair)
         self.vendor_cells: dict[str, list[int]] = {}  # a vendor cell -> vendor ids
         self.org_checks: dict[tuple[tuple[str, Any], ...], tuple[FieldError, ...]] = {}
         self.check_figure = functools.lru_cache(maxsize=65536)(self._check_figure)
@@ -194,9 +194,27 @@ class _Job:
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
-        self.conflicts: list[int] = []  # relationships a later row described differently
         self.source_ids: dict[str, int] = {}
         self.single_vendor = self._vendor(plan.vendor["new"]["name"] if plan.vendor and "new" in plan.vendor else None)
+        # The row's fields as tuples of values, in the mapping's order, and the checks of each
+        # distinct tuple (see row).
+        self.clients: dict[tuple[Any, ...], _Client] = {}
+        self.client_names, self.client_getters = list(plan.client), list(plan.client.values())
+        self.name_at = self.client_names.index("name")
+        if "country" in plan.client:  # "US", "USA", "États-Unis": one client, not three
+            self.client_getters[self.client_names.index("country")] = self._country_code(plan.client["country"])
+        kept_apart = ("summary", "notes", "start_date", "end_date")
+        rel = {k: g for k, g in plan.relationship.items() if k not in kept_apart}
+        self.rel_names, self.rel_getters = list(rel), list(rel.values())
+        self.start_getter, self.end_getter, self.summary_getter, self.notes_getter = (
+            plan.relationship.get(k, _nothing) for k in ("start_date", "end_date", "summary", "notes")
+        )
+        self.texts_per_row = "summary" in plan.relationship or "notes" in plan.relationship
+        self.rel_checks: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[FieldError, ...]]] = {}
+        self.date_checks: dict[tuple[Any, Any], tuple[tuple[Any, Any], tuple[FieldError, ...]]] = {}
+        self.text_checks: dict[tuple[Any, Any], tuple[FieldError, ...]] = {}
+        self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
+        self.numbers: dict[Any, tuple[float | None, tuple[FieldError, ...]]] = {}
 
     # References named in the mapping -------------------------------------------------
 
@@ -249,68 +267,184 @@ class _Job:
     # Rows ----------------------------------------------------------------------------
 
     def row(self, number: int, cells: dict[str, str]) -> None:
+        """Check, match and stage one row. What repeats from row to row (a client's fields, the
+        relationship's fields, dates, figures) is checked once per distinct value, by the shared
+        rules, and the answer kept: the work per row is a few dictionary lookups."""
         vendors = self._row_vendors(number, cells)
-        client = {k: g(cells) for k, g in self.plan.client.items()}
-        values = {k: g(cells) for k, g in self.plan.relationship.items()}
-        values.setdefault("arrangement", "unknown")
-        summary = values.pop("summary", None)
-        if summary is None:
-            summary = f"{client.get('name')} appears in this list as a client."
-        notes = values.pop("notes", None)
-        problems = self._check_org_fields(number, client)
-        locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
-        texts = {"summary": summary, "notes": notes, "locator": locator}
-        errors = self.check_texts(summary, notes)
-        if not (locator.strip() and len(locator) <= FREE_TEXT["locator"][1] and not CONTROL_CHARS.search(locator)):
-            errors = errors + tuple(free_text_errors({"summary": "-", "locator": locator}))
-        problems += [Problem(number, f"relationship.{e.field}", str(texts.get(e.field) or ""), e.message)
-                     for e in errors]  # fmt: skip
-        # The other fields repeat from row to row: checked once per combination, and the
-        # dates once per pair (they vary more).
-        start, end = values.pop("start_date", None), values.pop("end_date", None)
-        checked, errors = self.check_relationship(tuple(values.items()))
-        dates, date_errors = self.check_date_pair(start, end)
-        if errors or date_errors:
-            values.update(start_date=start, end_date=end)
-            problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
-                         for e in (*errors, *date_errors)]  # fmt: skip
-            checked = None
+        client = self.clients.get(key := tuple([g(cells) for g in self.client_getters]))
+        if client is None:
+            client = self._client(key)
+        rel_key = tuple([g(cells) for g in self.rel_getters])
+        rel = self.rel_checks.get(rel_key)
+        if rel is None:
+            rel = self._rel_check(rel_key)
+        dates = self.date_checks.get(date_key := (self.start_getter(cells), self.end_getter(cells)))
+        if dates is None:
+            dates = self._date_check(date_key)
+        if self.texts_per_row:
+            summary, notes = self.summary_getter(cells), self.notes_getter(cells)
+            if summary is None:
+                summary = _default_summary(client.values[self.name_at])
+            texts = self.text_checks.get(text_key := (summary, notes))
+            if texts is None:
+                texts = self._text_check(text_key)
         else:
-            checked = {**checked, **dates}
-        sources = [self._row_source(number, spec, cells, problems) for spec in self.plan.sources]
-        figures = [self._row_observation(number, spec, cells, problems) for spec in self.plan.observations]
-        if problems or checked is None:
-            raise RowError(problems)
-        client_id, _ = self._organisation(client, number, "client")
+            summary, notes, texts = _default_summary(client.values[self.name_at]), None, client.summary_errors
+        locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
+        locator_errors = self._locator_errors(locator)
+        sources = [self._row_source(number, spec, cells) for spec in self.plan.sources] if self.plan.sources else ()
+        figures = [self._row_figure(spec, cells) for spec in self.plan.observations]
+        if client.problems or texts or locator_errors or rel[1] or dates[1] or any(f[1] for f in figures):
+            raise RowError(self._problems(number, client, (summary, notes, locator), rel, dates, figures, cells))
+        client_id = self._client_id(client)
         if self.plan.identifier:
-            ident = str(self.plan.identifier[0]({**cells, "row": number}) or "")
-            if ident:
-                pair, errors = check_identifier({"scheme": self.plan.identifier[1], "value": ident})
-                if pair:
-                    self.writer.identifier(client_id, *pair, self.db)
-                self.report.skipped += [
-                    Problem(number, f"identifier.{e.field}", ident, f"{e.message}: the identifier is not stored")
-                    for e in errors
-                ]
+            self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
-        stored = {**checked, "summary": summary.strip(), "notes": (notes or "").strip() or None}
+        product, arrangement, trial_days = rel[0]
+        stage = (arrangement, trial_days, *dates[0])  # store.STAGE_FIELDS
+        summary, notes = str(summary).strip(), (notes or "").strip() or None
+        writer, file_source = self.writer, self.file_source_id
         for vendor_id in vendors:
-            conflicts = len(self.conflicts)
-            rel_id = self._relationship(vendor_id, client_id, stored)
-            if len(self.conflicts) > conflicts:
-                problem = ("the same relationship as an earlier row, with another arrangement, trial length or "
-                           "dates: the earlier row's are kept, this row is cited")  # fmt: skip
-                self.report.skipped.append(Problem(number, "relationship", client["name"], problem))
+            rel_id = self._relationship(number, client, vendor_id, client_id, product, stage, summary, notes)
             if rel_id is None:
-                self.report.skipped.append(Problem(number, "client", client["name"], "the vendor itself: not a client"))
                 continue
-            self.writer.citation(rel_id, self.file_source_id, locator, None)
+            writer.citation(rel_id, file_source, locator, None)
             for source in sources:
                 if source is not None:
-                    self.writer.citation(rel_id, self._source_id(source[0]), source[1], None)
+                    writer.citation(rel_id, self._source_id(source[0]), source[1], None)
             for figure in figures:
-                if figure is not None:
-                    self.writer.observation(rel_id, figure, self.file_source_id)
+                if figure[0] is not None:
+                    writer.figure(rel_id, figure[0], number, file_source)
+
+    def _country_code(self, get: Callable[[dict[str, str]], Any]) -> Callable[[dict[str, str]], Any]:
+        """The country getter, giving the code of a country it knows and the value as it is otherwise."""
+        codes: dict[Any, Any] = {}
+        vocabulary = self.vocabulary
+
+        def country(cells: dict[str, str]) -> Any:
+            value = get(cells)
+            try:
+                return codes[value]
+            except KeyError:
+                if len(codes) >= 100_000:
+                    codes.clear()
+                code = codes[value] = (vocabulary.country(value) if isinstance(value, str) and value else None) or value
+                return code
+
+        return country
+
+    def _client(self, values: tuple[Any, ...]) -> _Client:
+        """The checks of one distinct set of client fields, kept for the rows that repeat it."""
+        if len(self.clients) >= CLIENTS_KEPT:
+            self.clients.clear()
+        fields = dict(zip(self.client_names, values, strict=True))
+        name = str(fields.get("name")).strip()
+        summary = _default_summary(fields.get("name"))
+        client = self.clients[values] = _Client(
+            values,
+            tuple(self._check_org_fields(fields)),
+            name,
+            name_key(name),
+            self.vocabulary.country(fields["country"]) if fields.get("country") else None,
+            fields.get("subdivision"),
+            tuple(free_text_errors({"summary": summary, "notes": None, "locator": "-"})),
+        )
+        return client
+
+    def _client_id(self, client: _Client) -> int:
+        """The client's organisation: matched by name key and place, or created. The answer holds
+        until an organisation of that name key is created (a new one may make it ambiguous)."""
+        found = client.match
+        if found is not None and found[2] == self.generation.get(client.key, 0):
+            self.report.matched_organisations += found[1]
+            return found[0]
+        fields = dict(zip(self.client_names, client.values, strict=True))
+        org_id, matched = self._match_or_create(fields, client.key, client.name, client.country,
+                                                client.subdivision, "client")  # fmt: skip
+        client.match = (org_id, matched and not self.writer.made_here(org_id), self.generation.get(client.key, 0))
+        return org_id
+
+    def _rel_check(self, values: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[FieldError, ...]]:
+        if len(self.rel_checks) >= CLIENTS_KEPT:
+            self.rel_checks.clear()
+        items = dict(zip(self.rel_names, values, strict=True))
+        items.setdefault("arrangement", "unknown")
+        checked, errors = self._check_relationship(tuple(items.items()))
+        if errors:
+            answer: tuple[Any, Any] = ((None, None, None), errors)
+        else:
+            answer = ((checked["product"], checked["arrangement"], checked["trial_days"]), ())
+        self.rel_checks[values] = answer
+        return answer
+
+    def _date_check(self, pair: tuple[Any, Any]) -> tuple[tuple[Any, Any], tuple[FieldError, ...]]:
+        if len(self.date_checks) >= CLIENTS_KEPT:
+            self.date_checks.clear()
+        checked, errors = self._check_date_pair(*pair)
+        answer = self.date_checks[pair] = ((checked["start_date"], checked["end_date"]), errors)
+        return answer
+
+    def _text_check(self, texts: tuple[Any, Any]) -> tuple[FieldError, ...]:
+        if len(self.text_checks) >= CLIENTS_KEPT:
+            self.text_checks.clear()
+        errors = self.text_checks[texts] = self._check_texts(*texts)
+        return errors
+
+    def _locator_errors(self, locator: str) -> tuple[FieldError, ...]:
+        """The citation locator by the free-text rule: for a locator made of the row number and
+        constant text, the answer depends only on its length, so it is kept per length."""
+        if self.locator_cells:
+            if locator.strip() and len(locator) <= FREE_TEXT["locator"][1] and not CONTROL_CHARS.search(locator):
+                return ()  # the rule below would find nothing: no need to build its errors
+            return tuple(free_text_errors({"summary": "-", "locator": locator}))
+        errors = self.locator_checks.get(len(locator))
+        if errors is None:
+            errors = self.locator_checks[len(locator)] = tuple(free_text_errors({"summary": "-", "locator": locator}))
+        return errors
+
+    def _problems(
+        self,
+        number: int,
+        client: _Client,
+        texts: tuple[Any, Any, str],
+        rel: tuple[Any, tuple[FieldError, ...]],
+        dates: tuple[Any, tuple[FieldError, ...]],
+        figures: list[tuple[Any, Any]],
+        cells: dict[str, str],
+    ) -> list[Problem]:
+        """Every problem of a row that cannot be stored, named with its row, field and value."""
+        problems = [Problem(number, f"client.{field}", value, message) for field, value, message in client.problems]
+        summary, notes, locator = texts
+        values = {"summary": summary, "notes": notes, "locator": locator}
+        text_errors = self.text_checks.get((summary, notes)) if self.texts_per_row else client.summary_errors
+        problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
+                     for e in (*(text_errors or ()), *self._locator_errors(locator))]  # fmt: skip
+        if rel[1] or dates[1]:
+            values = {**dict(zip(self.rel_names, [g(cells) for g in self.rel_getters], strict=True)),
+                      "start_date": self.start_getter(cells), "end_date": self.end_getter(cells)}  # fmt: skip
+            problems += [Problem(number, f"relationship.{e.field}", str(values.get(e.field) or ""), e.message)
+                         for e in (*rel[1], *dates[1])]  # fmt: skip
+        for spec, (_, errors) in zip(self.plan.observations, figures, strict=True):
+            if errors:
+                raw = spec["value"](cells)
+                start, end = (spec["period_start"](cells) if "period_start" in spec else None,
+                              spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
+                data = {"low": raw, "high": raw, "period_start": start, "period_end": end}
+                where = f"observation.{spec['metric']}"
+                problems += [Problem(number, f"{where}.{e.field}", str(data.get(e.field) or ""), e.message)
+                             for e in errors]  # fmt: skip
+        return problems
+
+    def _identifier(self, number: int, cells: dict[str, str], client_id: int) -> None:
+        ident = str(self.plan.identifier[0]({**cells, "row": number}) or "")  # type: ignore[index]
+        if ident:
+            pair, errors = check_identifier({"scheme": self.plan.identifier[1], "value": ident})  # type: ignore[index]
+            if pair:
+                self.writer.identifier(client_id, *pair, self.db)
+            self.report.skipped += [
+                Problem(number, f"identifier.{e.field}", ident, f"{e.message}: the identifier is not stored")
+                for e in errors
+            ]
 
     def _row_vendors(self, number: int, cells: dict[str, str]) -> list[int]:
         if self.plan.vendors is None:
@@ -339,9 +473,10 @@ class _Job:
                 [Problem(number, f"vendor.{err.field}", _short(names[0]), err.message) for err in e.errors]
             ) from e
 
-    def _check_org_fields(self, number: int, fields: dict[str, Any]) -> list[Problem]:
-        # The name on its own (its values hardly repeat), the rest once per combination,
-        # keyed on the country's code when it has one: "US", "USA", "États-Unis" are one entry.
+    def _check_org_fields(self, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(field, value, message) of each problem of a client's fields: the name on its own, the
+        rest once per combination, keyed on the country's code when it has one ("US", "USA",
+        "États-Unis" are one entry)."""
         rest = tuple(item for item in fields.items() if item[0] != "name")
         errors = self.org_checks.get(rest)
         if errors is None:
@@ -351,10 +486,7 @@ class _Job:
             keyed = {**fields, "country": self.vocabulary.country(country) or country} if country else fields
             errors = self.org_checks[rest] = self.check_org(_org_items(keyed))[1]
         _, name_errors = self.check_name(fields.get("name"))
-        if not errors and not name_errors:
-            return []
-        return [Problem(number, f"client.{e.field}", str(fields.get(e.field) or ""), e.message)
-                for e in (*name_errors, *errors)]  # fmt: skip
+        return [(e.field, str(fields.get(e.field) or ""), e.message) for e in (*name_errors, *errors)]
 
     def _check_name(self, name: Any) -> tuple[str | None, tuple[FieldError, ...]]:
         field = Fields({"name": name})
@@ -417,7 +549,7 @@ class _Job:
         except ValidationError as e:
             return None, tuple(e.errors)
 
-    def _row_source(self, number: int, spec: dict, cells: dict[str, str], problems: list[Problem]) -> tuple | None:
+    def _row_source(self, number: int, spec: dict, cells: dict[str, str]) -> tuple | None:
         values = {k: g({**cells, "row": number}) for k, g in spec.items()}
         if not values.get("url"):
             return None  # an empty link column: nothing to cite
@@ -434,24 +566,26 @@ class _Job:
                                         f"{e.message}: this link is not cited") for e in errors]  # fmt: skip
         return (record, locator) if record else None
 
-    def _row_observation(self, number: int, spec: dict, cells: dict[str, str], problems: list[Problem]) -> dict | None:
+    def _row_figure(self, spec: dict, cells: dict[str, str]) -> tuple[Any, tuple[FieldError, ...]]:
+        """((figure, value), ()) or (None, errors); (None, ()) for an empty cell. The rule once per
+        metric and period; the value, by the same number rule the builder applies (low = high =
+        the value), once per distinct value."""
         raw = spec["value"](cells)
-        if raw in (None, ""):
-            return None
+        if raw is None or raw == "":
+            return None, ()
         start, end = (spec["period_start"](cells) if "period_start" in spec else None,
                       spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
-        # The rule once per metric and period; the value, which hardly repeats, by the same
-        # number rule the builder applies (low = high = the value).
         base, errors = self.check_figure(spec["metric"], spec["unit"], "0", start, end)
-        value = Fields({"low": raw, "high": raw})
-        low, _ = value.number("low", required=True), value.number("high")
-        if errors or value.errors:
-            data = {"low": raw, "high": raw, "period_start": start, "period_end": end}
-            where = f"observation.{spec['metric']}"
-            problems.extend(Problem(number, f"{where}.{err.field}", str(data.get(err.field) or ""), err.message)
-                            for err in (*value.errors, *errors))  # fmt: skip
-            return None
-        return {**base, "low": low, "high": low, "locator": f"row {number}"}
+        value = self.numbers.get(raw)
+        if value is None:
+            if len(self.numbers) >= CLIENTS_KEPT:
+                self.numbers.clear()
+            checked = Fields({"low": raw, "high": raw})
+            low, _ = checked.number("low", required=True), checked.number("high")
+            value = self.numbers[raw] = (low, tuple(checked.errors))
+        if errors or value[1]:
+            return None, (*value[1], *errors)
+        return (base, value[0]), ()
 
     def _check_figure(
         self, metric: str, unit: str, raw: Any, start: Any, end: Any
@@ -518,24 +652,37 @@ class _Job:
         self.report.new_organisations += role == "client"
         return org_id, False
 
-    def _relationship(self, vendor_id: int, client_id: int, values: dict[str, Any]) -> int | None:
-        found = self.writer.find_relationship(vendor_id, client_id, self.disclosure_id, values.get("product"))
+    def _relationship(
+        self,
+        number: int,
+        client: _Client,
+        vendor_id: int,
+        client_id: int,
+        product: str | None,
+        stage: tuple[Any, ...],
+        summary: str,
+        notes: str | None,
+    ) -> int | None:
+        """The id of the row's relationship with this vendor: found (stored before, or made by an
+        earlier row, whose stage is kept) or made; None when the client is the vendor itself."""
+        writer = self.writer
+        found = writer.find_relationship(vendor_id, client_id, self.disclosure_id, product)
         if found is not None:
-            known, stage = found
-            if not self.writer.created(known):
-                self.writer.existing(known)  # stored before: this import adds its citations
-            elif stage != (
-                values.get("arrangement"),
-                values.get("trial_days"),
-                values.get("start_date"),
-                values.get("end_date"),
-            ):  # store.STAGE_FIELDS; fmt: skip
-                self.conflicts.append(known)
+            known, known_stage = found
+            if not writer.created(known):
+                writer.existing(known)  # stored before: this import adds its citations
+            elif known_stage != stage:
+                problem = ("the same relationship as an earlier row, with another arrangement, trial length or "
+                           "dates: the earlier row's are kept, this row is cited")  # fmt: skip
+                self.report.skipped.append(Problem(number, "relationship", client.values[self.name_at], problem))
             return known
         if vendor_id == client_id:
+            self.report.skipped.append(
+                Problem(number, "client", client.values[self.name_at], "the vendor itself: not a client")
+            )
             return None
         self.report.relationships_stored += 1
-        return self.writer.relationship(vendor_id, client_id, self.disclosure_id, values)
+        return writer.relationship(vendor_id, client_id, self.disclosure_id, product, stage, summary, notes)
 
     def _source_id(self, record: dict[str, Any]) -> int:
         url = record["url"]
@@ -545,6 +692,37 @@ class _Job:
                 {**record, "slug": self.writer.source_slug(record["title"])}
             )
         return self.source_ids[url]
+
+
+class _Client:
+    """One distinct set of a row's client fields (`values`, in the mapping's order): its problems,
+    name, name key and place, the problems of its default summary, and the organisation it was
+    matched to or created as, with the generation of its name key then. Slots: there are about
+    as many of these as clients in the file."""
+
+    __slots__ = ("country", "key", "match", "name", "problems", "subdivision", "summary_errors", "values")
+
+    def __init__(
+        self,
+        values: tuple[Any, ...],
+        problems: tuple[tuple[str, str, str], ...],
+        name: str,
+        key: str,
+        country: str | None,
+        subdivision: str | None,
+        summary_errors: tuple[FieldError, ...],
+    ) -> None:
+        self.values, self.problems, self.name, self.key = values, problems, name, key
+        self.country, self.subdivision, self.summary_errors = country, subdivision, summary_errors
+        self.match: tuple[int, bool, int] | None = None
+
+
+def _default_summary(name: Any) -> str:
+    return f"{name} appears in this list as a client."
+
+
+def _nothing(cells: Any) -> None:
+    return None
 
 
 def _short(text: str, longest: int = 200) -> str:

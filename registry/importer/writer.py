@@ -35,6 +35,7 @@ class Writer:
         self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
         self.pending = 0
         self.stamp = now()
+        self.approved_at = self.stamp if status == "approved" else None
         self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
         # (organisation, spelling) pairs known: one set of pairs, not a set per organisation.
         self.spellings: set[tuple[int, str]] = set()
@@ -155,19 +156,27 @@ class Writer:
         )
         return (known, None) if known is not None else None
 
-    def relationship(self, vendor_id: int, client_id: int, disclosure_id: int | None, v: dict[str, Any]) -> int:
+    def relationship(
+        self,
+        vendor_id: int,
+        client_id: int,
+        disclosure_id: int | None,
+        product: str | None,
+        stage: tuple[Any, ...],
+        summary: str,
+        notes: str | None,
+    ) -> int:
+        """Stage a relationship; `stage` is its (arrangement, trial_days, start_date, end_date)."""
         rel_id = self._next("relationships")
-        stage = (v.get("arrangement"), v.get("trial_days"), v.get("start_date"), v.get("end_date"))  # STAGE_FIELDS
         number = self.stages.get(stage)
         if number is None:
             number = self.stages[stage] = len(self.stage_list)
             self.stage_list.append(stage)
-        self.mine[self._identity(vendor_id, client_id, v.get("product"))] = (rel_id << 24) | number
-        approved_at = self.stamp if self.status == "approved" else None
-        self._add("relationships", (rel_id, vendor_id, client_id, v.get("product"), v.get("arrangement"),
-                                    v.get("trial_days"), v.get("start_date"), v.get("end_date"), disclosure_id,
-                                    v.get("summary"), v.get("notes"), self.status, approved_at, self.submission_id,
-                                    self.stamp, self.stamp))  # fmt: skip
+        self.mine[self._identity(vendor_id, client_id, product)] = (rel_id << 24) | number
+        arrangement, trial_days, start_date, end_date = stage
+        self._add("relationships", (rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
+                                    end_date, disclosure_id, summary, notes, self.status, self.approved_at,
+                                    self.submission_id, self.stamp, self.stamp))  # fmt: skip
         return rel_id
 
     # Citations and figures repeated in the file, or stored before, are ignored by the
@@ -177,9 +186,11 @@ class Writer:
             return
         self._add("citations", (self._next("citations"), rel_id, source_id, locator, quote, self.submission_id))
 
-    def observation(self, rel_id: int, f: dict[str, Any], source_id: int | None) -> None:
+    def figure(self, rel_id: int, figure: tuple[dict[str, Any], float], row: int, source_id: int | None) -> None:
+        """Stage a figure of row `row`: (metric, unit and period, value)."""
         if source_id is None:
             return
-        self._add("observations", (self._next("observations"), rel_id, f["metric"], f["low"], f["high"], f["unit"],
-                                   f["period_start"], f["period_end"], source_id, f["locator"], self.status,
+        f, value = figure
+        self._add("observations", (self._next("observations"), rel_id, f["metric"], value, value, f["unit"],
+                                   f["period_start"], f["period_end"], source_id, f"row {row}", self.status,
                                    self.submission_id, self.stamp))  # fmt: skip

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from registry.store.database import transaction
+from registry.store.database import DatabaseError, transaction
 
 COLUMNS = {
     "sources": ("id", "slug", "title", "url", "archive_url", "publisher", "language", "published_date", "content_hash",
@@ -45,7 +45,7 @@ PARENTS = ("sources", "disclosures", "organisations")  # referenced by other row
 # row of intake.db that existed before it (kept as it is).
 REFERENCES = {"organisation_id": "organisations", "vendor_id": "organisations", "client_id": "organisations",
               "disclosure_id": "disclosures", "source_id": "sources"}  # fmt: skip
-CHUNK = 2000  # relationships (with their citations and figures) per write transaction
+CHUNK = 4000  # relationships (with their citations and figures) per write transaction
 PARENT_CHUNK = 5000
 # SQLite's lock is not fair: a writer waiting on the busy timeout polls (every 100 ms once it
 # has waited a while) and would keep finding the next chunk under way. So after about
@@ -101,52 +101,85 @@ def stage_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]
 
 
 def close_staging(conn: sqlite3.Connection) -> None:
-    """Commit the staged rows and index them for the move."""
-    conn.execute("CREATE INDEX relationships_order ON relationships(client_id, vendor_id, id)")
+    """Commit the staged rows and index them for the move: relationships numbered in the order
+    they will be written (by client, then vendor), their citations and figures by relationship."""
+    conn.execute("CREATE TABLE relationships_order (rank INTEGER PRIMARY KEY, sid INTEGER NOT NULL)")
+    conn.execute("INSERT INTO relationships_order (sid) SELECT id FROM relationships ORDER BY client_id, vendor_id, id")
     conn.execute("CREATE INDEX citations_relationship ON citations(relationship_id)")
     conn.execute("CREATE INDEX observations_relationship ON observations(relationship_id)")
     conn.execute("COMMIT")
     conn.close()
 
 
-def _values(table: str) -> list[str]:
-    """The staged columns of `table` but its id, with references translated."""
-    return [f"coalesce((SELECT p.fid FROM st.[{REFERENCES[c]}] p WHERE p.id = s.{c}), s.{c})" if c in REFERENCES
-            else f"s.{c}" for c in COLUMNS[table][1:]]  # fmt: skip
+def _values(table: str, shifted: set[str]) -> list[str]:
+    """The staged columns of `table` but its id, with references to rows of the `shifted` tables
+    translated (the other tables' rows kept their staged ids: no translation needed)."""
+    return [f"coalesce((SELECT p.fid FROM st.[{REFERENCES[c]}] p WHERE p.id = s.{c}), s.{c})"
+            if REFERENCES.get(c) in shifted else f"s.{c}" for c in COLUMNS[table][1:]]  # fmt: skip
 
 
 def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None:
-    """Move every staged row into intake.db in short write transactions."""
+    """Move every staged row into intake.db in short write transactions.
+
+    Foreign keys are not checked row by row on the way (that doubled the time of the move): the
+    staged rows were checked against the vocabularies by the shared rules, refer to each other by
+    construction, and their references to rows stored before the import are checked at the end
+    (check_references)."""
     db.execute("ATTACH DATABASE ? AS st", [str(path)])
     db.execute("PRAGMA st.journal_mode = OFF")
     db.execute("PRAGMA st.synchronous = OFF")
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS moving (sid INTEGER PRIMARY KEY, fid INTEGER NOT NULL)")
+    db.execute("PRAGMA foreign_keys = OFF")
     pacer = Pacer(db)
     try:
+        shifted: set[str] = set()  # parents some of whose rows did not keep their staged ids
         for table in PARENTS:
-            _move_parents(pacer, table)
+            if _move_parents(pacer, table, shifted):
+                shifted.add(table)
         for table in ("organisation_aliases", "organisation_identifiers"):
-            _move_leaves(pacer, table, "s.id > ?")
-        _move_relationships(pacer)
+            _move_leaves(pacer, table, "s.id > ?", shifted)
+        _move_relationships(pacer, shifted)
         # Citations and figures this import adds to relationships stored before it.
         for table in ("citations", "observations"):
-            _move_leaves(pacer, table, f"s.id > ? AND s.relationship_id < {int(first_relationship)}")
+            _move_leaves(pacer, table, f"s.id > ? AND s.relationship_id < {int(first_relationship)}", shifted)
+        check_references(db, first_relationship)
     finally:
-        db.execute("DROP TABLE IF EXISTS temp.moving")
+        db.execute("PRAGMA foreign_keys = ON")
         db.execute("DETACH DATABASE st")
+
+
+def check_references(db: sqlite_utils.Database, first_relationship: int) -> None:
+    """Fail if a staged row refers to a row stored before the import that is no longer there."""
+    parents = {**REFERENCES, "relationship_id": "relationships"}
+    for table, columns in COLUMNS.items():
+        for column in columns[1:]:
+            parent = parents.get(column)
+            if parent is None:
+                continue
+            first = first_relationship
+            if parent != "relationships":  # below its first staged row, a row stored before the import
+                first = db.execute(f"SELECT coalesce(min(id), 1 << 62) FROM st.[{parent}]").fetchone()[0]
+            missing = db.execute(
+                f"SELECT s.{column} FROM st.[{table}] s WHERE s.{column} < ? AND NOT EXISTS "
+                f"(SELECT 1 FROM main.[{parent}] p WHERE p.id = s.{column}) LIMIT 1",
+                [first],
+            ).fetchone()
+            if missing is not None:
+                raise DatabaseError(f"{table}.{column}: {parent} {missing[0]} was removed while the file was imported")
 
 
 def _next_id(db: sqlite_utils.Database, table: str) -> int:
     return db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM main.[{table}]").fetchone()[0]
 
 
-def _move_parents(pacer: Pacer, table: str) -> None:
-    """Rows others refer to, in staged order; each chunk's ids are the next free ones."""
+def _move_parents(pacer: Pacer, table: str, shifted: set[str]) -> bool:
+    """Rows others refer to, in staged order; each chunk's ids are the next free ones. True if
+    any row's id differs from its staged one (another writer took the staged ids meanwhile)."""
     db = pacer.db
     low, high = db.execute(f"SELECT min(id), max(id) FROM st.[{table}]").fetchone()
     if low is None:
-        return
-    names, values = ", ".join(COLUMNS[table]), ", ".join(_values(table))
+        return False
+    names, values = ", ".join(COLUMNS[table]), ", ".join(_values(table, shifted))
+    moved = False
     for start in range(low, high + 1, PARENT_CHUNK):
         end = start + PARENT_CHUNK - 1
         with pacer.chunk():
@@ -157,12 +190,14 @@ def _move_parents(pacer: Pacer, table: str) -> None:
                 [offset, start, end],
             )
             db.execute(f"UPDATE st.[{table}] SET fid = id + ? WHERE id BETWEEN ? AND ?", [offset, start, end])
+            moved = moved or offset != 0
+    return moved
 
 
-def _move_leaves(pacer: Pacer, table: str, where: str) -> None:
+def _move_leaves(pacer: Pacer, table: str, where: str, shifted: set[str]) -> None:
     """Rows nothing refers to, in staged order: ids left to SQLite, repeats of stored rows ignored."""
     db = pacer.db
-    names, values = ", ".join(COLUMNS[table][1:]), ", ".join(_values(table))
+    names, values = ", ".join(COLUMNS[table][1:]), ", ".join(_values(table, shifted))
     after = 0
     while True:
         with pacer.chunk():
@@ -181,39 +216,28 @@ def _move_leaves(pacer: Pacer, table: str, where: str) -> None:
         after = last
 
 
-def _move_relationships(pacer: Pacer) -> None:
-    """Relationships in (client, vendor) order, each chunk with its citations and figures."""
+def _move_relationships(pacer: Pacer, shifted: set[str]) -> None:
+    """Relationships in (client, vendor) order, each chunk with its citations and figures; a
+    chunk's relationships take the next free ids, in that order."""
     db = pacer.db
-    key: tuple[int, int, int] = (-1, -1, -1)
-    leaves = {
-        t: (", ".join(COLUMNS[t][1:]), ", ".join(["m.fid", *_values(t)[1:]])) for t in ("citations", "observations")
-    }
-    while True:
+    total = db.execute("SELECT coalesce(max(rank), 0) FROM st.relationships_order").fetchone()[0]
+    leaves = {t: (", ".join(COLUMNS[t][1:]), ", ".join(["o.rank + ?", *_values(t, shifted)[1:]]))
+              for t in ("citations", "observations")}  # fmt: skip
+    names, values = ", ".join(COLUMNS["relationships"]), ", ".join(_values("relationships", shifted))
+    for start in range(1, total + 1, CHUNK):
+        end = start + CHUNK - 1
         with pacer.chunk():
-            db.execute("DELETE FROM temp.moving")
+            offset = _next_id(db, "relationships") - start
             db.execute(
-                "INSERT INTO temp.moving (sid, fid) SELECT id, ? + row_number() OVER "
-                "(ORDER BY client_id, vendor_id, id) - 1 FROM (SELECT id, client_id, vendor_id FROM st.relationships "
-                "WHERE (client_id, vendor_id, id) > (?, ?, ?) ORDER BY client_id, vendor_id, id LIMIT ?)",
-                [_next_id(db, "relationships"), *key, CHUNK],
+                f"INSERT INTO main.relationships ({names}) SELECT o.rank + ?, {values} FROM st.relationships_order o "
+                "JOIN st.relationships s ON s.id = o.sid WHERE o.rank BETWEEN ? AND ? ORDER BY o.rank",
+                [offset, start, end],
             )
-            last = db.execute(
-                "SELECT s.client_id, s.vendor_id, s.id FROM st.relationships s "
-                "WHERE s.id = (SELECT sid FROM temp.moving ORDER BY fid DESC LIMIT 1)"
-            ).fetchone()
-            if last is None:
-                return
-            db.execute(
-                f"INSERT INTO main.relationships ({', '.join(COLUMNS['relationships'])}) SELECT m.fid, "
-                f"{', '.join(_values('relationships'))} FROM temp.moving m JOIN st.relationships s ON s.id = m.sid "
-                "ORDER BY m.fid"
-            )
-            for table, (names, values) in leaves.items():
-                # CROSS JOIN keeps this order: the chunk's relationships, then their rows by index
-                # (the planner would otherwise scan every staged row for each chunk).
+            for table, (leaf_names, leaf_values) in leaves.items():
+                # CROSS JOIN keeps this order: the chunk's relationships, then their rows by index.
                 db.execute(
-                    f"INSERT INTO main.[{table}] ({names}) SELECT {values} FROM temp.moving m "
-                    f"CROSS JOIN st.[{table}] s ON s.relationship_id = m.sid WHERE true ORDER BY m.fid, s.id "
-                    "ON CONFLICT DO NOTHING"
+                    f"INSERT INTO main.[{table}] ({leaf_names}) SELECT {leaf_values} FROM st.relationships_order o "
+                    f"CROSS JOIN st.[{table}] s ON s.relationship_id = o.sid WHERE o.rank BETWEEN ? AND ? "
+                    "ORDER BY o.rank, s.id ON CONFLICT DO NOTHING",
+                    [offset, start, end],
                 )
-        key = tuple(last)
