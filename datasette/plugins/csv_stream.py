@@ -8,51 +8,110 @@ table's default sort otherwise, then its primary key) with one SELECT read in ch
 a read-only connection of its own, so the download is one consistent snapshot even when
 a publish happens during it. The CSV has the table's columns in order, as Datasette
 writes them, and a cell a spreadsheet would run as a formula is written with a leading '
-by the SELECT itself, as csv_formula_guard.py does for Datasette's own CSV. Requests it
-does not cover (`_where`, `_labels`, `_col`, `_next`, a view, another database...) go to
-Datasette as before.
+(registry.spreadsheet.neutralise, the rule csv_formula_guard.py applies to Datasette's own
+CSV). Requests it does not cover (`_where`, `_labels`, `_col`, `_next`, a view, another
+database...) go to Datasette as before.
 
 For a STRICT table of integer and text columns (relationships), SQLite makes each line
 itself (printf() of the guarded cells, quoted as the csv module quotes them) from the
 rows' keys sorted first, so neither SQLite sorts whole rows nor Python writes cell by
-cell: 50,000 rows of a 1,000,000-row table in about 450-530 ms p95 instead of 700-850 ms
-on the shared 2-core machine (benchmarks/pages.py; load 3). What is left is SQLite
-reading the rows and evaluating the guard and quoting per cell (about 180 ms for the
-quoting alone): the 300 ms target is not met there. Other tables: one SELECT, csv.writer.
+cell; the lines stay UTF-8 bytes, and two connections on one snapshot make chunks at once.
+Checking every cell for what needs a guard or quotes cost SQLite more than reading the rows,
+so a scan of the whole table per data version finds what each column holds (scan_columns,
+on a thread), and lines look only for that. Other tables: one SELECT, csv.writer,
+neutralise() per cell.
+
+Formulas: the rule is registry.spreadsheet.neutralise (OWASP's list: = + - @ tab CR first);
+a leading space or a full-width sign is not a formula start there, and not here either.
 
 One hook: an ASGI wrapper."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
+import os
 import re
 import sqlite3
+import threading
+from collections import deque
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from datasette.filters import Filters
 from datasette.utils import escape_fts, escape_sqlite, value_as_boolean
 
 from datasette import hookimpl
+from registry.spreadsheet import FORMULA_STARTS, neutralise  # one rule for both paths below
 
 PATH = re.compile(r"^/([^/]+)/([^/]+)\.csv$")
-CHUNK = 2000
+CHUNK = 5000
+SCAN_ROWS = 5000  # keys read by one transaction of scan_columns
+WORKERS = 2  # connections making chunks at once (two cores)
 HANDLED_ARGS = {"_stream", "_size", "_dl", "_search", "_searchmode", "_sort", "_sort_desc", "_nofacet", "_nocount"}
-# As csv_formula_guard.py: = + - @ tab and carriage return start a formula in a spreadsheet.
-GUARDED_TEXT = (
-    "case when substr({column}, 1, 1) in ('=', '+', '-', '@', char(9), char(13)) "
-    "then '''' || {column} else {column} end"
-)
-GUARDED_NUMBER = "case when {column} < 0 then '''' || {column} else {column} end"
-# A text cell as Python's csv module writes it (quoted when it holds , " or a line break), guard included.
-QUOTED_TEXT = (
-    "case when instr({column}, ',') or instr({column}, '\"') or instr({column}, char(10)) "
-    "or instr({column}, char(13)) then '\"' || replace({guarded}, '\"', '\"\"') || '\"' else {guarded} end"
-)
 MAX_LINE_ARGS = 120  # SQLite's printf() takes at most 127 arguments (SQLITE_MAX_FUNCTION_ARG)
 GUARDED = (b"x-csv-formulas", b"neutralised")  # tells csv_formula_guard.py this body needs no second pass
+
+
+def formula_glob() -> str | None:
+    """FORMULA_STARTS as one SQLite GLOB pattern ('[-=+@...]*'), or None if they cannot be one."""
+    starts = sorted(FORMULA_STARTS, key=lambda c: c != "-")  # "-" first in a class is itself, not a range
+    if not starts or any(len(c) != 1 or c in "]^" for c in starts):
+        return None
+    return "[" + "".join(starts) + "]*"
+
+
+# What a cell may hold that changes how it is written, each with the SQL that finds it in a cell {c}.
+TEXT_FINDS = {
+    "comma": "instr({c}, ',')",
+    "quote": "instr({c}, '\"')",
+    "lf": "instr({c}, char(10))",
+    "cr": "instr({c}, char(13))",
+    "nul": "instr({c}, char(0))",  # printf() stops at a NUL: Python writes the row
+    "formula": "{c} glob {pattern}",
+}
+INTEGER_FINDS = {"negative": "{c} < 0"}
+QUOTED = ("comma", "quote", "lf", "cr")  # csv.writer quotes a cell holding one of these
+
+
+def finds(column: str, integer: bool) -> dict[str, str]:
+    """The SQL of each thing to find in the column's cells."""
+    pattern = "'" + (formula_glob() or "").replace("'", "''") + "'"
+    c = escape_sqlite(column)
+    return {k: v.format(c=c, pattern=pattern) for k, v in (INTEGER_FINDS if integer else TEXT_FINDS).items()}
+
+
+def line_cell(column: str, integer: bool, held: frozenset[str]) -> str:
+    """SQL for one cell as csv.writer writes it after neutralise(): guarded, then quoted if needed.
+
+    `held` is what some cell of the column holds (see scan_columns; everything when not
+    known): only that is looked for. An integer needs the guard only when negative. Text is
+    quoted when it holds a comma, a quote, CR or LF, with its quotes doubled (printf's %w)."""
+    c, find = escape_sqlite(column), finds(column, integer)
+    guard = "negative" if integer else "formula"
+    guarded = f"iif({find[guard]}, '''' || {c}, {c})" if guard in held else c
+    quote = " or ".join(find[k] for k in QUOTED if k in held)
+    if not quote:
+        return guarded
+    return f"iif({quote}, printf('\"%w\"', {guarded}), {guarded})"
+
+
+def line_sql(table: str, pk: str, columns: list[str], types: dict[str, str], held: dict[str, frozenset[str]]) -> str:
+    """SQL giving (key, CSV line) for each key of the JSON array :keys, in the array's order.
+
+    `held`: what each column's cells hold (see scan_columns); a column not in it may hold
+    anything. printf() stops at a NUL character: a row with one in a text cell gets NULL for
+    a line, and Python writes it (Lines.row)."""
+    anything = {"INTEGER": frozenset(INTEGER_FINDS), "TEXT": frozenset(TEXT_FINDS)}
+    held = {c: held.get(c, anything[types[c]]) for c in columns}
+    cells = ", ".join(line_cell(c, types[c] == "INTEGER", held[c]) for c in columns)
+    nul = " or ".join(finds(c, False)["nul"] for c in columns if "nul" in held[c]) or "0"
+    line = f"iif({nul}, NULL, printf('{','.join(['%s'] * len(columns))}', {cells}))"
+    name, key = escape_sqlite(table), escape_sqlite(pk)
+    return f"select j.value, (select {line} from {name} where {key} = j.value) from json_each(:keys) j"
 
 
 async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]):
@@ -90,95 +149,247 @@ async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]
         if (sort or sort_desc) not in columns:
             return None
         order = f"{escape_sqlite(sort or sort_desc)}{' desc' if sort_desc else ''}, {order}"
-    # The formula guard in SQL, cell by cell (numbers can only start with "-").
-    types = {r[1]: r[2].upper() for r in (await db.execute(f"pragma table_info({escape_sqlite(table)})")).rows}
-    select = ", ".join(
-        (GUARDED_NUMBER if types.get(c) in ("INTEGER", "REAL") else GUARDED_TEXT).format(column=escape_sqlite(c))
-        for c in columns
-    )
-    sql = f"select {select} from {escape_sqlite(table)}"
-    sql += f" where {' and '.join(where)}" if where else ""
-    lines = None
+    name, pk = escape_sqlite(table), escape_sqlite(pks[0])
+    filtered = f" where {' and '.join(where)}" if where else ""
+    selected = ", ".join(escape_sqlite(c) for c in columns)
+    sql = f"select {selected} from {name}{filtered} order by {order}"
+    found = await strict_table(db, table)
+    lines = (found, f"select {pk} from {name}{filtered} order by {order}") if found else None
+    return columns, sql, params, db.path, lines
+
+
+async def strict_table(db, table: str) -> Table | None:
+    """The table if SQLite can write its lines (Lines): STRICT, of integers and text, with an integer primary key."""
     strict = (await db.execute("select strict from pragma_table_list where name = ?", [table])).rows
+    types = {r[1]: r[2].upper() for r in (await db.execute(f"pragma table_info({escape_sqlite(table)})")).rows}
+    pks = await db.primary_keys(table)
     if (
         strict
         and strict[0][0]
+        and formula_glob()
+        and len(pks) == 1
         and types.get(pks[0]) == "INTEGER"
-        and 1 < len(columns) <= MAX_LINE_ARGS
-        and all(types.get(c) in ("INTEGER", "TEXT") for c in columns)
+        and 1 < len(types) <= MAX_LINE_ARGS
+        and all(t in ("INTEGER", "TEXT") for t in types.values())
     ):
-        # A STRICT table of integers and text: each CSV line made by SQLite (see csv_lines).
-        cells = ", ".join(
-            GUARDED_NUMBER.format(column=escape_sqlite(c))
-            if types[c] == "INTEGER"
-            else QUOTED_TEXT.format(column=escape_sqlite(c), guarded=GUARDED_TEXT.format(column=escape_sqlite(c)))
-            for c in columns
-        )
-        pk, name = escape_sqlite(pks[0]), escape_sqlite(table)
-        keys = f"select {pk} from {name}" + (f" where {' and '.join(where)}" if where else "") + f" order by {order}"
-        line = f"select {pk}, printf('{','.join(['%s'] * len(columns))}', {cells}) from {name} "
-        lines = (keys, line + f"where {pk} in (select value from json_each(:keys))")
-    return columns, f"{sql} order by {order}", params, db.path, lines
+        return Table(db.path, table, pks[0], tuple(types), types)
+    return None
 
 
-def csv_lines(path: str, keys_sql: str, line_sql: str, params: dict, columns: list[str]):
-    """As csv_chunks, for a STRICT table of integers and text, with each line made by SQLite.
+def guarded(row) -> list:
+    """A row's cells as csv.writer would write them, neutralised (a number by the text csv.writer makes of it)."""
+    return [v if v is None else neutralise(v if isinstance(v, str) else str(v)) for v in row]
 
-    The keys of the rows in order first (no sort of whole rows), then each chunk's lines by
-    key, in one read transaction (one snapshot). A line is printf() of the cells: NULL as
-    nothing, integers as Python writes them, text guarded and quoted as csv.writer does
-    (only when it holds a comma, a quote, a CR or an LF, with quotes doubled). Python only
-    joins the lines."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
-    conn.execute("BEGIN")
-    keys = [k for (k,) in conn.execute(keys_sql, params)]
+
+def write_rows(rows) -> bytes:
+    """Rows as csv.writer writes them, neutralised, in UTF-8."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(columns)
-    header = [buffer.getvalue()]
-    position = 0
+    csv.writer(buffer).writerows(guarded(row) for row in rows)
+    return buffer.getvalue().encode("utf-8")
 
-    def next_chunk() -> str:
-        nonlocal position
-        if header:
-            return header.pop()
-        if position >= len(keys):
-            if position == len(keys):
-                position += 1
-                conn.execute("COMMIT")
-                conn.close()
-            return ""
-        chunk = keys[position : position + CHUNK]
-        position += CHUNK
-        lines = dict(conn.execute(line_sql, {"keys": json.dumps(chunk)}))
-        return "\r\n".join([lines[k] for k in chunk]) + "\r\n"
 
-    return next_chunk
+class Lines:
+    """A STRICT table of integers and text as CSV chunks, each line made by SQLite.
+
+    The keys of the rows in order first (no sort of whole rows), then each chunk's lines in
+    that order, a row looked up by its key at a time, in read transactions on one snapshot.
+    A line is printf() of the cells: NULL as nothing, integers as Python writes them, text
+    guarded and quoted as csv.writer does (only when it holds a comma, a quote, a CR or an
+    LF, with quotes doubled). Lines stay UTF-8 bytes from SQLite to the response; Python
+    only joins them, and writes itself the rare row with a NUL in its text.
+
+    Chunk k is read by connection k % len(connections), so that two chunks are made at once
+    (SQLite lets go of the GIL while it works). The connections share a snapshot: each one's
+    read transaction began while no commit happened (PRAGMA data_version, asked of a
+    connection of its own before the first began and after the last); if one did, a single
+    connection reads every chunk."""
+
+    def __init__(self, table: Table, keys_sql: str, params: dict):
+        self.header = write_rows([table.columns])
+        before = data_version(table.path)
+        self.connections = [read_only(table.path) for _ in range(WORKERS)]
+        self.keys = [k for (k,) in self.connections[0].execute(keys_sql, params)]
+        for conn in self.connections[1:]:
+            conn.execute("select count(*) from sqlite_master").fetchall()  # its snapshot begins here
+        unchanged = data_version(table.path) == before  # every snapshot is the file at version `before`
+        if not unchanged:
+            self.close(self.connections[1:])
+            del self.connections[1:]
+        self.lines_sql = table.lines_sql(held_in(table, before) if unchanged else {})
+        self.row_sql = f"select {', '.join(map(escape_sqlite, table.columns))} from {escape_sqlite(table.name)} "
+        self.row_sql += f"where {escape_sqlite(table.pk)} = ?"
+        self.count = -(-len(self.keys) // CHUNK)
+
+    def render(self, k: int) -> bytes:
+        conn = self.connections[k % len(self.connections)]
+        chunk = self.keys[k * CHUNK : (k + 1) * CHUNK]
+        found = conn.execute(self.lines_sql, {"keys": json.dumps(chunk)}).fetchall()
+        lines = [line for _, line in found]
+        if [key for key, _ in found] != chunk:  # json_each reads its array in order; in case it ever did not
+            lines = [dict(found)[key] for key in chunk]
+        lines = [self.row(conn, key) if line is None else line for key, line in zip(chunk, lines, strict=True)]
+        return b"\r\n".join(lines) + b"\r\n"
+
+    def row(self, conn: sqlite3.Connection, key: int) -> bytes:
+        (cells,) = conn.execute(self.row_sql, [key]).fetchall()
+        return write_rows([[v.decode("utf-8") if isinstance(v, bytes) else v for v in cells]])[:-2]
+
+    def close(self, connections: list[sqlite3.Connection] | None = None) -> None:
+        for conn in self.connections if connections is None else connections:
+            conn.close()  # ends its read transaction
+
+
+class Table(NamedTuple):
+    """A STRICT table of integers and text that Lines writes."""
+
+    path: str
+    name: str
+    pk: str
+    columns: tuple[str, ...]
+    types: dict[str, str]
+
+    def lines_sql(self, held: dict[str, frozenset[str]]) -> str:
+        return line_sql(self.name, self.pk, list(self.columns), self.types, held)
+
+
+# (path, table) -> (data_version, what the cells of each column hold: see scan_columns)
+HELD: dict[tuple[str, str], tuple[int, dict[str, frozenset[str]]]] = {}
+SCANNING: set[tuple[str, str]] = set()
+SCANNING_LOCK = threading.Lock()
+
+
+def held_in(table: Table, version: int) -> dict[str, frozenset[str]]:
+    """What each column holds at this data version; nothing known while it is found (on a thread: scan_columns)."""
+    known = HELD.get((table.path, table.name))
+    if known and known[0] == version:
+        return known[1]
+    start_scan(table)
+    return {}
+
+
+def start_scan(table: Table) -> None:
+    with SCANNING_LOCK:
+        if (table.path, table.name) in SCANNING:
+            return
+        SCANNING.add((table.path, table.name))
+    threading.Thread(target=scan_columns, args=(table,), daemon=True, name=f"csv-scan-{table.name}").start()
+
+
+def scan_columns(table: Table) -> None:
+    """Find what the cells of each column hold (commas, quotes, CR, LF, NUL, formulas; negative integers).
+
+    One read of every row, once per data version of the file (at startup for the tables with
+    facets, else at a table's first stream, and again at the first stream after a commit):
+    SQLite's checks of each cell cost more than reading the rows, and most columns hold
+    nothing to check for, so lines then look only for what a column holds. Read in short
+    transactions of SCAN_ROWS keys, so that a publish never waits long for it (registry.db
+    has a rollback journal: readers hold writers back), on a thread of low priority; kept only
+    if no commit happened from the data version asked before the first to after the last."""
+    with contextlib.suppress(AttributeError, OSError):  # Linux: this thread alone yields to the pages being served
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    key = (table.path, table.name)
+    try:
+        found = [(c, k, f"max({sql})") for c in table.columns
+                 for k, sql in finds(c, table.types[c] == "INTEGER").items()]  # fmt: skip
+        pk, name = escape_sqlite(table.pk), escape_sqlite(table.name)
+        sql = f"select {', '.join(f for *_, f in found)} from {name} where {pk} >= ? and {pk} < ?"
+        before = data_version(table.path)
+        conn = sqlite3.connect(f"file:{table.path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            low, high = conn.execute(f"select min({pk}), max({pk}) from {name}").fetchone()
+            seen = [None] * len(found)
+            for start in range(low or 0, (high or 0) + 1, SCAN_ROWS):
+                (values,) = conn.execute(sql, [start, start + SCAN_ROWS]).fetchall()  # a read transaction of its own
+                seen = [a or b for a, b in zip(seen, values, strict=True)]
+        finally:
+            conn.close()
+        if data_version(table.path) != before:
+            return  # a commit happened meanwhile: the next stream scans again
+        held = {c: frozenset(k for (column, k, _), v in zip(found, seen, strict=True) if column == c and v)
+                for c in table.columns}  # fmt: skip
+        HELD[key] = (before, held)
+    except sqlite3.Error:
+        pass  # the file went away or changed shape: lines look for everything in every cell meanwhile
+    finally:
+        with SCANNING_LOCK:
+            SCANNING.discard(key)
+
+
+def read_only(path: str) -> sqlite3.Connection:
+    """A connection in a read transaction (begun at its first read), giving text as UTF-8 bytes."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    conn.text_factory = bytes
+    conn.execute("BEGIN")
+    return conn
+
+
+VERSIONS: dict[str, sqlite3.Connection] = {}
+VERSIONS_LOCK = threading.Lock()
+
+
+def data_version(path: str) -> int:
+    """SQLite's data_version of the file, asked of a connection of this module's: it changes at every commit."""
+    with VERSIONS_LOCK:
+        if path not in VERSIONS:
+            VERSIONS[path] = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return VERSIONS[path].execute("PRAGMA data_version").fetchone()[0]
 
 
 def csv_chunks(path: str, sql: str, params: dict, columns: list[str]):
-    """A function that returns the next chunk of the CSV text ("" at the end), read from its own connection."""
+    """A function that returns the next chunk of the CSV (b"" at the end), read from its own connection.
+
+    Any table: csv.writer writes the cells, each through neutralise() (numbers as the text csv.writer makes)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     cursor = conn.execute(sql, params)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
+    pending = [write_rows([columns])]
+    done = []
 
-    def next_chunk() -> str:
-        if buffer.closed:
-            return ""
-        rows = cursor.fetchmany(CHUNK)
+    def next_chunk() -> bytes:
+        if pending:
+            return pending.pop()
+        rows = [] if done else cursor.fetchmany(CHUNK)
         if not rows:
-            conn.close()
-            text = buffer.getvalue()  # the header alone when no row matched
-            buffer.close()
-            return text
-        writer.writerows(rows)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
+            if not done:
+                done.append(True)
+                conn.close()
+            return b""
+        return write_rows(rows)
 
     return next_chunk
+
+
+async def send_lines(made: Lines, send) -> None:
+    """Send the header, then every chunk in order while the next ones are made on threads, one per connection."""
+    coming = deque()
+    try:
+        await send({"type": "http.response.body", "body": made.header, "more_body": True})
+        for k in range(min(len(made.connections), made.count)):
+            coming.append(asyncio.ensure_future(asyncio.to_thread(made.render, k)))
+        following = len(coming)
+        while coming:
+            body = await coming.popleft()
+            if following < made.count:  # the connection that made this chunk is free again
+                coming.append(asyncio.ensure_future(asyncio.to_thread(made.render, following)))
+                following += 1
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+    finally:
+        await asyncio.gather(*coming, return_exceptions=True)  # chunks being made finish before the close
+        made.close()
+
+
+@hookimpl
+def startup(datasette):
+    """Scan the columns (scan_columns) of the tables whose metadata names facets: the ones readers download."""
+
+    async def inner():
+        for name, db in datasette.databases.items():
+            for table, meta in (datasette.metadata("tables", database=name) or {}).items():
+                if db.path and meta.get("facets") and table in await db.table_names():
+                    found = await strict_table(db, table)
+                    if found:
+                        start_scan(found)
+
+    return inner
 
 
 @hookimpl
@@ -199,7 +410,7 @@ def asgi_wrapper(datasette):
             columns, sql, params, path, lines = found
             try:
                 if lines:
-                    next_chunk = await asyncio.to_thread(csv_lines, path, *lines, params, columns)
+                    made = await asyncio.to_thread(Lines, *lines, params)
                 else:
                     next_chunk = await asyncio.to_thread(csv_chunks, path, sql, params, columns)
             except sqlite3.Error:
@@ -214,11 +425,14 @@ def asgi_wrapper(datasette):
                     (b"content-disposition", disposition),
                 ]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            text = await asyncio.to_thread(next_chunk)
-            while text:
-                coming = asyncio.ensure_future(asyncio.to_thread(next_chunk))  # read and write while this is sent
-                await send({"type": "http.response.body", "body": text.encode("utf-8"), "more_body": True})
-                text = await coming
+            if lines:
+                await send_lines(made, send)
+            else:
+                body = await asyncio.to_thread(next_chunk)
+                while body:
+                    coming = asyncio.ensure_future(asyncio.to_thread(next_chunk))  # read while this is sent
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    body = await coming
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         return stream
