@@ -6,7 +6,8 @@ text, NULL, negative numbers). Each download is parsed with the csv module and e
 compared with the database: neutralise(text) for text, the text csv.writer makes of a number.
 csv_stream.py writes a stream two ways (every cell checked in SQL before it has read the
 table's columns; only what a column holds afterwards, see scan_columns): both are checked,
-byte for byte against each other, and against Datasette's own CSV."""
+byte for byte against each other, and against Datasette's own CSV, reading the rows either way
+(one query sorted by SQLite, or chunks by key on two connections)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,15 @@ def ds(seeded):
     )
 
 
+@pytest.fixture(params=["sorted by SQLite", "by key, two connections"])
+def way(request, ds, monkeypatch):
+    """Both ways csv_stream.py reads lines: one sorted query (up to SORT_ROWS rows), or by key in chunks."""
+    monkeypatch.setattr(plugin(), "CHUNK", 4)  # several chunks of the seed's rows
+    if request.param.startswith("by key"):
+        monkeypatch.setattr(plugin(), "SORT_ROWS", 0)
+    return request.param
+
+
 async def columns_scanned(path) -> dict[str, frozenset[str]]:
     """What csv_stream.py found in the columns of relationships, once its scan of the current version is done."""
     key = (str(path), "relationships")
@@ -124,7 +134,7 @@ async def columns_scanned(path) -> dict[str, frozenset[str]]:
         ("_sort_desc=notes&vendor=Clearview+AI", "vendor = 'Clearview AI'", "notes desc, id"),
     ],
 )
-async def test_streamed_csv_cells_are_the_database_values_neutralised_on_both_paths(ds, hard, query, where, order):
+async def test_streamed_csv_cells_are_the_database_values_neutralised_on_both_paths(ds, way, hard, query, where, order):
     url = f"/registry/relationships.csv?_stream=on&{query}"
     careful = await ds.client.get(url)  # the file changed since startup: every cell checked in SQL
     assert careful.headers["x-csv-formulas"] == "neutralised"  # csv_stream.py answered
@@ -152,7 +162,7 @@ async def test_hard_cells_are_written_as_csv_writer_writes_them(ds, hard):
         assert written in body, written
 
 
-async def test_streamed_and_datasette_csv_have_the_same_cells(ds, hard):
+async def test_streamed_and_datasette_csv_have_the_same_cells(ds, way, hard):
     for query in ("", "client_country=United+States", "_sort=client"):
         streamed = parsed(await ds.client.get(f"/registry/relationships.csv?_stream=on&{query}"))
         paged = await ds.client.get(f"/registry/relationships.csv?_size=max&{query}")  # Datasette, then the guard
@@ -160,7 +170,7 @@ async def test_streamed_and_datasette_csv_have_the_same_cells(ds, hard):
         assert streamed == parsed(paged), query
 
 
-async def test_a_commit_after_the_scan_is_written_the_careful_way(ds, seeded):
+async def test_a_commit_after_the_scan_is_written_the_careful_way(ds, way, seeded):
     await ds.client.get("/registry/relationships.csv?_stream=on")
     held = await columns_scanned(seeded.registry_db)
     assert held["client_aliases"] == frozenset()  # the seed's aliases hold nothing to look for

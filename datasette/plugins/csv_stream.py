@@ -50,6 +50,7 @@ from registry.spreadsheet import FORMULA_STARTS, neutralise  # one rule for both
 PATH = re.compile(r"^/([^/]+)/([^/]+)\.csv$")
 CHUNK = 5000
 SCAN_ROWS = 5000  # keys read by one transaction of scan_columns
+SORT_ROWS = 200_000  # at most this many rows: sorted by SQLite in one query (see Lines)
 WORKERS = 2  # connections making chunks at once (two cores)
 HANDLED_ARGS = {"_stream", "_size", "_dl", "_search", "_searchmode", "_sort", "_sort_desc", "_nofacet", "_nocount"}
 MAX_LINE_ARGS = 120  # SQLite's printf() takes at most 127 arguments (SQLITE_MAX_FUNCTION_ARG)
@@ -99,8 +100,8 @@ def line_cell(column: str, integer: bool, held: frozenset[str]) -> str:
     return f"iif({quote}, printf('\"%w\"', {guarded}), {guarded})"
 
 
-def line_sql(table: str, pk: str, columns: list[str], types: dict[str, str], held: dict[str, frozenset[str]]) -> str:
-    """SQL giving (key, CSV line) for each key of the JSON array :keys, in the array's order.
+def line_sql(columns: list[str], types: dict[str, str], held: dict[str, frozenset[str]]) -> str:
+    """SQL for a row's CSV line.
 
     `held`: what each column's cells hold (see scan_columns); a column not in it may hold
     anything. printf() stops at a NUL character: a row with one in a text cell gets NULL for
@@ -109,9 +110,7 @@ def line_sql(table: str, pk: str, columns: list[str], types: dict[str, str], hel
     held = {c: held.get(c, anything[types[c]]) for c in columns}
     cells = ", ".join(line_cell(c, types[c] == "INTEGER", held[c]) for c in columns)
     nul = " or ".join(finds(c, False)["nul"] for c in columns if "nul" in held[c]) or "0"
-    line = f"iif({nul}, NULL, printf('{','.join(['%s'] * len(columns))}', {cells}))"
-    name, key = escape_sqlite(table), escape_sqlite(pk)
-    return f"select j.value, (select {line} from {name} where {key} = j.value) from json_each(:keys) j"
+    return f"iif({nul}, NULL, printf('{','.join(['%s'] * len(columns))}', {cells}))"
 
 
 async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]):
@@ -154,7 +153,14 @@ async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]
     selected = ", ".join(escape_sqlite(c) for c in columns)
     sql = f"select {selected} from {name}{filtered} order by {order}"
     found = await strict_table(db, table)
-    lines = (found, f"select {pk} from {name}{filtered} order by {order}") if found else None
+    # The same order with no index to give it: SQLite reads the matching rows as it finds them, then sorts them.
+    unindexed = ", ".join(f"+{term}" for term in order.split(", "))
+    lines = (
+        found,
+        f"select {pk} from {name}{filtered} order by {order}",
+        f"from {name}{filtered} order by {unindexed}",
+    )
+    lines = lines if found else None
     return columns, sql, params, db.path, lines
 
 
@@ -204,7 +210,7 @@ class Lines:
     connection of its own before the first began and after the last); if one did, a single
     connection reads every chunk."""
 
-    def __init__(self, table: Table, keys_sql: str, params: dict):
+    def __init__(self, table: Table, keys_sql: str, sorted_from: str, params: dict):
         self.header = write_rows([table.columns])
         before = data_version(table.path)
         self.connections = [read_only(table.path) for _ in range(WORKERS)]
@@ -215,17 +221,26 @@ class Lines:
         if not unchanged:
             self.close(self.connections[1:])
             del self.connections[1:]
-        self.lines_sql = table.lines_sql(held_in(table, before) if unchanged else {})
+        held = held_in(table, before) if unchanged else {}
+        self.lines_sql = table.lines_sql(held)
         self.row_sql = f"select {', '.join(map(escape_sqlite, table.columns))} from {escape_sqlite(table.name)} "
         self.row_sql += f"where {escape_sqlite(table.pk)} = ?"
         self.count = -(-len(self.keys) // CHUNK)
+        self.sorted = None
+        if len(self.keys) <= SORT_ROWS:  # fewer rows: one query reads them in the file's order, then sorts lines
+            self.close(self.connections[1:])
+            del self.connections[1:]
+            self.sorted = self.connections[0].execute(table.sorted_sql(held, sorted_from), params)
 
     def render(self, k: int) -> bytes:
         conn = self.connections[k % len(self.connections)]
         chunk = self.keys[k * CHUNK : (k + 1) * CHUNK]
-        found = conn.execute(self.lines_sql, {"keys": json.dumps(chunk)}).fetchall()
+        if self.sorted is not None:  # one connection: chunks are asked for in order
+            found = self.sorted.fetchmany(len(chunk))
+        else:
+            found = conn.execute(self.lines_sql, {"keys": json.dumps(chunk)}).fetchall()
         lines = [line for _, line in found]
-        if [key for key, _ in found] != chunk:  # json_each reads its array in order; in case it ever did not
+        if [key for key, _ in found] != chunk:  # the same rows in the same order; in case they were not
             lines = [dict(found)[key] for key in chunk]
         lines = [self.row(conn, key) if line is None else line for key, line in zip(chunk, lines, strict=True)]
         return b"\r\n".join(lines) + b"\r\n"
@@ -249,7 +264,17 @@ class Table(NamedTuple):
     types: dict[str, str]
 
     def lines_sql(self, held: dict[str, frozenset[str]]) -> str:
-        return line_sql(self.name, self.pk, list(self.columns), self.types, held)
+        """(key, line) for each key of the JSON array :keys, in the array's order."""
+        line, name, key = (
+            line_sql(list(self.columns), self.types, held),
+            escape_sqlite(self.name),
+            escape_sqlite(self.pk),
+        )
+        return f"select j.value, (select {line} from {name} where {key} = j.value) from json_each(:keys) j"
+
+    def sorted_sql(self, held: dict[str, frozenset[str]], sorted_from: str) -> str:
+        """(key, line) of each row of `sorted_from` ("from ... where ... order by ...")."""
+        return f"select {escape_sqlite(self.pk)}, {line_sql(list(self.columns), self.types, held)} {sorted_from}"
 
 
 # (path, table) -> (data_version, what the cells of each column hold: see scan_columns)
