@@ -29,11 +29,9 @@ One hook: an ASGI wrapper."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -308,10 +306,8 @@ def scan_columns(table: Table) -> None:
     SQLite's checks of each cell cost more than reading the rows, and most columns hold
     nothing to check for, so lines then look only for what a column holds. Read in short
     transactions of SCAN_ROWS keys, so that a publish never waits long for it (registry.db
-    has a rollback journal: readers hold writers back), on a thread of low priority; kept only
+    has a rollback journal: readers hold writers back), on a thread; kept only
     if no commit happened from the data version asked before the first to after the last."""
-    with contextlib.suppress(AttributeError, OSError):  # Linux: this thread alone yields to the pages being served
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     key = (table.path, table.name)
     try:
         found = [(c, k, f"max({sql})") for c in table.columns
