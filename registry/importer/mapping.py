@@ -59,6 +59,7 @@ class Plan:
     observations: list[dict[str, Any]] = field(default_factory=list)
     skip_invalid: bool = False
     locator_row_only: bool = False  # the locator names no column, only {row}
+    row_locator: Callable[[int], str] | None = None  # such a locator from the row number, when a template
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -120,6 +121,7 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
         ],
         skip_invalid=data.get("on_error", "stop") == "skip",
         locator_row_only=_row_only(_as_template(data.get("locator") or "row {row}")),
+        row_locator=_row_locator(_as_template(data.get("locator") or "row {row}")),
     )
 
 
@@ -130,6 +132,15 @@ def _row_only(spec: Any) -> bool:
     if set(spec) != {"template"}:
         return False
     return set(re.findall(r"\{([^{}]+)\}", str(spec["template"]))) <= {"row"}
+
+
+def _row_locator(spec: Any) -> Callable[[int], str] | None:
+    """For a locator template naming only {row} (and no transforms): the locator of a row number,
+    as the compiled spec gives it, without building a row of cells for it."""
+    if not (isinstance(spec, dict) and set(spec) == {"template"} and _row_only(spec)):
+        return None
+    fill = _filler(str(spec["template"]))
+    return lambda number: fill({"row": number})
 
 
 def _as_template(value: Any) -> Any:

@@ -41,6 +41,9 @@ from registry.validation import (
 )
 
 PROGRESS_EVERY = 5000
+# The shared rule without its cache: each distinct client's key is kept with the client (see
+# _Client), and a cache of another 200,000 names would only hold memory.
+_uncached_name_key: Callable[[str], str] = getattr(name_key, "__wrapped__", name_key)
 # Distinct client fields (and relationship fields, dates, texts, figures) whose checks are kept:
 # a million-row list has about 200,000 distinct clients; past this many they are checked again.
 CLIENTS_KEPT = 400_000
@@ -191,6 +194,7 @@ class _Job:
         self.name_keys: dict[str, str] = {}
         # A locator template naming only {row} needs no copy of the row's cells.
         self.locator_cells = not plan.locator_row_only
+        self.row_locator = plan.row_locator
         self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
@@ -290,7 +294,10 @@ class _Job:
                 texts = self._text_check(text_key)
         else:
             summary, notes, texts = _default_summary(client.values[self.name_at]), None, client.summary_errors
-        locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
+        if self.row_locator is not None:
+            locator = self.row_locator(number)
+        else:
+            locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
         locator_errors = self._locator_errors(locator)
         sources = [self._row_source(number, spec, cells) for spec in self.plan.sources] if self.plan.sources else ()
         figures = [self._row_figure(spec, cells) for spec in self.plan.observations]
@@ -344,7 +351,7 @@ class _Job:
             values,
             tuple(self._check_org_fields(fields)),
             name,
-            name_key(name),
+            _uncached_name_key(name),
             self.vocabulary.country(fields["country"]) if fields.get("country") else None,
             fields.get("subdivision"),
             tuple(free_text_errors({"summary": summary, "notes": None, "locator": "-"})),
@@ -638,7 +645,7 @@ class _Job:
             org_id = candidates[0]
             if role == "client" and not self.writer.made_here(org_id):
                 self.report.matched_organisations += 1
-            self.writer.alias(org_id, name, self.db)
+            self.writer.alias(org_id, name, self.db, key)
             return org_id, True
         keyed = {**fields, "country": country or fields.get("country")}
         checked, errors = self.check_org(_org_items(keyed))
@@ -666,7 +673,8 @@ class _Job:
         """The id of the row's relationship with this vendor: found (stored before, or made by an
         earlier row, whose stage is kept) or made; None when the client is the vendor itself."""
         writer = self.writer
-        found = writer.find_relationship(vendor_id, client_id, self.disclosure_id, product)
+        identity = writer.identity(vendor_id, client_id, product)
+        found = writer.find_relationship(vendor_id, client_id, self.disclosure_id, product, identity)
         if found is not None:
             known, known_stage = found
             if not writer.created(known):
@@ -682,7 +690,7 @@ class _Job:
             )
             return None
         self.report.relationships_stored += 1
-        return writer.relationship(vendor_id, client_id, self.disclosure_id, product, stage, summary, notes)
+        return writer.relationship(vendor_id, client_id, self.disclosure_id, product, stage, summary, notes, identity)
 
     def _source_id(self, record: dict[str, Any]) -> int:
         url = record["url"]

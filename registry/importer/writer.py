@@ -33,6 +33,7 @@ class Writer:
         self.ids = dict(ids or store.next_ids(db))
         self.discard = False  # set once a row has an error: the import will store nothing
         self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
+        self.citations, self.observations = self.buffers["citations"], self.buffers["observations"]
         self.pending = 0
         self.stamp = now()
         self.approved_at = self.stamp if status == "approved" else None
@@ -43,7 +44,7 @@ class Writer:
         self.identifiers: set[tuple[str, str]] = set()
         # Ids are handed out in order: a relationship at or above this one was made by this import.
         self.first_relationship = self.ids["relationships"]
-        # This import's relationships: identity -> id and stage (see _identity and relationship).
+        # This import's relationships: identity -> id and stage (see identity and relationship).
         self.mine: dict[int, int] = {}
         self.products: dict[str, int] = {}
         self.stages: dict[tuple[Any, ...], int] = {}
@@ -108,8 +109,8 @@ class Writer:
         """Whether this import created the organisation (its ids are handed out in order)."""
         return org_id >= self.first_organisation
 
-    def alias(self, org_id: int, spelling: str, db: sqlite_utils.Database) -> None:
-        """Keep the file's spelling of a matched organisation as an alias."""
+    def alias(self, org_id: int, spelling: str, db: sqlite_utils.Database, key: str | None = None) -> None:
+        """Keep the file's spelling of a matched organisation as an alias (`key`: its name key, if known)."""
         if not self.made_here(org_id) and org_id not in self.spellings_loaded:
             self.spellings_loaded.add(org_id)
             self.spellings.update((org_id, known) for known in store.aliases_of(db, org_id))
@@ -117,7 +118,8 @@ class Writer:
             return
         self.spellings.add((org_id, spelling))
         self._insert(
-            "organisation_aliases", {"organisation_id": org_id, "alias": spelling, "alias_key": name_key(spelling)}
+            "organisation_aliases",
+            {"organisation_id": org_id, "alias": spelling, "alias_key": key or name_key(spelling)},
         )
 
     def identifier(self, org_id: int, scheme: str, value: str, db: sqlite_utils.Database) -> None:
@@ -133,17 +135,17 @@ class Writer:
     def created(self, rel_id: int) -> bool:
         return rel_id >= self.first_relationship
 
-    def _identity(self, vendor_id: int, client_id: int, product: str | None) -> int:
+    def identity(self, vendor_id: int, client_id: int, product: str | None) -> int:
         # One int, not a tuple: a million of them fit in memory.
         number = self.products.setdefault(product or "", len(self.products))
         return (vendor_id << 64) | (client_id << 32) | number
 
     def find_relationship(
-        self, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None
+        self, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None, identity: int = -1
     ) -> tuple[int, tuple[Any, ...] | None] | None:
         """(id, stage) of a live relationship with this identity: written by this import (with
         its arrangement, trial length and dates), or stored before (stage None)."""
-        found = self.mine.get(self._identity(vendor_id, client_id, product))
+        found = self.mine.get(identity if identity >= 0 else self.identity(vendor_id, client_id, product))
         if found is not None:
             return found >> 24, self.stage_list[found & 0xFFFFFF]
         if vendor_id >= self.first_organisation or client_id >= self.first_organisation:
@@ -165,6 +167,7 @@ class Writer:
         stage: tuple[Any, ...],
         summary: str,
         notes: str | None,
+        identity: int = -1,
     ) -> int:
         """Stage a relationship; `stage` is its (arrangement, trial_days, start_date, end_date)."""
         rel_id = self._next("relationships")
@@ -172,7 +175,7 @@ class Writer:
         if number is None:
             number = self.stages[stage] = len(self.stage_list)
             self.stage_list.append(stage)
-        self.mine[self._identity(vendor_id, client_id, product)] = (rel_id << 24) | number
+        self.mine[identity if identity >= 0 else self.identity(vendor_id, client_id, product)] = (rel_id << 24) | number
         arrangement, trial_days, start_date, end_date = stage
         self._add("relationships", (rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
                                     end_date, disclosure_id, summary, notes, self.status, self.approved_at,
@@ -184,13 +187,26 @@ class Writer:
     def citation(self, rel_id: int, source_id: int | None, locator: str, quote: str | None) -> None:
         if source_id is None:
             return
-        self._add("citations", (self._next("citations"), rel_id, source_id, locator, quote, self.submission_id))
+        # The row written in place (no _add, _next): these two run for every row of the file.
+        ids = self.ids
+        number = ids["citations"]
+        ids["citations"] = number + 1
+        self.citations.append((number, rel_id, source_id, locator, quote, self.submission_id))
+        self.pending += 1
+        if self.pending >= BATCH:
+            self.flush()
 
     def figure(self, rel_id: int, figure: tuple[dict[str, Any], float], row: int, source_id: int | None) -> None:
         """Stage a figure of row `row`: (metric, unit and period, value)."""
         if source_id is None:
             return
         f, value = figure
-        self._add("observations", (self._next("observations"), rel_id, f["metric"], value, value, f["unit"],
-                                   f["period_start"], f["period_end"], source_id, f"row {row}", self.status,
-                                   self.submission_id, self.stamp))  # fmt: skip
+        ids = self.ids
+        number = ids["observations"]
+        ids["observations"] = number + 1
+        self.observations.append((number, rel_id, f["metric"], value, value, f["unit"], f["period_start"],
+                                  f["period_end"], source_id, f"row {row}", self.status, self.submission_id,
+                                  self.stamp))  # fmt: skip
+        self.pending += 1
+        if self.pending >= BATCH:
+            self.flush()

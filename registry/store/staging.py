@@ -51,20 +51,27 @@ PARENT_CHUNK = 5000
 # has waited a while) and would keep finding the next chunk under way. So after about
 # WORK seconds of chunks the move pauses a little longer than that poll interval.
 WORK, PAUSE = 0.7, 0.12
+WAL_AUTOCHECKPOINT = 1000  # SQLite's default, restored after the move
 
 
 class Pacer:
-    """Short write transactions with a pause now and then, so that others get the lock."""
+    """Short write transactions with a pause now and then, so that others get the lock.
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db, self.since = db, time.monotonic()
+    With `checkpoints`, the WAL is checkpointed in those pauses (when this connection holds no
+    lock, so others write meanwhile) instead of after every commit, inside the write lock."""
+
+    def __init__(self, db: sqlite_utils.Database, checkpoints: bool = False) -> None:
+        self.db, self.since, self.checkpoints = db, time.monotonic(), checkpoints
 
     @contextmanager
     def chunk(self) -> Iterator[None]:
         with transaction(self.db):
             yield
         if time.monotonic() - self.since >= WORK:
-            time.sleep(PAUSE)
+            began = time.monotonic()
+            if self.checkpoints:
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            time.sleep(max(0.0, PAUSE - (time.monotonic() - began)))
             self.since = time.monotonic()
 
 
@@ -129,7 +136,8 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
     db.execute("PRAGMA st.journal_mode = OFF")
     db.execute("PRAGMA st.synchronous = OFF")
     db.execute("PRAGMA foreign_keys = OFF")
-    pacer = Pacer(db)
+    db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpointed in the pauses instead (see Pacer)
+    pacer = Pacer(db, checkpoints=True)
     try:
         shifted: set[str] = set()  # parents some of whose rows did not keep their staged ids
         for table in PARENTS:
@@ -143,6 +151,8 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
             _move_leaves(pacer, table, f"s.id > ? AND s.relationship_id < {int(first_relationship)}", shifted)
         check_references(db, first_relationship)
     finally:
+        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("DETACH DATABASE st")
 
