@@ -36,6 +36,9 @@ TOP_KEYS = {"format", "json_path", "sheet", "vendor", "vendors", "disclosure", "
             "identifier", "client", "relationship", "sources", "observations", "on_error", "description"}  # fmt: skip
 
 
+_UNSEEN = object()
+
+
 class MappingError(Exception):
     """The mapping file is wrong; the message names the key and the problem."""
 
@@ -228,13 +231,12 @@ class _Compiler:
 
         def getter(cells: Cells) -> Any:
             text = cells.get(column, "")
-            try:
-                return seen[text]
-            except KeyError:
+            value = seen.get(text, _UNSEEN)  # not try/except: a column of names misses often, and raising costs
+            if value is _UNSEEN:
                 if len(seen) >= CACHE_SIZE:
                     seen.clear()
                 value = seen[text] = convert(text)
-                return value
+            return value
 
         return getter
 

@@ -52,6 +52,11 @@ class Writer:
         self.first_organisation = self.ids["organisations"]
         self.matched_relationships: set[int] = set()
 
+    def release(self) -> None:
+        """Drop what was kept to match rows with each other (the rows are staged)."""
+        for kept in (self.mine, self.spellings, self.spellings_loaded, self.identifiers, self.slugs):
+            kept.clear()
+
     def _add(self, table: str, row: tuple[Any, ...]) -> int:
         self.buffers[table].append(row)
         self.pending += 1
