@@ -1,0 +1,124 @@
+"""The importer checks each distinct value once and keeps the answer: every row repeating a bad
+value is still reported under its own number, and a client's spellings still meet. The move
+into intake.db runs without row-by-row foreign key checks: a reference to a row removed
+meanwhile is still caught."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from registry.importer import service
+from registry.importer.run import ImportFailed
+from registry.store import staging
+from registry.store.database import DatabaseError, connect
+from tests.conftest import query
+
+MAPPING = """
+vendor: {new: {name: Clearview AI}}
+source: {new: {title: Test list, language: en}}
+client:
+  name: {column: Client, transforms: [collapse]}
+  kind: {value: public-agency}
+  sector: {value: law-enforcement}
+  country: {column: Country}
+  subdivision: {column: State, transforms: [trim, upper], prefix: "US-"}
+relationship:
+  arrangement: {column: Stage, map: {trial: trial, paid: contract}, default: unknown}
+  start_date: {column: Start, formats: ["%m/%d/%Y"]}
+observations:
+  - metric: searches
+    unit: searches
+    value: {column: Searches, null_if: [Unknown]}
+"""
+HEADER = "Client,Country,State,Stage,Start,Searches"
+
+
+def import_rows(settings, tmp_path, rows: list[str]):
+    (tmp_path / "m.yml").write_text(MAPPING, encoding="utf-8")
+    (tmp_path / "list.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return service.import_file(settings, tmp_path / "list.csv", tmp_path / "m.yml")
+
+
+def test_a_repeated_bad_value_is_reported_on_every_row(seeded, tmp_path):
+    rows = [
+        "Oakdale Police Department,US,OH,trial,02/30/2020,12",  # no 30 February
+        "Oakdale Police Department,USA,OH,trial,02/30/2020,12",
+        "Pinewood Police Department,États-Unis,XX ,paid,01/02/2020,many",  # no state XX; not a figure
+        "Pinewood Police Department,US,XX,paid,01/02/2020,many",
+        "Cedar Sheriff's Office,US,TX,paid,01/02/2020,3",
+    ]
+    with pytest.raises(ImportFailed) as failed:
+        import_rows(seeded, tmp_path, rows)
+    errors = [(p.row, p.column, p.value) for p in failed.value.report.errors]
+    assert errors.count((2, "relationship.start_date", "02/30/2020")) == 1
+    assert errors.count((3, "relationship.start_date", "02/30/2020")) == 1
+    for row in (4, 5):
+        assert (row, "client.subdivision", "US-XX") in errors
+        assert (row, "observation.searches.low", "many") in errors
+    assert not [e for e in errors if e[0] == 6]
+    assert query(seeded.intake_db, "select count(*) from submissions where kind = 'import'") == [(0,)]
+
+
+def test_spellings_of_one_client_meet_whatever_the_country_is_called(seeded, tmp_path):
+    rows = [
+        "Oakdale Police Department,US,OH,trial,02/03/2020,12",
+        "Oakdale  Police Department,United States,OH ,trial,02/03/2020,Unknown",  # the same relationship
+        "Oakdale PD,États-Unis,oh,paid,02/04/2020,",  # another spelling: an alias, and a later stage (reported)
+        "Oakdale Police Department,US,TX,paid,01/02/2020,3",  # another place: another organisation
+    ]
+    result = import_rows(seeded, tmp_path, rows)
+    report = result.report
+    assert (report.rows_stored, report.new_organisations, report.relationships_stored) == (4, 2, 2)
+    assert [(p.row, p.column) for p in report.skipped] == [(4, "relationship")]
+    submission = query(seeded.intake_db, "select id from submissions where reference = ?", [result.reference])[0][0]
+    assert query(
+        seeded.intake_db,
+        "select name, country, subdivision from organisations where submission_id = ? and name like 'Oakdale%' "
+        "order by subdivision",
+        [submission],
+    ) == [("Oakdale Police Department", "US", "US-OH"), ("Oakdale Police Department", "US", "US-TX")]
+    assert query(seeded.intake_db, "select alias from organisation_aliases where submission_id = ?", [submission]) == [
+        ("Oakdale PD",)
+    ]
+    assert query(seeded.intake_db, "select count(*) from citations where submission_id = ?", [submission]) == [(4,)]
+    assert query(
+        seeded.intake_db, "select low from observations where submission_id = ? order by low", [submission]
+    ) == [
+        (3.0,),
+        (12.0,),
+    ]
+    assert query(seeded.intake_db, "pragma foreign_key_check") == []
+
+
+def test_the_collector_is_set_back_after_an_import(seeded, tmp_path):
+    before = gc.get_threshold()
+    with pytest.raises(ImportFailed):
+        import_rows(seeded, tmp_path, ["Oakdale Police Department,Atlantis,OH,trial,02/03/2020,12"])
+    assert gc.get_threshold() == before
+    import_rows(seeded, tmp_path, ["Oakdale Police Department,US,OH,trial,02/03/2020,12"])
+    assert gc.get_threshold() == before
+
+
+def test_a_reference_to_a_row_removed_meanwhile_fails_the_move(seeded, tmp_path):
+    """Staged rows refer to organisations and sources stored before the import; if one of them
+    were gone by the time the rows are moved, the move fails instead of storing a dangling row."""
+    db = connect(seeded.intake_db)
+    vendor, source = db.execute("select min(id), (select min(id) from sources) from organisations").fetchone()
+    gone = db.execute("select max(id) + 1000 from organisations").fetchone()[0]  # no such organisation
+    first_relationship = db.execute("select max(id) + 1 from relationships").fetchone()[0]
+    path = tmp_path / "staging.db"
+    stage = staging.open_staging(path)
+    relationship = {"id": first_relationship, "vendor_id": vendor, "client_id": gone, "arrangement": "unknown",
+                    "summary": "A client.", "status": "pending", "created_at": "x", "updated_at": "x"}  # fmt: skip
+    staging.stage_rows(stage, "relationships", [tuple(map(relationship.get, staging.COLUMNS["relationships"]))])
+    citation = {"id": 1, "relationship_id": first_relationship, "source_id": source, "locator": "row 2"}
+    staging.stage_rows(stage, "citations", [tuple(map(citation.get, staging.COLUMNS["citations"]))])
+    staging.close_staging(stage)
+    try:
+        with pytest.raises(DatabaseError, match=f"relationships.client_id: organisations {gone} was removed"):
+            staging.move(db, path, first_relationship)
+        assert db.execute("pragma foreign_keys").fetchone() == (1,)  # checked again on this connection
+    finally:
+        db.close()
