@@ -121,22 +121,46 @@ class Contributor(threading.Thread):
         self.errors: Counter[str] = Counter()
 
     def run(self) -> None:
-        # http.client on one kept-alive connection: the lightest client the standard library
-        # has, so that the load generator, on the same two cores, takes little from the servers.
         host, port = self.base.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         conn.request("GET", "/submit/relationship")
         response = conn.getresponse()
         page = response.read().decode()
+        conn.close()
         cookie = response.getheader("Set-Cookie", "").split(";")[0]
         token = dict(HIDDEN.findall(page))["csrf_token"]
-        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        fixed = urlencode(
+            {
+                "csrf_token": token,
+                "vendor-id": self.vendor_id,
+                "vendor-name": "Clearview AI",
+                "client-kind": "public-agency",
+                "client-sector": "law-enforcement",
+                "client-country": "US",
+                "arrangement": "trial",
+                "trial_days": "30",
+                "start_date": "2019-11",
+                "summary": "A load-test trial.",
+                "locator": "row 1",
+                "quote": "A load-test trial, 30 days",
+                "source-publisher": "Load Test News",
+                "source-language": "en",
+                "source-published_date": "2020-02-27",
+                "submitter_name": "Load Tester",
+                "submitter_contact": "load@example.org",
+            }
+        )
+        head = (
+            f"POST /submit/relationship HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "
+        )
+        client = RawHTTP(host, int(port))
         try:
-            self.post_until_stopped(conn, headers, token)
+            self.post_until_stopped(client, head, fixed)
         finally:
-            conn.close()
+            client.close()
 
-    def post_until_stopped(self, conn: http.client.HTTPConnection, headers: dict[str, str], token: str) -> None:
+    def post_until_stopped(self, client: RawHTTP, head: str, fixed: str) -> None:
         n = 0
         while not self.stop.is_set():
             n += 1
@@ -150,45 +174,74 @@ class Contributor(threading.Thread):
                         break
                 else:
                     self.late += 1
-            data = {
-                "csrf_token": token,
-                "idempotency_key": uuid.uuid4().hex,
-                "vendor-id": self.vendor_id,
-                "vendor-name": "Clearview AI",
-                "client-name": f"Load Test Agency {self.number}-{n}",
-                "client-kind": "public-agency",
-                "client-sector": "law-enforcement",
-                "client-country": "US",
-                "arrangement": "trial",
-                "trial_days": "30",
-                "start_date": "2019-11",
-                "summary": "A load-test trial.",
-                "source-title": f"Load test list {self.number}-{n}",
-                "source-url": f"https://example.org/load/{self.number}/{n}",
-                "locator": "row 1",
-                "quote": "A load-test trial, 30 days",
-                "source-publisher": "Load Test News",
-                "source-language": "en",
-                "source-published_date": "2020-02-27",
-                "submitter_name": "Load Tester",
-                "submitter_contact": "load@example.org",
-            }
+            # Each post: its own idempotency key, a new client and a new source.
+            me = f"{self.number}-{n}"
+            body = (
+                f"{fixed}&idempotency_key={uuid.uuid4().hex}&client-name=Load+Test+Agency+{me}"
+                f"&source-title=Load+test+list+{me}&source-url=https%3A%2F%2Fexample.org%2Fload%2F{me}"
+            ).encode()
+            request = f"{head}{len(body)}\r\n\r\n".encode() + body
             started = time.perf_counter() if due is None else due
             try:
-                conn.request("POST", "/submit/relationship", body=urlencode(data), headers=headers)
-                response = conn.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException) as e:
+                status, location = client.exchange(request)
+            except (OSError, ValueError) as e:
                 self.errors[type(e).__name__] += 1
-                conn.close()  # reconnects at the next request
+                client.close()  # reconnects at the next request
                 continue
             self.latencies.append(time.perf_counter() - started)
             self.sent.append(started)
-            location = response.getheader("Location", "")
-            if response.status == 303 and "/submitted/" in location:
+            if status == 303 and "/submitted/" in location:
                 self.acknowledged.append(location.rsplit("/", 1)[1])
             else:
-                self.errors[f"HTTP {response.status}"] += 1
+                self.errors[f"HTTP {status}"] += 1
+
+
+class RawHTTP:
+    """HTTP/1.1 on one kept-alive socket, reading only the status, Location, Content-Length
+    and Connection: a few microseconds a request, where http.client's header parsing took a
+    tenth of a millisecond. The load generator shares the servers' two cores, so every
+    millisecond it spends is one the servers do not get."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address = (host, port)
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
+
+    def exchange(self, request: bytes) -> tuple[int, str]:
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(request)
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        header, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = header.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        if "chunked" in fields.get("transfer-encoding", "") or "content-length" not in fields:
+            raise ValueError(f"HTTP {status} without a Content-Length: this client cannot read it")
+        length = int(fields["content-length"])
+        while len(self.buffer) < length:
+            self._receive()
+        self.buffer = self.buffer[length:]
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status, fields.get("location", "")
+
+    def _receive(self) -> None:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection")
+        self.buffer += chunk
 
 
 class Reviewer(threading.Thread):
