@@ -354,9 +354,14 @@ class _Job:
         locator_errors = self._locator_errors(locator)
         sources = [self._row_source(number, spec, cells) for spec in self.plan.sources] if self.plan.sources else ()
         figures = [self._row_figure(spec, cells) for spec in self.plan.observations]
-        if client.problems or texts or locator_errors or rel[1] or dates[1] or any(f[1] for f in figures):
+        if client.problems or texts or locator_errors or rel[1] or dates[1] or any(map(_errors_of, figures)):
             raise RowError(self._problems(number, client, (summary, notes, locator), rel, dates, figures, cells))
-        client_id = self._client_id(client)
+        found = client.match  # the matching of an earlier row, if it still holds (see _client_id)
+        if found is not None and found[2] == self.generation.get(client.key, 0):
+            self.report.matched_organisations += found[1]
+            client_id = found[0]
+        else:
+            client_id = self._client_id(client)
         if self.plan.identifier:
             self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
@@ -399,15 +404,22 @@ class _Job:
             self.clients.clear()
         fields = dict(zip(self.client_names, values, strict=True))
         name = str(fields.get("name")).strip()
-        summary = _default_summary(fields.get("name"))
+        problems = tuple(self._check_org_fields(fields))
+        summary_errors: tuple[FieldError, ...] = ()
+        if "\n" in str(fields.get("name")) or any(problem[0] == "name" for problem in problems):
+            # A one-line name that passes the name rule (text, at most 300 characters, no control
+            # characters once its spaces are collapsed) makes a default summary that passes the
+            # summary rule, collapsed the same way: only another name needs it checked.
+            summary = _default_summary(fields.get("name"))
+            summary_errors = tuple(free_text_errors({"summary": summary, "notes": None, "locator": "-"}))
         client = self.clients[values] = _Client(
             values,
-            tuple(self._check_org_fields(fields)),
+            problems,
             name,
             _uncached_name_key(name),
             self.vocabulary.country(fields["country"]) if fields.get("country") else None,
             fields.get("subdivision"),
-            tuple(free_text_errors({"summary": summary, "notes": None, "locator": "-"})),
+            summary_errors,
         )
         return client
 
@@ -776,6 +788,10 @@ class _Client:
         self.values, self.problems, self.name, self.key = values, problems, name, key
         self.country, self.subdivision, self.summary_errors = country, subdivision, summary_errors
         self.match: tuple[int, bool, int] | None = None
+
+
+def _errors_of(figure: tuple[Any, tuple[FieldError, ...]]) -> tuple[FieldError, ...]:
+    return figure[1]
 
 
 def _default_summary(name: Any) -> str:
