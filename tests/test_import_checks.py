@@ -110,11 +110,13 @@ def test_a_reference_to_a_row_removed_meanwhile_fails_the_move(seeded, tmp_path)
     first_relationship = db.execute("select max(id) + 1 from relationships").fetchone()[0]
     path = tmp_path / "staging.db"
     stage = staging.open_staging(path)
+    staging.stage_constants(stage, {"disclosure_id": None, "status": "pending", "approved_at": None,
+                                    "submission_id": None, "created_at": "2024-01-01T00:00:00Z"})  # fmt: skip
     relationship = {"id": first_relationship, "vendor_id": vendor, "client_id": gone, "arrangement": "unknown",
-                    "summary": "A client.", "status": "pending", "created_at": "x", "updated_at": "x"}  # fmt: skip
-    staging.stage_rows(stage, "relationships", [tuple(map(relationship.get, staging.COLUMNS["relationships"]))])
+                    "summary": "A client."}  # fmt: skip
+    staging.stage_rows(stage, "relationships", [tuple(map(relationship.get, staging.STAGED["relationships"]))])
     citation = {"id": 1, "relationship_id": first_relationship, "source_id": source, "locator": "row 2"}
-    staging.stage_rows(stage, "citations", [tuple(map(citation.get, staging.COLUMNS["citations"]))])
+    staging.stage_rows(stage, "citations", [tuple(map(citation.get, staging.STAGED["citations"]))])
     staging.close_staging(stage)
     try:
         with pytest.raises(DatabaseError, match=f"relationships.client_id: organisations {gone} was removed"):

@@ -238,7 +238,9 @@ class _Job:
         # A locator template naming only {row} needs no copy of the row's cells.
         self.locator_cells = not plan.locator_row_only
         self.row_locator = plan.row_locator
-        self.disclosure_id = self._reference("disclosures", plan.disclosure, self._new_disclosure)
+        self.disclosure_id = writer.disclosure_id = self._reference(
+            "disclosures", plan.disclosure, self._new_disclosure
+        )
         self.file_source_id = self._reference("sources", plan.source, self._new_source)
         self.vendor_ids: dict[str, int] = {}
         self.source_ids: dict[str, int] = {}

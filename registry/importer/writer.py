@@ -37,6 +37,7 @@ class Writer:
         self.pending = 0
         self.stamp = now()
         self.approved_at = self.stamp if status == "approved" else None
+        self.disclosure_id: int | None = None  # the disclosure of every relationship (set once it is known)
         self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
         # (organisation, spelling) pairs known: one set of pairs, not a set per organisation.
         self.spellings: set[tuple[int, str]] = set()
@@ -71,6 +72,9 @@ class Writer:
     def flush(self) -> None:
         """Stage every buffered row (none once the import has failed: it will store nothing)."""
         if not self.discard and self.stage is not None:
+            staging.stage_constants(self.stage, {"disclosure_id": self.disclosure_id, "status": self.status,
+                                                 "approved_at": self.approved_at, "submission_id": self.submission_id,
+                                                 "created_at": self.stamp})  # fmt: skip
             for table, rows in self.buffers.items():
                 staging.stage_rows(self.stage, table, rows)
         for rows in self.buffers.values():
@@ -92,7 +96,7 @@ class Writer:
         """Buffer a row given as a mapping; review state and stamps are the import's."""
         values = {"id": self._next(table), "status": self.status, "submission_id": self.submission_id,
                   "created_at": self.stamp, "updated_at": self.stamp, **values}  # fmt: skip
-        return self._add(table, tuple(map(values.get, COLUMNS[table])))
+        return self._add(table, tuple(map(values.get, staging.STAGED[table])))
 
     def source(self, r: dict[str, Any]) -> int:
         slug = r["slug"] if r["slug"] not in self.slugs["sources"] else self._slug("sources", r["title"])
@@ -181,10 +185,11 @@ class Writer:
             number = self.stages[stage] = len(self.stage_list)
             self.stage_list.append(stage)
         self.mine[identity if identity >= 0 else self.identity(vendor_id, client_id, product)] = (rel_id << 24) | number
+        if disclosure_id != self.disclosure_id:  # one per import: staged once (staging.CONSTANTS)
+            raise ValueError(f"disclosure {disclosure_id}: this import's relationships are of {self.disclosure_id}")
         arrangement, trial_days, start_date, end_date = stage
         self._add("relationships", (rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
-                                    end_date, disclosure_id, summary, notes, self.status, self.approved_at,
-                                    self.submission_id, self.stamp, self.stamp))  # fmt: skip
+                                    end_date, summary, notes))  # fmt: skip
         return rel_id
 
     # Citations and figures repeated in the file, or stored before, are ignored by the
@@ -196,7 +201,7 @@ class Writer:
         ids = self.ids
         number = ids["citations"]
         ids["citations"] = number + 1
-        self.citations.append((number, rel_id, source_id, locator, quote, self.submission_id))
+        self.citations.append((number, rel_id, source_id, locator, quote))
         self.pending += 1
         if self.pending >= BATCH:
             self.flush()
@@ -210,8 +215,7 @@ class Writer:
         number = ids["observations"]
         ids["observations"] = number + 1
         self.observations.append((number, rel_id, f["metric"], value, value, f["unit"], f["period_start"],
-                                  f["period_end"], source_id, f"row {row}", self.status, self.submission_id,
-                                  self.stamp))  # fmt: skip
+                                  f["period_end"], source_id, f"row {row}"))  # fmt: skip
         self.pending += 1
         if self.pending >= BATCH:
             self.flush()

@@ -40,6 +40,16 @@ COLUMNS = {
     "observations": ("id", "relationship_id", "metric", "low", "high", "unit", "period_start", "period_end",
                      "source_id", "locator", "status", "submission_id", "created_at"),
 }  # fmt: skip
+# The import's constants (its disclosure, review state and time) are staged once, in the one row of
+# `constants`, not in each of the rows that take them: a million-row file stages 2.7 million rows.
+CONSTANTS = ("disclosure_id", "status", "approved_at", "submission_id", "created_at")
+CONSTANT_COLUMNS = {
+    "relationships": {c: c for c in ("disclosure_id", "status", "approved_at", "submission_id", "created_at")}
+    | {"updated_at": "created_at"},
+    "citations": {"submission_id": "submission_id"},
+    "observations": {"status": "status", "submission_id": "submission_id", "created_at": "created_at"},
+}
+STAGED = {t: tuple(c for c in columns if c not in CONSTANT_COLUMNS.get(t, {})) for t, columns in COLUMNS.items()}
 PARENTS = ("sources", "disclosures", "organisations")  # referenced by other rows: they get a final id (fid)
 # A staged reference is to a row staged by the import (translated to its final id) or to a
 # row of intake.db that existed before it (kept as it is).
@@ -91,19 +101,28 @@ def open_staging(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -8192")  # appends only: a small cache will do
-    for table, columns in COLUMNS.items():
+    for table, columns in STAGED.items():
         extra = ", fid INTEGER" if table in PARENTS else ""
         # References typed INTEGER, as their indexes are searched with integers (an untyped
         # column's index cannot be used for them).
         names = ", ".join(f"{c} INTEGER" if c.endswith("_id") else c for c in columns[1:])
         conn.execute(f"CREATE TABLE [{table}] (id INTEGER PRIMARY KEY, {names}{extra})")
+    conn.execute("CREATE TABLE constants (id INTEGER PRIMARY KEY CHECK (id = 1), disclosure_id INTEGER, status, "
+                 "approved_at, submission_id INTEGER, created_at)")  # fmt: skip
     conn.execute("BEGIN")
     return conn
 
 
+def stage_constants(conn: sqlite3.Connection, values: dict[str, Any]) -> None:
+    """The import's constants (CONSTANTS), which its staged relationships, citations and figures take."""
+    conn.execute(f"INSERT OR REPLACE INTO constants (id, {', '.join(CONSTANTS)}) VALUES (1, ?, ?, ?, ?, ?)",
+                 [values[c] for c in CONSTANTS])  # fmt: skip
+
+
 def stage_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Stage rows of `table`, given as tuples of its STAGED columns."""
     if rows:
-        columns = COLUMNS[table]
+        columns = STAGED[table]
         conn.executemany(f"INSERT INTO [{table}] ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
@@ -119,10 +138,17 @@ def close_staging(conn: sqlite3.Connection) -> None:
 
 
 def _values(table: str, shifted: set[str]) -> list[str]:
-    """The staged columns of `table` but its id, with references to rows of the `shifted` tables
-    translated (the other tables' rows kept their staged ids: no translation needed)."""
-    return [f"coalesce((SELECT p.fid FROM st.[{REFERENCES[c]}] p WHERE p.id = s.{c}), s.{c})"
-            if REFERENCES.get(c) in shifted else f"s.{c}" for c in COLUMNS[table][1:]]  # fmt: skip
+    """The columns of `table` but its id, from its staged row (`s`) or the import's constants, with
+    references to rows of the `shifted` tables translated (the other tables' rows kept their staged
+    ids: no translation needed)."""
+    constants = CONSTANT_COLUMNS.get(table, {})
+    values = []
+    for c in COLUMNS[table][1:]:
+        value = f"(SELECT k.{constants[c]} FROM st.constants k)" if c in constants else f"s.{c}"
+        if REFERENCES.get(c) in shifted:
+            value = f"coalesce((SELECT p.fid FROM st.[{REFERENCES[c]}] p WHERE p.id = {value}), {value})"
+        values.append(value)
+    return values
 
 
 def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None:
@@ -160,7 +186,7 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
 def check_references(db: sqlite_utils.Database, first_relationship: int) -> None:
     """Fail if a staged row refers to a row stored before the import that is no longer there."""
     parents = {**REFERENCES, "relationship_id": "relationships"}
-    for table, columns in COLUMNS.items():
+    for table, columns in [*STAGED.items(), ("constants", ("id", *CONSTANTS))]:
         for column in columns[1:]:
             parent = parents.get(column)
             if parent is None:
