@@ -61,7 +61,6 @@ PARENT_CHUNK = 5000
 # has waited a while) and would keep finding the next chunk under way. So after about
 # WORK seconds of chunks the move pauses a little longer than that poll interval.
 WORK, PAUSE = 0.7, 0.12
-WAL_AUTOCHECKPOINT = 1000  # SQLite's default, restored after the move
 
 
 class Pacer:
@@ -162,6 +161,7 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
     db.execute("PRAGMA st.journal_mode = OFF")
     db.execute("PRAGMA st.synchronous = OFF")
     db.execute("PRAGMA foreign_keys = OFF")
+    autocheckpoint = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpointed in the pauses instead (see Pacer)
     pacer = Pacer(db, checkpoints=True)
     try:
@@ -177,7 +177,7 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
             _move_leaves(pacer, table, f"s.id > ? AND s.relationship_id < {int(first_relationship)}", shifted)
         check_references(db, first_relationship)
     finally:
-        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("DETACH DATABASE st")
