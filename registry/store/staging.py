@@ -225,8 +225,9 @@ def _move_parents(pacer: Pacer, table: str, shifted: set[str]) -> bool:
                 "WHERE s.id BETWEEN ? AND ? ORDER BY s.id",
                 [offset, start, end],
             )
-            db.execute(f"UPDATE st.[{table}] SET fid = id + ? WHERE id BETWEEN ? AND ?", [offset, start, end])
-            moved = moved or offset != 0
+            if offset != 0:  # else the staged id is the final one, which a translation falls back to
+                db.execute(f"UPDATE st.[{table}] SET fid = id + ? WHERE id BETWEEN ? AND ?", [offset, start, end])
+                moved = True
     return moved
 
 
