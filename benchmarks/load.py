@@ -6,9 +6,16 @@ child process) on a fresh seeded instance, then for `--seconds`:
 - `--contributors` threads (default 16) each GET the relationship form once (for the
   session's CSRF token) and POST relationship submissions, each with its own idempotency
   key and a new client name;
-- one reviewer logs in and approves pending submissions, oldest first;
-- one reader loads Datasette pages (the relationships table with its facets, a search,
-  an organisation page).
+- one reviewer logs in and approves pending submissions, oldest first, `--approval-rate`
+  a second (default 2, 7,200 an hour: more than a team of people who read the sources
+  could), each after loading the queue and the submission's page; `--approval-rate 0`
+  approves back to back;
+- readers load Datasette pages (the relationships table with its facets, a search, an
+  organisation page, a filtered JSON page), `--reader-rate` pages a second (default 20,
+  72,000 an hour: a busy news day), on the same open-loop schedule as the contributors;
+  `--reader-rate 0` loads them back to back. A back-to-back reader is not a fixed load:
+  the faster Datasette answers, the more pages it asks for and the more CPU it takes from
+  the intake app on the same two cores.
 
 How fast the contributors post is `--rate`:
 
@@ -245,9 +252,9 @@ class RawHTTP:
 
 
 class Reviewer(threading.Thread):
-    def __init__(self, base: str, password: str, stop: threading.Event) -> None:
+    def __init__(self, base: str, password: str, stop: threading.Event, rate: float) -> None:
         super().__init__(daemon=True)
-        self.base, self.password, self.stop = base, password, stop
+        self.base, self.password, self.stop, self.rate = base, password, stop, rate
         self.latencies: list[float] = []
         self.approved = 0
         self.errors: Counter[str] = Counter()
@@ -256,7 +263,13 @@ class Reviewer(threading.Thread):
         with httpx.Client(base_url=self.base, timeout=30) as client:
             token = dict(HIDDEN.findall(client.get("/login").text))["csrf_token"]
             client.post("/login", data={"csrf_token": token, "name": "loadreviewer", "password": self.password})
+            first, k = time.perf_counter(), 0
             while not self.stop.is_set():
+                if self.rate > 0:  # the next approval's turn (a reviewer reads before approving)
+                    k += 1
+                    wait = first + (k - 1) / self.rate - time.perf_counter()
+                    if wait > 0 and self.stop.wait(wait):
+                        break
                 ids = QUEUE_LINK.findall(client.get("/review").text)
                 if not ids:
                     time.sleep(0.05)
@@ -280,19 +293,25 @@ class Reader(threading.Thread):
         "/registry/relationships.json?vendor=1",
     )
 
-    def __init__(self, base: str, stop: threading.Event) -> None:
+    def __init__(self, base: str, stop: threading.Event, rate: float) -> None:
         super().__init__(daemon=True)
-        self.base, self.stop = base, stop
+        self.base, self.stop, self.rate = base, stop, rate
         self.latencies: list[float] = []
         self.errors: Counter[str] = Counter()
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=30) as client:
             i = 0
+            first = time.perf_counter()
             while not self.stop.is_set():
                 path = self.PAGES[i % len(self.PAGES)]
                 i += 1
                 started = time.perf_counter()
+                if self.rate > 0:  # open loop, as the contributors: latency from when the page was due
+                    started = first + (i - 1) / self.rate
+                    wait = started - time.perf_counter()
+                    if wait > 0 and self.stop.wait(wait):
+                        break
                 try:
                     response = client.get(path)
                 except httpx.HTTPError as e:
@@ -316,6 +335,12 @@ def main() -> int:
         type=float,
         default=260,
         help="submissions a second offered, all contributors together; 0: closed loop",
+    )
+    parser.add_argument(
+        "--reader-rate", type=float, default=20, help="Datasette pages a second the readers load; 0: back to back"
+    )
+    parser.add_argument(
+        "--approval-rate", type=float, default=2, help="approvals a second the reviewer makes; 0: back to back"
     )
     parser.add_argument("--no-reviewer", action="store_true", help="Contributors and reader only.")
     parser.add_argument("--no-reader", action="store_true", help="No Datasette reader (to see what it costs).")
@@ -366,8 +391,8 @@ def main() -> int:
             return (begin + i / args.rate, interval) if args.rate > 0 else None
 
         contributors = [Contributor(i, base, vendor_id, stop, schedule(i)) for i in range(args.contributors)]
-        reviewer = Reviewer(base, password, stop)
-        reader = Reader(datasette, stop)
+        reviewer = Reviewer(base, password, stop, args.approval_rate)
+        reader = Reader(datasette, stop, args.reader_rate)
         threads = [*contributors] + ([] if args.no_reviewer else [reviewer]) + ([] if args.no_reader else [reader])
         for thread in threads:
             thread.start()
@@ -413,7 +438,17 @@ def main() -> int:
     missing = [r for r in acknowledged if stored[r] == 0]
     doubled = [r for r, n in stored.items() if n > 1]
 
-    others = f"{0 if args.no_reviewer else 1} reviewer, {0 if args.no_reader else 1} reader"
+    reading = (
+        "no reader"
+        if args.no_reader
+        else (f"readers {args.reader_rate:g} pages/s" if args.reader_rate > 0 else "1 reader back to back")
+    )
+    reviewing = (
+        "no reviewer"
+        if args.no_reviewer
+        else (f"reviewer {args.approval_rate:g} approvals/s" if args.approval_rate > 0 else "1 reviewer back to back")
+    )
+    others = f"{reviewing}, {reading}"
     pace = f"{args.rate:g}/s offered (open loop)" if args.rate > 0 else "as fast as answered (closed loop)"
     late = sum(c.late for c in contributors)
     print(f"load: {args.contributors} contributors, {pace}, for {elapsed:.1f} s, {others} ({os.cpu_count()} CPUs)")
