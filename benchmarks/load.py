@@ -491,6 +491,15 @@ def main() -> int:
         if importing.returncode:
             print("    " + importing.stderr.strip()[-2000:].replace("\n", "\n    "))
         worst = max(during, default=float("nan"))
+        slow = sorted(
+            (latency, sent - import_started)
+            for c in contributors
+            for latency, sent in zip(c.latencies, c.sent, strict=True)
+            if import_started <= sent <= import_ended and latency > 1.5
+        )
+        if slow:
+            first, last = min(t for _, t in slow), max(t for _, t in slow)
+            print(f"  {len(slow)} posts over 1,500 ms, sent {first:.1f} s to {last:.1f} s into the import")
         print(
             f"  posts sent during the import: {len(during)}, p50 {ms(statistics.median(during or [0]))}, "
             f"p99 {ms(percentile(during, 99))}, max {ms(worst)} (target: none over 1,500 ms, none failed)"

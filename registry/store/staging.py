@@ -74,7 +74,7 @@ class Pacer:
 
     @contextmanager
     def chunk(self) -> Iterator[None]:
-        with transaction(self.db):
+        with transaction(self.db, bulk=True):  # other writers go first
             yield
         if time.monotonic() - self.since >= WORK:
             began = time.monotonic()
