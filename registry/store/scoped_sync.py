@@ -24,24 +24,12 @@ kind of approval."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import sqlite_utils
 
 from registry.store.public import PRIMARY_KEYS, PUBLIC_TABLES, VOCABULARY_TABLES
 
-# The intake tables that carry a submission_id (every domain table).
-DOMAIN_TABLES = (
-    "organisations",
-    "organisation_aliases",
-    "organisation_identifiers",
-    "sources",
-    "disclosures",
-    "relationships",
-    "citations",
-    "responses",
-    "observations",
-)
 # Which column of each public table points at an organisation, a source or a relationship.
 BY_ORGANISATION = {
     "organisations": ("id", "parent_id"),
@@ -157,6 +145,13 @@ def _keys(db: sqlite_utils.Database, scope: dict[str, set[object]], table: str, 
     return found
 
 
+def _chunks(keys: list[object], key: str) -> Iterator[tuple[list[object], str]]:
+    """The keys CHUNK at a time, each with its `key IN (?, ...)` condition."""
+    for i in range(0, len(keys), CHUNK):
+        chunk = keys[i : i + CHUNK]
+        yield chunk, f"[{key}] IN ({', '.join('?' * len(chunk))})"
+
+
 def _compare(
     db: sqlite_utils.Database, scope: dict[str, set[object]], public: str, intake: str
 ) -> dict[str, dict[str, int]]:
@@ -167,9 +162,7 @@ def _compare(
     for table in reversed(tables):
         key = PRIMARY_KEYS.get(table, "id")
         target, origin = f"{public}.[{table}]", _origin(table, intake)
-        for i in range(0, len(keys[table]), CHUNK):
-            chunk = keys[table][i : i + CHUNK]
-            mine = f"[{key}] IN ({', '.join('?' * len(chunk))})"
+        for chunk, mine in _chunks(keys[table], key):
             kept = f"SELECT [{key}] FROM {origin} WHERE {mine}"
             gone = db.execute(f"SELECT count(*) FROM {target} WHERE {mine} AND [{key}] NOT IN ({kept})", chunk * 2)
             removed = gone.fetchone()[0]
@@ -182,9 +175,7 @@ def _compare(
     for table in tables:
         key = PRIMARY_KEYS.get(table, "id")
         target, origin = f"{public}.[{table}]", _origin(table, intake)
-        for i in range(0, len(keys[table]), CHUNK):
-            chunk = keys[table][i : i + CHUNK]
-            mine = f"[{key}] IN ({', '.join('?' * len(chunk))})"
+        for chunk, mine in _chunks(keys[table], key):
             present = f"SELECT [{key}] FROM {target} WHERE {mine}"
             inserted = db.execute(
                 f"INSERT INTO {target} SELECT * FROM {origin} WHERE {mine} AND [{key}] NOT IN ({present})", chunk * 2
