@@ -17,11 +17,9 @@ import io
 import sqlite3
 
 import pytest
-from datasette.app import Datasette
 
 from registry.spreadsheet import neutralise
-from tests.conftest import ROOT
-from tests.test_datasette import METADATA
+from tests.test_datasette import METADATA, ours
 
 HARD = [
     "a,b",
@@ -95,13 +93,7 @@ def hard(seeded):
 
 @pytest.fixture
 def ds(seeded):
-    return Datasette(
-        [str(seeded.registry_db)],
-        metadata=METADATA,
-        template_dir=str(ROOT / "datasette" / "templates"),
-        plugins_dir=str(ROOT / "datasette" / "plugins"),
-        settings={"suggest_facets": False},
-    )
+    return ours(seeded.registry_db, suggest_facets=False)
 
 
 @pytest.fixture(params=["sorted by SQLite", "by key, two connections"])

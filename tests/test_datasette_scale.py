@@ -16,28 +16,20 @@ import pytest
 from datasette.app import Datasette
 
 from tests.conftest import ROOT
-from tests.test_datasette import METADATA, facet_values, registry_id
+from tests.test_datasette import METADATA, facet_values, ours, registry_id
 
 PLUGINS = str(ROOT / "datasette" / "plugins")
 
 
 @pytest.fixture
 def ds(seeded):
-    return Datasette(
-        [str(seeded.registry_db)],
-        metadata=METADATA,
-        template_dir=str(ROOT / "datasette" / "templates"),
-        plugins_dir=PLUGINS,
-        settings={"suggest_facets": False, "max_returned_rows": 4},
-    )
+    return ours(seeded.registry_db, suggest_facets=False, max_returned_rows=4)
 
 
 @pytest.fixture
 def wide(seeded):
     """Datasette's default page and facet sizes."""
-    return Datasette(
-        [str(seeded.registry_db)], metadata=METADATA, plugins_dir=PLUGINS, settings={"suggest_facets": False}
-    )
+    return ours(seeded.registry_db, suggest_facets=False)
 
 
 def records(response) -> list[dict]:
@@ -359,12 +351,6 @@ async def test_vendor_page_counts_with_sql_when_a_facet_runs_out_of_time(seeded)
         )
     (total,) = conn.execute("select count(*) from relationships where vendor_id = ?", [vendor]).fetchone()
     conn.close()
-    hurried = Datasette(
-        [str(seeded.registry_db)],
-        metadata=METADATA,
-        template_dir=str(ROOT / "datasette" / "templates"),
-        plugins_dir=PLUGINS,
-        settings={"suggest_facets": False, "facet_time_limit_ms": 1},
-    )
+    hurried = ours(seeded.registry_db, suggest_facets=False, facet_time_limit_ms=1)
     html = (await hurried.client.get(f"/registry/organisations/{vendor}")).text
     assert f"Clients ({total:,})" in html

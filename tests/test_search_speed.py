@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from datasette.app import Datasette
 
 from registry.store.database import schema_for
 from registry.store.public import enable_search
-from tests.test_datasette import FACETS, METADATA, facet_values
-from tests.test_datasette_scale import PLUGINS, facet_plugin
+from tests.test_datasette import FACETS, facet_values, ours
+from tests.test_datasette_scale import facet_plugin
 
 ROWS = 3000
 FOUND = "id in (select rowid from relationships_fts where relationships_fts match ?)"
@@ -103,12 +102,7 @@ def generated(tmp_path) -> Path:
 
 @pytest.fixture
 async def ds(generated):
-    ds = Datasette(
-        [str(generated)],
-        metadata=METADATA,
-        plugins_dir=PLUGINS,
-        settings={"suggest_facets": False, "trace_debug": True, "max_returned_rows": 1000},
-    )
+    ds = ours(generated, suggest_facets=False, trace_debug=True, max_returned_rows=1000)
     await ds.invoke_startup()
     await codes_ready(generated)
     return ds
@@ -209,9 +203,7 @@ async def test_fts_syntax_characters_get_a_400(ds, path):
 
 
 async def test_the_seed_search_by_alias_finds_the_organisation(seeded):
-    ds = Datasette(
-        [str(seeded.registry_db)], metadata=METADATA, plugins_dir=PLUGINS, settings={"suggest_facets": False}
-    )
+    ds = ours(seeded.registry_db, suggest_facets=False)
     await ds.invoke_startup()
     await codes_ready(seeded.registry_db)
     data = (await ds.client.get("/registry/relationships.json?_search=DoJ")).json()
@@ -251,7 +243,7 @@ async def test_a_column_of_more_than_255_values_and_ids_with_gaps_count_right(tm
     conn.execute("delete from relationships where id % 7 = 0")
     conn.commit()
     conn.close()
-    ds = Datasette([str(path)], metadata=METADATA, plugins_dir=PLUGINS, settings={"suggest_facets": False})
+    ds = ours(path, suggest_facets=False)
     await ds.invoke_startup()
     await codes_ready(path)
     codes = facet_plugin().CODES[(str(path), "relationships")]

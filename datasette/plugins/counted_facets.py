@@ -120,22 +120,35 @@ def cube_for(path: str, table: str, columns: tuple[str, ...], version: int) -> C
 
     At a million rows a cube takes seconds to build, so no page waits for one: the server
     starts building at startup, and again at the first page after each publish."""
-    key = (path, table)
-    cube = CUBES.get(key)
-    if cube and cube.version == version and set(columns) <= set(cube.columns):
-        return cube
-    if key not in BUILDING:
-        BUILDING.add(key)
+    return kept_or_building(
+        CUBES, BUILDING, (path, table), columns, version, lambda: Cube(path, table, columns, version)
+    )
 
-        def build() -> None:
-            try:
-                CUBES[key] = Cube(path, table, columns, version)
-            except sqlite3.Error:  # the file is being replaced, say: the next page tries again
-                pass
-            finally:
-                BUILDING.discard(key)
 
-        threading.Thread(target=build, daemon=True).start()
+def kept_or_building(kept: dict, building: set, key: tuple, columns, version: int, build, unsuited=None):
+    """What `kept[key]` holds if it was built for this data version and these columns; else None,
+    and `build()` runs on a thread (one at a time per key) to replace it. A ValueError from
+    `build` marks the key unsuited for this version in `unsuited` (never tried again for it)."""
+    found = kept.get(key)
+    if found and found.version == version and set(columns) <= set(found.columns):
+        return found
+    if key in building or (unsuited is not None and unsuited.get(key) == version):
+        return None
+    building.add(key)
+
+    def run() -> None:
+        try:
+            kept[key] = build()
+        except ValueError:
+            if unsuited is None:
+                raise
+            unsuited[key] = version
+        except sqlite3.Error:  # the file is being replaced, say: the next page tries again
+            pass
+        finally:
+            building.discard(key)
+
+    threading.Thread(target=run, daemon=True).start()
     return None
 
 
@@ -229,26 +242,12 @@ UNSUITED: dict[tuple, int] = {}  # (database path, table) -> the version whose c
 
 
 def codes_for(path: str, table: str, columns: tuple[str, ...], version: int) -> Codes | None:
-    """The table's codes for this data version, or None while they are built on a thread."""
+    """The table's codes for this data version, or None while they are built on a thread (a table
+    unsuited to arrays, see Codes, counts its searches with SQL)."""
     key = (path, table)
-    codes = CODES.get(key)
-    if codes and codes.version == version and set(columns) <= set(codes.columns):
-        return codes
-    if key not in BUILDING_CODES and UNSUITED.get(key) != version:
-        BUILDING_CODES.add(key)
-
-        def build() -> None:
-            try:
-                CODES[key] = Codes(path, table, columns, version)
-            except ValueError:  # not a table for arrays: its searches count with SQL
-                UNSUITED[key] = version
-            except sqlite3.Error:  # the file is being replaced, say: the next page tries again
-                pass
-            finally:
-                BUILDING_CODES.discard(key)
-
-        threading.Thread(target=build, daemon=True).start()
-    return None
+    return kept_or_building(
+        CODES, BUILDING_CODES, key, columns, version, lambda: Codes(path, table, columns, version), UNSUITED
+    )
 
 
 def one_pass_sql(sql: str, columns: list[str]) -> str:
