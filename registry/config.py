@@ -81,10 +81,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         login_account_limit=_limit(env, "REGISTRY_LOGIN_ACCOUNT_LIMIT", Settings.login_account_limit),
         ratelimit_uri=env.get("REGISTRY_RATELIMIT_STORAGE", ""),
         proxies=_count(env, "REGISTRY_PROXIES", 0),
-        workers=_count(env, "REGISTRY_WORKERS", max(2, os.cpu_count() or 1), most=64, least=1),
+        workers=_count(env, "REGISTRY_WORKERS", default_workers(), most=64, least=1),
         threads=_count(env, "REGISTRY_THREADS", 4, most=64, least=1),
         max_db_mb=_count(env, "REGISTRY_MAX_DB_MB", 0, most=10_000_000),
     )
+
+
+def default_workers() -> int:
+    """gunicorn's rule, (2 x cores) + 1 worker processes: 5 on two cores.
+
+    A worker's threads share one interpreter lock, so a request that computes for a while
+    (an approval, the review queue) makes the posts beside it in the same process wait.
+    With one process per core, that made one post in a hundred wait over 100 ms under the
+    load benchmark; with five, the kernel shares the cores between processes instead
+    (benchmarks/load.py, README)."""
+    return 2 * (os.cpu_count() or 1) + 1
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

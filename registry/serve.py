@@ -1,7 +1,7 @@
 """`registry serve`: the intake app under gunicorn and Datasette as a child process.
 
-Production settings: gunicorn's threaded workers (one process per core by default, so
-both cores serve forms; REGISTRY_WORKERS and REGISTRY_THREADS change it), no debugger
+Production settings: gunicorn's threaded workers ((2 x cores) + 1 processes by default,
+see config.default_workers; REGISTRY_WORKERS and REGISTRY_THREADS change it), no debugger
 (create_app forces Flask's debug mode off), request line and header limits, and Datasette
 serving only registry.db, read-only, with time and size limits on every query."""
 
