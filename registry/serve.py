@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from registry import create_app
 from registry.config import Settings
@@ -62,6 +63,23 @@ def datasette_command(settings: Settings, port: int) -> list[str]:
     ]
 
 
+class SharingThreadWorker(ThreadWorker):
+    """gunicorn's threaded worker, keeping at most `threads` idle connections alive.
+
+    A kept-alive connection stays with the worker that accepted it, and which worker
+    accepts is a race: under the load benchmark one of five workers often held nine of
+    the sixteen contributors' connections, so their posts queued for that process's
+    interpreter lock while the other workers idled. gthread keeps up to
+    `worker_connections - threads` (about a thousand) idle connections; past `threads`,
+    this worker answers with "Connection: close", the client connects again, and the
+    connection goes to whichever worker accepts it first, most often a less busy one.
+    How many connections a worker may hold at once (`worker_connections`) is unchanged."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_keepalived = self.cfg.threads
+
+
 class IntakeServer(BaseApplication):
     """gunicorn, configured here rather than by a command line or a config file."""
 
@@ -82,7 +100,7 @@ def gunicorn_options(settings: Settings, port: int) -> dict[str, Any]:
     return {
         "bind": f"{settings.host}:{port}",
         "workers": settings.workers,
-        "worker_class": "gthread",
+        "worker_class": "registry.serve.SharingThreadWorker",
         "threads": settings.threads,
         "timeout": 120,  # a worker silent this long is replaced
         "graceful_timeout": 10,

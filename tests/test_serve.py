@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import sqlite3
 import subprocess
+import time
 
 import httpx
 
@@ -56,3 +58,32 @@ def test_serve_removes_an_import_its_last_run_left_unfinished(seeded):
         assert httpx.get(f"{served.intake}/", timeout=5).status_code == 200
     assert "Removed the unfinished import S-DEADBEEF00" in served.output
     assert query(seeded.intake_db, "select count(*) from submissions where reference = 'S-DEADBEEF00'") == [(0,)]
+
+
+def test_a_worker_keeps_no_more_idle_connections_than_threads(seeded, monkeypatch):
+    """SharingThreadWorker: past `threads` idle kept-alive connections, a worker answers with
+    "Connection: close", so that the client's next connection may go to another worker
+    (gthread alone would keep about a thousand)."""
+    monkeypatch.setenv("REGISTRY_WORKERS", "1")
+    monkeypatch.setenv("REGISTRY_THREADS", "1")
+    with serving(seeded) as served:
+        host, port = served.intake.removeprefix("http://").split(":")
+        first, second = http.client.HTTPConnection(host, int(port)), http.client.HTTPConnection(host, int(port))
+        try:
+            first.request("GET", "/submit")
+            answer = first.getresponse()
+            answer.read()
+            assert answer.status == 200 and answer.getheader("Connection", "").lower() != "close"
+            time.sleep(0.3)  # the worker's main thread puts the first connection among its idle ones
+            second.request("GET", "/submit")
+            answer = second.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert answer.getheader("Connection", "").lower() == "close"  # one idle connection already kept
+            first.request("GET", "/submit")  # the first one is still served, and kept
+            answer = first.getresponse()
+            answer.read()
+            assert answer.status == 200 and answer.getheader("Connection", "").lower() != "close"
+        finally:
+            first.close()
+            second.close()
