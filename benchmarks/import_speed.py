@@ -18,13 +18,19 @@ row's values, cites the later row and lists it in its report, as it should).
 Then measures, each in its own child process on a fresh instance folder (so peak RSS is per measurement):
   import        `registry init`, then registry.importer.service.import_file(settings, csv, mapping): a pending
                 submission (rows checked and matched into a staging file, then moved into intake.db in short
-                write transactions; see registry/store/staging.py). Time of import_file only (after the
+                write transactions; see registry/store/staging.py; a large file's rows are staged by a
+                second process, registry/importer/stager.py). Time of import_file only (after the
                 interpreter and the registry are loaded); peak RSS (the child's VmHWM on Linux, else
-                ru_maxrss) includes the interpreter.
+                ru_maxrss) includes the interpreter; the staging process's peak is printed apart.
   raw           csv.reader -> sqlite3 executemany into one plain table with the CSV's columns, one transaction.
   sqlite-utils  `sqlite-utils insert DB clients FILE --csv` (the venv's CLI) as a subprocess; its wall time
                 includes the CLI's start-up, its peak RSS is RUSAGE_CHILDREN of a small child that only
                 runs it.
+  floor         SQLite alone: the rows the import stored (organisations, aliases, relationships, citations,
+                figures), read back into tuples (untimed), inserted by executemany into a fresh intake.db
+                (`registry init`: schema.sql with all its indexes) in one transaction, foreign keys off,
+                with a page cache that holds it all: handing these rows to SQLite and indexing them, without
+                reading, checking or matching anything.
 and prints elapsed seconds, rows/s and peak RSS for each, the ratios import/raw and sqlite-utils/import, and
 the targets (import >= 65,000 rows/s, i.e. <= 15 s per million rows; within 5x of raw; >= 3x faster than
 sqlite-utils; peak RSS < 500 MB), each marked met or not. The figures also go to DIR/import_speed.json.
@@ -379,6 +385,7 @@ def child_import(out: Path, instance: Path) -> dict:
     result = service.import_file(settings, out / CSV_NAME, out / MAPPING_NAME)
     elapsed = time.perf_counter() - start
     peak = peak_mb()
+    staged = peak_mb(resource.RUSAGE_CHILDREN) if resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss else None
     report = result.report
     db = connect(settings.intake_db)
     tables = ("organisations", "organisation_aliases", "relationships", "citations", "observations", "sources")
@@ -388,6 +395,7 @@ def child_import(out: Path, instance: Path) -> dict:
         "elapsed_s": elapsed,
         "peak_rss_mb": peak,
         "rss_before_mb": before,
+        "staging_process_peak_rss_mb": staged,
         "rows_read": report.rows_read,
         "rows_stored": report.rows_stored,
         "rejected": report.rejected,
@@ -440,7 +448,47 @@ def child_sqlite_utils(out: Path, instance: Path) -> dict:
     }
 
 
-CHILDREN = {"import": child_import, "raw": child_raw, "sqlite-utils": child_sqlite_utils}
+FLOOR_TABLES = ("sources", "disclosures", "organisations", "organisation_aliases", "relationships", "citations",
+                "observations")  # fmt: skip
+FLOOR_CACHE_KB = 1024 * 1024  # the floor's page cache: one transaction of every row, held in memory
+
+
+def child_floor(out: Path, instance: Path) -> dict:
+    """SQLite alone: the rows the import stored (read back from instance-import's intake.db into
+    tuples first, untimed), inserted by executemany into a fresh intake.db with all its indexes,
+    in one transaction, foreign keys off (as the import's move), with a page cache that holds it all."""
+    source = sqlite3.connect(f"file:{out / 'instance-import' / 'intake.db'}?mode=ro", uri=True)
+    rows = {}
+    for table in FLOOR_TABLES:
+        columns = [r[1] for r in source.execute(f"SELECT * FROM pragma_table_xinfo('{table}')") if r[6] == 0]
+        select = f"SELECT {', '.join(columns)} FROM [{table}] WHERE submission_id IS NOT NULL ORDER BY id"
+        rows[table] = (columns, source.execute(select).fetchall())
+    source.close()
+    conn = sqlite3.connect(instance / "intake.db", isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{FLOOR_CACHE_KB}")
+    seconds = {}
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for table, (columns, values) in rows.items():
+        began = time.perf_counter()
+        marks = ", ".join("?" * len(columns))
+        conn.executemany(f"INSERT INTO [{table}] ({', '.join(columns)}) VALUES ({marks})", values)
+        seconds[table] = time.perf_counter() - began
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return {
+        "elapsed_s": elapsed,
+        "peak_rss_mb": None,  # the prebuilt tuples, not SQLite's memory
+        "rows_stored": sum(len(values) for _, values in rows.values()),
+        "table_rows": {table: len(values) for table, (_, values) in rows.items()},
+        "table_seconds": seconds,
+    }
+
+
+CHILDREN = {"import": child_import, "raw": child_raw, "sqlite-utils": child_sqlite_utils, "floor": child_floor}
 
 
 def measure(kind: str, out: Path, instance: Path) -> dict:
@@ -448,7 +496,7 @@ def measure(kind: str, out: Path, instance: Path) -> dict:
     if instance.exists():
         shutil.rmtree(instance)
     instance.mkdir(parents=True)
-    if kind == "import":
+    if kind in ("import", "floor"):
         env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
         subprocess.run([str(BIN / "registry"), "init"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     command = [sys.executable, __file__, "--child", kind, "--out", str(out), "--instance", str(instance)]
@@ -466,6 +514,7 @@ def summarise(rows: int, results: dict[str, dict]) -> dict:
     ratios = {
         "import_over_raw": imp["elapsed_s"] / raw["elapsed_s"],
         "sqlite_utils_over_import": su["elapsed_s"] / imp["elapsed_s"],
+        "import_over_floor": imp["elapsed_s"] / results["floor"]["elapsed_s"],
     }
     targets = [
         (
@@ -502,7 +551,17 @@ def print_table(rows: int, shape: dict, results: dict[str, dict], summary: dict)
         rss = f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") is not None else "n/a"
         print(f"{name:<14} {r['elapsed_s']:>10.2f} {r['rows_per_s']:>12,.0f} {rss:>12}")
     print(f"\nimport / raw time:          {summary['ratios']['import_over_raw']:.2f}")
-    print(f"sqlite-utils / import time: {summary['ratios']['sqlite_utils_over_import']:.2f}\n")
+    print(f"sqlite-utils / import time: {summary['ratios']['sqlite_utils_over_import']:.2f}")
+    print(f"import / floor time:        {summary['ratios']['import_over_floor']:.2f}")
+    floor = results["floor"]
+    print(
+        "floor (SQLite alone, one transaction, the import's rows as tuples): "
+        + ", ".join(f"{t} {floor['table_rows'][t]:,} in {s:.2f} s" for t, s in floor["table_seconds"].items())
+    )
+    staged = results["import"].get("staging_process_peak_rss_mb")
+    if staged is not None:
+        print(f"import's staging process: peak RSS {staged:.0f} MB (the import's own is in the table)")
+    print()
     for t in summary["targets"]:
         print(f"{'met    ' if t['met'] else 'NOT met'}  {t['target']:<52} {t['measured']}")
     print(f"\nimport: {results['import']['summary']}")

@@ -1,7 +1,8 @@
 """The importer checks each distinct value once and keeps the answer: every row repeating a bad
 value is still reported under its own number, and a client's spellings still meet. The move
 into intake.db runs without row-by-row foreign key checks: a reference to a row removed
-meanwhile is still caught."""
+meanwhile is still caught. Slugs are checked a batch at a time, and a large file's rows are
+staged by a second process: the same rows either way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import gc
 
 import pytest
 
-from registry.importer import service
+from registry.importer import service, stager
 from registry.importer.run import ImportFailed
 from registry.store import staging
 from registry.store.database import DatabaseError, connect
@@ -124,3 +125,59 @@ def test_a_reference_to_a_row_removed_meanwhile_fails_the_move(seeded, tmp_path)
         assert db.execute("pragma foreign_keys").fetchone() == (1,)  # checked again on this connection
     finally:
         db.close()
+
+
+def test_new_organisations_whose_slugs_are_taken_get_the_next_free_numbers(seeded, tmp_path):
+    """Slugs are checked against intake.db a batch at a time; the numbers are those one query per
+    organisation gave: the first free one, in the order of the rows."""
+    db = connect(seeded.intake_db)
+    for slug in ("oakdale-police-department", "oakdale-police-department-3"):
+        db.execute("insert into organisations (slug, name, name_key, kind, sector, country, subdivision, status, "
+                   "created_at, updated_at) values (?, 'Oakdale Police Department', 'oakdale police department', "
+                   "'public-agency', 'law-enforcement', 'US', 'US-TX', 'approved', 'x', 'x')", [slug])  # fmt: skip
+    db.conn.commit()
+    db.close()
+    rows = ["Oakdale Police Department,US,OH,trial,02/03/2020,12", "Oakdale Police Department,US,CA,paid,,"]
+    result = import_rows(seeded, tmp_path, rows)
+    assert result.report.new_organisations == 2
+    assert query(
+        seeded.intake_db,
+        "select subdivision, slug from organisations where submission_id is not null "
+        "and name_key = 'oakdale police department' order by id",
+    ) == [
+        ("US-OH", "oakdale-police-department-2"),
+        ("US-CA", "oakdale-police-department-4"),
+    ]
+
+
+def test_a_large_file_is_staged_by_a_second_process_with_the_same_rows(seeded, tmp_path, monkeypatch):
+    monkeypatch.setattr(stager, "SEPARATE_FROM", 0)  # every file is large
+    started = []
+    popen = stager.subprocess.Popen
+    monkeypatch.setattr(stager.subprocess, "Popen", lambda *a, **k: started.append(a[0]) or popen(*a, **k))
+    rows = ["Oakdale Police Department,US,OH,trial,02/03/2020,12", "Oakdale PD,USA,OH,paid,02/04/2020,",
+            "Pinewood Police Department,US,TX,paid,01/02/2020,3"]  # fmt: skip
+    result = import_rows(seeded, tmp_path, rows)
+    assert len(started) == 1 and started[0][1:3] == ["-m", "registry.importer.stager"]
+    submission = query(seeded.intake_db, "select id from submissions where reference = ?", [result.reference])[0][0]
+    assert query(seeded.intake_db, "select o.name, r.arrangement, r.start_date from relationships r join "
+                 "organisations o on o.id = r.client_id where r.submission_id = ? order by r.id", [submission]) == [
+        ("Oakdale Police Department", "trial", "2020-02-03"),
+        ("Pinewood Police Department", "contract", "2020-01-02"),
+    ]  # fmt: skip
+    assert query(seeded.intake_db, "select count(*) from citations where submission_id = ?", [submission]) == [(3,)]
+    assert query(seeded.intake_db, "select alias from organisation_aliases where submission_id = ?", [submission]) == [
+        ("Oakdale PD",)
+    ]
+    assert list(seeded.intake_db.parent.glob("intake.db.staging-*")) == []
+
+
+def test_a_staging_process_that_dies_fails_the_import_clearly(tmp_path):
+    rows = stager.Stager(tmp_path / "staging.db", separate=True)
+    rows.process.kill()
+    rows.process.wait()
+    constants = {"disclosure_id": None, "status": "pending", "approved_at": None, "submission_id": None,
+                 "created_at": "2024-01-01T00:00:00Z"}  # fmt: skip
+    with pytest.raises(stager.StagingError, match=r"staging the rows in staging\.db failed"):
+        rows.write(constants, {"citations": [(1, 1, 1, "row 2", None)]})
+    rows.abandon()

@@ -142,6 +142,10 @@ def _row_locator(spec: Any) -> Callable[[int], str] | None:
     as the compiled spec gives it, without building a row of cells for it."""
     if not (isinstance(spec, dict) and set(spec) == {"template"} and _row_only(spec)):
         return None
+    parts = _template_parts(str(spec["template"]))
+    if len(parts) == 3:  # "row {row}": the text around the number, put together without a row of cells
+        head, _, tail = parts
+        return lambda number: f"{head}{number}{tail}"
     fill = _filler(str(spec["template"]))
     return lambda number: fill({"row": number})
 

@@ -7,7 +7,7 @@ import contextlib
 import csv
 import functools
 import gc
-import sqlite3
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -28,6 +28,7 @@ from registry.build import (
 )
 from registry.importer.mapping import Plan
 from registry.importer.readers import ReadError, Table
+from registry.importer.stager import Stager
 from registry.importer.writer import Writer
 from registry.names import name_key
 from registry.spreadsheet import neutralise
@@ -134,7 +135,7 @@ def run_import(
     skip_invalid: bool = False,
     progress: Callable[[int], None] | None = None,
     first_ids: dict[str, int] | None = None,
-    stage: sqlite3.Connection | None = None,
+    stage: Stager | None = None,
 ) -> ImportReport:
     """Check and match every row, staging what it makes as rows of `submission_id` (nothing
     without `stage`); on ImportFailed the caller throws the staged rows away."""
@@ -227,7 +228,8 @@ class _Job:
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
         self.check_date = functools.lru_cache(maxsize=65536)(self._check_date)
         self.vendor_cells: dict[str, list[int]] = {}  # a vendor cell -> vendor ids
-        self.org_checks: dict[tuple[tuple[str, Any], ...], tuple[FieldError, ...]] = {}
+        # A client's fields but its name -> their check (values, errors): see _check_org_fields.
+        self.org_checks: dict[tuple[Any, ...], tuple[dict[str, Any] | None, tuple[FieldError, ...]]] = {}
         self.check_figure = functools.lru_cache(maxsize=65536)(self._check_figure)
         self.check_name = functools.lru_cache(maxsize=65536)(self._check_name)
         # (spelling, country, subdivision) -> (organisation id, stored before this import, generation of
@@ -264,6 +266,7 @@ class _Job:
         self.text_checks: dict[tuple[Any, Any], tuple[FieldError, ...]] = {}
         self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
         self.numbers: dict[Any, tuple[float | None, tuple[FieldError, ...]]] = {}
+        self.figures: dict[tuple[Any, ...], tuple[Any, tuple[FieldError, ...]]] = {}  # see _row_figure
 
     def release(self) -> None:
         """Drop what was kept per distinct value (the job refers to itself through its caches:
@@ -271,7 +274,7 @@ class _Job:
         for cache in (self.check_org, self.check_source, self.check_date, self.check_figure, self.check_name):
             cache.cache_clear()
         for kept in (self.clients, self.rel_checks, self.date_checks, self.text_checks, self.numbers, self.org_checks,
-                     self.org_cache, self.name_keys, self.keys, self.vendor_cells):  # fmt: skip
+                     self.org_cache, self.name_keys, self.keys, self.vendor_cells, self.figures):  # fmt: skip
             kept.clear()
         self.writer.release()
 
@@ -353,7 +356,9 @@ class _Job:
             locator = self.row_locator(number)
         else:
             locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
-        locator_errors = self._locator_errors(locator)
+        locator_errors = self.locator_checks.get(len(locator)) if not self.locator_cells else None
+        if locator_errors is None:
+            locator_errors = self._locator_errors(locator)
         sources = [self._row_source(number, spec, cells) for spec in self.plan.sources] if self.plan.sources else ()
         figures = [self._row_figure(spec, cells) for spec in self.plan.observations]
         if client.problems or texts or locator_errors or rel[1] or dates[1] or any(map(_errors_of, figures)):
@@ -406,7 +411,7 @@ class _Job:
             self.clients.clear()
         fields = dict(zip(self.client_names, values, strict=True))
         name = str(fields.get("name")).strip()
-        problems = tuple(self._check_org_fields(fields))
+        problems = tuple(self._check_org_fields(fields, values))
         summary_errors: tuple[FieldError, ...] = ()
         if "\n" in str(fields.get("name")) or any(problem[0] == "name" for problem in problems):
             # A one-line name that passes the name rule (text, at most 300 characters, no control
@@ -433,8 +438,10 @@ class _Job:
             self.report.matched_organisations += found[1]
             return found[0]
         fields = dict(zip(self.client_names, client.values, strict=True))
+        values = client.values  # the check of its fields but the name, kept by _check_org_fields (if still kept)
+        checked = self.org_checks.get(values[: self.name_at] + values[self.name_at + 1 :])
         org_id, matched = self._match_or_create(fields, client.key, client.name, client.country,
-                                                client.subdivision, "client")  # fmt: skip
+                                                client.subdivision, "client", checked)  # fmt: skip
         client.match = (org_id, matched and not self.writer.made_here(org_id), self.generation.get(client.key, 0))
         return org_id
 
@@ -547,19 +554,22 @@ class _Job:
                 [Problem(number, f"vendor.{err.field}", _short(names[0]), err.message) for err in e.errors]
             ) from e
 
-    def _check_org_fields(self, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
+    def _check_org_fields(self, fields: dict[str, Any], values: tuple[Any, ...]) -> list[tuple[str, str, str]]:
         """(field, value, message) of each problem of a client's fields: the name on its own, the
         rest once per combination, keyed on the country's code when it has one ("US", "USA",
         "États-Unis" are one entry)."""
-        rest = tuple(item for item in fields.items() if item[0] != "name")
-        errors = self.org_checks.get(rest)
-        if errors is None:
+        rest = values[: self.name_at] + values[self.name_at + 1 :]  # `fields` in the mapping's order, but the name
+        checked = self.org_checks.get(rest)
+        if checked is None:
             if len(self.org_checks) >= 100_000:
                 self.org_checks.clear()
             country = fields.get("country")
             keyed = {**fields, "country": self.vocabulary.country(country) or country} if country else fields
-            errors = self.org_checks[rest] = self.check_org(_org_items(keyed))[1]
+            checked = self.org_checks[rest] = self.check_org(_org_items(keyed))
+        errors = checked[1]
         _, name_errors = self.check_name(fields.get("name"))
+        if not name_errors and not errors:
+            return []
         return [(e.field, str(fields.get(e.field) or ""), e.message) for e in (*name_errors, *errors)]
 
     def _check_name(self, name: Any) -> tuple[str | None, tuple[FieldError, ...]]:
@@ -646,9 +656,18 @@ class _Job:
         the value), once per distinct value."""
         raw = spec["value"](cells)
         if raw is None or raw == "":
-            return None, ()
+            return _NO_FIGURE
         start, end = (spec["period_start"](cells) if "period_start" in spec else None,
                       spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
+        # The whole answer, once per distinct value and period (a tuple of immutable parts).
+        answer = self.figures.get(key := (spec["metric"], spec["unit"], raw, start, end))
+        if answer is None:
+            if len(self.figures) >= CLIENTS_KEPT:
+                self.figures.clear()
+            answer = self.figures[key] = self._figure(spec, raw, start, end)
+        return answer
+
+    def _figure(self, spec: dict, raw: Any, start: Any, end: Any) -> tuple[Any, tuple[FieldError, ...]]:
         base, errors = self.check_figure(spec["metric"], spec["unit"], "0", start, end)
         value = self.numbers.get(raw)
         if value is None:
@@ -700,12 +719,21 @@ class _Job:
         return org_id, matched
 
     def _match_or_create(
-        self, fields: dict[str, Any], key: str, name: str, country: str | None, subdivision: str | None, role: str
+        self,
+        fields: dict[str, Any],
+        key: str,
+        name: str,
+        country: str | None,
+        subdivision: str | None,
+        role: str,
+        known: tuple[dict[str, Any] | None, tuple[FieldError, ...]] | None = None,
     ) -> tuple[int, bool]:
-        found = self.keys.get(key, [])
-        candidates = [org_id for org_id, c, s in found if _compatible(country, c) and _compatible(subdivision, s)]
-        exact = [org_id for org_id, c, s in found if (c, s) == (country, subdivision)]
+        found = self.keys.get(key, ())
+        # _compatible, written out: a common name ("Greenfield Police Department") is known in dozens of places.
+        candidates = [org_id for org_id, c, s in found if (country is None or c is None or c == country)
+                      and (subdivision is None or s is None or s == subdivision)]  # fmt: skip
         if len(candidates) > 1:  # a Springfield PD in two states: the one in the row's place, or one made here
+            exact = [org_id for org_id, c, s in found if (c, s) == (country, subdivision)]
             made = [org_id for org_id in exact if self.writer.made_here(org_id)]
             candidates = exact if len(exact) == 1 else made[-1:]
         if len(candidates) == 1:  # several with no way to choose are not guessed: a new one is proposed
@@ -714,8 +742,9 @@ class _Job:
                 self.report.matched_organisations += 1
             self.writer.alias(org_id, name, self.db, key)
             return org_id, True
-        keyed = {**fields, "country": country or fields.get("country")}
-        checked, errors = self.check_org(_org_items(keyed))
+        if known is None:
+            known = self.check_org(_org_items({**fields, "country": country or fields.get("country")}))
+        checked, errors = known
         checked_name, name_errors = self.check_name(fields["name"])
         if checked is None or checked_name is None:  # only a vendor defined in the mapping can get here
             raise ValidationError([*name_errors, *errors])
@@ -792,8 +821,10 @@ class _Client:
         self.match: tuple[int, bool, int] | None = None
 
 
-def _errors_of(figure: tuple[Any, tuple[FieldError, ...]]) -> tuple[FieldError, ...]:
-    return figure[1]
+_NO_FIGURE: tuple[None, tuple[FieldError, ...]] = (None, ())  # an empty cell: no figure, no error
+
+
+_errors_of = operator.itemgetter(1)  # of a figure, (figure, errors): in C, as it runs for every row
 
 
 def _default_summary(name: Any) -> str:
@@ -811,7 +842,3 @@ def _short(text: str, longest: int = 200) -> str:
 def _org_items(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """An organisation's fields as a cache key, with a stand-in for the name (checked apart)."""
     return tuple(sorted((k, v) for k, v in {**fields, "name": "-"}.items() if v is not None))
-
-
-def _compatible(a: str | None, b: str | None) -> bool:
-    return a is None or b is None or a == b

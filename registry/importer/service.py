@@ -13,6 +13,7 @@ import yaml
 
 from registry.approval import audit_import, publishing
 from registry.config import Settings
+from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
 from registry.importer.run import ImportReport, run_import
@@ -73,7 +74,8 @@ def import_file(
         except RecursionError as e:
             raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
-    options = {"skip_invalid": skip_invalid, "progress": progress}
+    options = {"skip_invalid": skip_invalid, "progress": progress,
+               "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM}  # fmt: skip
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
         # the write lock that contributors' submissions need.
@@ -123,17 +125,17 @@ def _write(
     """Read, check and match every row into a staging file, then move the rows into intake.db
     in short write transactions (registry.store.staging)."""
     path = staging.staging_path(intake_db, reference)
-    stage = staging.open_staging(path)
+    rows = stager.Stager(path, separate=options["separate"])  # a large file's, by a second process
     try:
         first_ids = payload["import"]["first_ids"]
         report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
                             skip_invalid=options["skip_invalid"] or plan.skip_invalid, progress=options["progress"],
-                            first_ids=first_ids, stage=stage)  # fmt: skip
-        staging.close_staging(stage)
+                            first_ids=first_ids, stage=rows)  # fmt: skip
+        rows.close()
         staging.move(db, path, first_ids["relationships"])
         return report
     finally:
-        stage.close()
+        rows.abandon()
         path.unlink(missing_ok=True)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import sqlite_utils
 
+from registry.importer.stager import Stager
 from registry.names import name_key
 from registry.store import imports as store
 from registry.store import lookups, staging
@@ -27,18 +27,20 @@ class Writer:
         status: str,
         submission_id: int | None,
         ids: dict[str, int] | None = None,
-        stage: sqlite3.Connection | None = None,
+        stage: Stager | None = None,
     ) -> None:
         self.db, self.status, self.submission_id, self.stage = db, status, submission_id, stage
         self.ids = dict(ids or store.next_ids(db))
         self.discard = False  # set once a row has an error: the import will store nothing
         self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
         self.citations, self.observations = self.buffers["citations"], self.buffers["observations"]
+        self.relationships = self.buffers["relationships"]
         self.pending = 0
         self.stamp = now()
         self.approved_at = self.stamp if status == "approved" else None
         self.disclosure_id: int | None = None  # the disclosure of every relationship (set once it is known)
         self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
+        self.unchecked_slugs: list[tuple[str, str]] = []  # (slug, its name's slug) of buffered organisations
         # (organisation, spelling) pairs known: one set of pairs, not a set per organisation.
         self.spellings: set[tuple[int, str]] = set()
         self.spellings_loaded: set[int] = set()  # organisations stored before whose spellings were read
@@ -71,12 +73,13 @@ class Writer:
 
     def flush(self) -> None:
         """Stage every buffered row (none once the import has failed: it will store nothing)."""
-        if not self.discard and self.stage is not None:
-            staging.stage_constants(self.stage, {"disclosure_id": self.disclosure_id, "status": self.status,
-                                                 "approved_at": self.approved_at, "submission_id": self.submission_id,
-                                                 "created_at": self.stamp})  # fmt: skip
-            for table, rows in self.buffers.items():
-                staging.stage_rows(self.stage, table, rows)
+        if not self.discard:
+            self._check_slugs()
+            if self.stage is not None:
+                self.stage.write({"disclosure_id": self.disclosure_id, "status": self.status,
+                                  "approved_at": self.approved_at, "submission_id": self.submission_id,
+                                  "created_at": self.stamp}, self.buffers)  # fmt: skip
+        self.unchecked_slugs.clear()
         for rows in self.buffers.values():
             rows.clear()
         self.pending = 0
@@ -87,7 +90,30 @@ class Writer:
         return slug
 
     def org_slug(self, name: str) -> str:
-        return self._slug("organisations", name)
+        """The organisation's slug among this import's: whether intake.db has it already is asked
+        for a batch of them at once, when they are staged (see _check_slugs), not once each."""
+        base, reserved = slugify(name), self.slugs["organisations"]
+        slug, n = base, 1
+        while slug in reserved:  # lookups.unique_slug's numbering
+            n += 1
+            slug = f"{base[:70]}-{n}"
+        reserved.add(slug)
+        self.unchecked_slugs.append((slug, base))
+        return slug
+
+    def _check_slugs(self) -> None:
+        """Give the buffered organisations the slugs lookups.unique_slug would have given them one
+        by one: the same unless intake.db has one of them (it asks intake.db only about the first
+        candidate this import has not taken), in which case the batch's slugs are chosen again, in
+        order, as it would have."""
+        batch, self.unchecked_slugs = self.unchecked_slugs, []
+        if not batch or not store.slugs_in_use(self.db, "organisations", [slug for slug, _ in batch]):
+            return
+        reserved = self.slugs["organisations"]
+        reserved.difference_update(slug for slug, _ in batch)
+        again = {slug: self._slug("organisations", base) for slug, base in batch}
+        rows = self.buffers["organisations"]
+        rows[:] = [(row[0], again.get(row[1], row[1]), *row[2:]) for row in rows]
 
     def source_slug(self, title: str) -> str:
         return self._slug("sources", title)
@@ -179,7 +205,8 @@ class Writer:
         identity: int = -1,
     ) -> int:
         """Stage a relationship; `stage` is its (arrangement, trial_days, start_date, end_date)."""
-        rel_id = self._next("relationships")
+        rel_id = self.ids["relationships"]
+        self.ids["relationships"] = rel_id + 1
         number = self.stages.get(stage)
         if number is None:
             number = self.stages[stage] = len(self.stage_list)
@@ -188,8 +215,11 @@ class Writer:
         if disclosure_id != self.disclosure_id:  # one per import: staged once (staging.CONSTANTS)
             raise ValueError(f"disclosure {disclosure_id}: this import's relationships are of {self.disclosure_id}")
         arrangement, trial_days, start_date, end_date = stage
-        self._add("relationships", (rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
-                                    end_date, summary, notes))  # fmt: skip
+        self.relationships.append((rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
+                                   end_date, summary, notes))  # fmt: skip
+        self.pending += 1  # _add, written out: this runs for nearly every row
+        if self.pending >= BATCH:
+            self.flush()
         return rel_id
 
     # Citations and figures repeated in the file, or stored before, are ignored by the

@@ -65,6 +65,17 @@ def source_ids_by_url(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[st
     return found
 
 
+def slugs_in_use(db: sqlite_utils.Database, table: str, slugs: Iterable[str]) -> set[str]:
+    """Which of `slugs` rows of `table` have."""
+    found: set[str] = set()
+    batch = list(slugs)
+    for start in range(0, len(batch), 500):
+        chunk = batch[start : start + 500]
+        rows = db.execute(f"SELECT slug FROM [{table}] WHERE slug IN ({','.join('?' * len(chunk))})", chunk)
+        found.update(slug for (slug,) in rows)
+    return found
+
+
 def identifier_owner(db: sqlite_utils.Database, scheme: str, value: str) -> int | None:
     row = db.execute(
         "SELECT organisation_id FROM organisation_identifiers WHERE scheme = ? AND value = ?", [scheme, value]

@@ -94,20 +94,41 @@ def leftovers(intake_db: Path) -> list[Path]:
 
 
 def open_staging(path: Path) -> sqlite3.Connection:
-    """A new staging database: no journal, no sync (it is thrown away if anything fails)."""
+    """A new staging database, open for staging rows (create_staging, then connect_staging)."""
+    create_staging(path)
+    return connect_staging(path)
+
+
+def create_staging(path: Path) -> None:
+    """Create a new, empty staging database (replacing any file at `path`)."""
     path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        for table, columns in STAGED.items():
+            extra = ", fid INTEGER" if table in PARENTS else ""
+            # References typed INTEGER, as their indexes are searched with integers (an untyped
+            # column's index cannot be used for them).
+            names = ", ".join(f"{c} INTEGER" if c.endswith("_id") else c for c in columns[1:])
+            conn.execute(f"CREATE TABLE [{table}] (id INTEGER PRIMARY KEY, {names}{extra})")
+        conn.execute("CREATE TABLE constants (id INTEGER PRIMARY KEY CHECK (id = 1), disclosure_id INTEGER, status, "
+                     "approved_at, submission_id INTEGER, created_at)")  # fmt: skip
+        # The move's orders, indexed as rows are staged (while the file is still being read) rather
+        # than sorted at the end: relationships by client and vendor, citations and figures by relationship.
+        conn.execute("CREATE INDEX relationships_client ON relationships(client_id, vendor_id)")
+        conn.execute("CREATE INDEX citations_relationship ON citations(relationship_id)")
+        conn.execute("CREATE INDEX observations_relationship ON observations(relationship_id)")
+    finally:
+        conn.close()
+
+
+def connect_staging(path: Path) -> sqlite3.Connection:
+    """Open a staging database made by create_staging, in one transaction with no journal and no
+    sync (it is thrown away if anything fails)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -8192")  # appends only: a small cache will do
-    for table, columns in STAGED.items():
-        extra = ", fid INTEGER" if table in PARENTS else ""
-        # References typed INTEGER, as their indexes are searched with integers (an untyped
-        # column's index cannot be used for them).
-        names = ", ".join(f"{c} INTEGER" if c.endswith("_id") else c for c in columns[1:])
-        conn.execute(f"CREATE TABLE [{table}] (id INTEGER PRIMARY KEY, {names}{extra})")
-    conn.execute("CREATE TABLE constants (id INTEGER PRIMARY KEY CHECK (id = 1), disclosure_id INTEGER, status, "
-                 "approved_at, submission_id INTEGER, created_at)")  # fmt: skip
+    conn.execute("PRAGMA cache_size = -32768")  # the relationships' index by client grows all over
     conn.execute("BEGIN")
     return conn
 
@@ -126,12 +147,10 @@ def stage_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]
 
 
 def close_staging(conn: sqlite3.Connection) -> None:
-    """Commit the staged rows and index them for the move: relationships numbered in the order
-    they will be written (by client, then vendor), their citations and figures by relationship."""
+    """Commit the staged rows, with relationships numbered in the order they will be written (by
+    client, then vendor: read from their index)."""
     conn.execute("CREATE TABLE relationships_order (rank INTEGER PRIMARY KEY, sid INTEGER NOT NULL)")
     conn.execute("INSERT INTO relationships_order (sid) SELECT id FROM relationships ORDER BY client_id, vendor_id, id")
-    conn.execute("CREATE INDEX citations_relationship ON citations(relationship_id)")
-    conn.execute("CREATE INDEX observations_relationship ON observations(relationship_id)")
     conn.execute("COMMIT")
     conn.close()
 
