@@ -434,7 +434,7 @@ class _Job:
         """The client's organisation: matched by name key and place, or created. The answer holds
         until an organisation of that name key is created (a new one may make it ambiguous)."""
         found = client.match
-        if found is not None and found[2] == self.generation.get(client.key, 0):
+        if found is not None and (found[2] == self.generation.get(client.key, 0) or self._match_holds(client, found)):
             self.report.matched_organisations += found[1]
             return found[0]
         fields = dict(zip(self.client_names, client.values, strict=True))
@@ -444,6 +444,21 @@ class _Job:
                                                 client.subdivision, "client", checked)  # fmt: skip
         client.match = (org_id, matched and not self.writer.made_here(org_id), self.generation.get(client.key, 0))
         return org_id
+
+    def _match_holds(self, client: _Client, found: tuple[int, bool, int]) -> bool:
+        """Whether the client's earlier matching still holds although organisations of its name key
+        were made since: it does unless one of them is in a place compatible with the client's
+        (the same test as _match_or_create's), as only such a one could change its candidates. A
+        name common to many places ("Greenfield Police Department") is not matched again for each."""
+        current = self.generation.get(client.key, 0)
+        country, subdivision = client.country, client.subdivision
+        for _, c, s in self.keys[client.key][found[2] - current :]:  # made since: the last ones (see _match_or_create)
+            if (country is None or c is None or c == country) and (
+                subdivision is None or s is None or s == subdivision
+            ):
+                return False
+        client.match = (found[0], found[1], current)
+        return True
 
     def _rel_check(self, values: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[FieldError, ...]]:
         if len(self.rel_checks) >= CLIENTS_KEPT:
