@@ -266,7 +266,6 @@ class _Job:
         self.text_checks: dict[tuple[Any, Any], tuple[FieldError, ...]] = {}
         self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
         self.numbers: dict[Any, tuple[float | None, tuple[FieldError, ...]]] = {}
-        self.figures: dict[tuple[Any, ...], tuple[Any, tuple[FieldError, ...]]] = {}  # see _row_figure
 
     def release(self) -> None:
         """Drop what was kept per distinct value (the job refers to itself through its caches:
@@ -274,7 +273,7 @@ class _Job:
         for cache in (self.check_org, self.check_source, self.check_date, self.check_figure, self.check_name):
             cache.cache_clear()
         for kept in (self.clients, self.rel_checks, self.date_checks, self.text_checks, self.numbers, self.org_checks,
-                     self.org_cache, self.name_keys, self.keys, self.vendor_cells, self.figures):  # fmt: skip
+                     self.org_cache, self.name_keys, self.keys, self.vendor_cells):  # fmt: skip
             kept.clear()
         self.writer.release()
 
@@ -671,18 +670,9 @@ class _Job:
         the value), once per distinct value."""
         raw = spec["value"](cells)
         if raw is None or raw == "":
-            return _NO_FIGURE
+            return None, ()
         start, end = (spec["period_start"](cells) if "period_start" in spec else None,
                       spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
-        # The whole answer, once per distinct value and period (a tuple of immutable parts).
-        answer = self.figures.get(key := (spec["metric"], spec["unit"], raw, start, end))
-        if answer is None:
-            if len(self.figures) >= CLIENTS_KEPT:
-                self.figures.clear()
-            answer = self.figures[key] = self._figure(spec, raw, start, end)
-        return answer
-
-    def _figure(self, spec: dict, raw: Any, start: Any, end: Any) -> tuple[Any, tuple[FieldError, ...]]:
         base, errors = self.check_figure(spec["metric"], spec["unit"], "0", start, end)
         value = self.numbers.get(raw)
         if value is None:
@@ -834,9 +824,6 @@ class _Client:
         self.values, self.problems, self.name, self.key = values, problems, name, key
         self.country, self.subdivision, self.summary_errors = country, subdivision, summary_errors
         self.match: tuple[int, bool, int] | None = None
-
-
-_NO_FIGURE: tuple[None, tuple[FieldError, ...]] = (None, ())  # an empty cell: no figure, no error
 
 
 _errors_of = operator.itemgetter(1)  # of a figure, (figure, errors): in C, as it runs for every row

@@ -13,7 +13,7 @@ from registry.store import lookups, staging
 from registry.store.intake import now
 from registry.validation import slugify
 
-BATCH = 20_000  # rows of all tables per write to the staging file
+BATCH = 10_000  # rows of all tables per write to the staging file (its copies in both processes count)
 COLUMNS = staging.COLUMNS
 
 
