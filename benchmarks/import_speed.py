@@ -33,7 +33,8 @@ Then measures, each in its own child process on a fresh instance folder (so peak
                 reading, checking or matching anything.
 and prints elapsed seconds, rows/s and peak RSS for each, the ratios import/raw and sqlite-utils/import, and
 the targets (import >= 65,000 rows/s, i.e. <= 15 s per million rows; within 5x of raw; >= 3x faster than
-sqlite-utils; peak RSS < 500 MB), each marked met or not. The figures also go to DIR/import_speed.json.
+sqlite-utils; peak RSS < 500 MB, the import's and its staging process's added up), each marked met or not.
+The figures also go to DIR/import_speed.json.
 
     .venv/bin/python benchmarks/import_speed.py --rows 1000000
     .venv/bin/python benchmarks/import_speed.py --rows 100000 --out /tmp/import-speed
@@ -511,6 +512,8 @@ def summarise(rows: int, results: dict[str, dict]) -> dict:
     imp, raw, su = results["import"], results["raw"], results["sqlite-utils"]
     for r in results.values():
         r["rows_per_s"] = rows / r["elapsed_s"]
+    # The two processes run side by side all through the reading: their peaks are added up.
+    peak = imp["peak_rss_mb"] + (imp.get("staging_process_peak_rss_mb") or 0)
     ratios = {
         "import_over_raw": imp["elapsed_s"] / raw["elapsed_s"],
         "sqlite_utils_over_import": su["elapsed_s"] / imp["elapsed_s"],
@@ -533,9 +536,9 @@ def summarise(rows: int, results: dict[str, dict]) -> dict:
             ratios["sqlite_utils_over_import"] >= TARGET_SQLITE_UTILS_SPEEDUP,
         ),
         (
-            f"import peak RSS < {TARGET_PEAK_MB:g} MB",
-            f"{imp['peak_rss_mb']:.0f} MB",
-            imp["peak_rss_mb"] < TARGET_PEAK_MB,
+            f"import peak RSS < {TARGET_PEAK_MB:g} MB (with its staging process)",
+            f"{peak:.0f} MB",
+            peak < TARGET_PEAK_MB,
         ),
     ]
     return {"ratios": ratios, "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in targets]}
@@ -560,7 +563,7 @@ def print_table(rows: int, shape: dict, results: dict[str, dict], summary: dict)
     )
     staged = results["import"].get("staging_process_peak_rss_mb")
     if staged is not None:
-        print(f"import's staging process: peak RSS {staged:.0f} MB (the import's own is in the table)")
+        print(f"import's staging process: peak RSS {staged:.0f} MB (the import's own is in the table; both count)")
     print()
     for t in summary["targets"]:
         print(f"{'met    ' if t['met'] else 'NOT met'}  {t['target']:<52} {t['measured']}")
