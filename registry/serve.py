@@ -69,8 +69,8 @@ class SharingThreadWorker(ThreadWorker):
     A kept-alive connection stays with the worker that accepted it, and which worker
     accepts is a race: under the load benchmark (16 kept-alive connections), one of five
     workers once did 58% of the posts' CPU work, its posts queueing for that process's
-    interpreter lock while the others idled; with this worker the five shares were 16 to
-    24% (and p99 17 to 21 ms without the reviewer and the readers). gthread keeps up to
+    interpreter lock while the others idled; with this worker the busiest did 25% (and
+    p99 was 17 to 21 ms without the reviewer and the readers). gthread keeps up to
     `worker_connections - threads` (about a thousand) idle connections; past `threads`,
     this worker answers with "Connection: close", the client connects again, and the
     connection goes to whichever worker accepts it first, most often a less busy one.
