@@ -92,9 +92,8 @@ def default_workers() -> int:
 
     A worker's threads share one interpreter lock, so a request that computes for a while
     (an approval, the review queue) makes the posts beside it in the same process wait.
-    With one process per core, that made one post in a hundred wait over 100 ms under the
-    load benchmark; with five, the kernel shares the cores between processes instead
-    (benchmarks/load.py, README)."""
+    With more processes than cores, the kernel shares the cores between them instead
+    (benchmarks/load.py and the README's "Load" give the figures)."""
     return 2 * (os.cpu_count() or 1) + 1
 
 
