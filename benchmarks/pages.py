@@ -322,12 +322,14 @@ async def serve_stock(path: Path) -> None:
 
 
 async def cubes_built() -> None:
-    """Wait for the facet cubes that datasette/plugins/counted_facets.py builds on a thread at startup: a server
-    serves pages filtered by facet values from them once it has been up for a few seconds."""
+    """Wait for what our plugins build on threads at startup: counted_facets.py's facet cubes and search codes,
+    and csv_stream.py's scan of what each column holds. A server answers from them once it has been up for a few
+    seconds; timing pages before would time a start-up."""
     from datasette.plugins import pm
 
-    plugin = next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == "counted_facets.py")
-    while plugin.BUILDING or getattr(plugin, "BUILDING_CODES", None):
+    plugins = {p.__name__: p for p in pm.get_plugins() if getattr(p, "__name__", "").endswith(".py")}
+    facets, csv = plugins["counted_facets.py"], plugins["csv_stream.py"]
+    while facets.BUILDING or facets.BUILDING_CODES or csv.SCANNING:
         await asyncio.sleep(0.1)
 
 
