@@ -283,10 +283,6 @@ class _Compiler:
         return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), **getters}
 
 
-def _fill(template: str, cells: Cells) -> str:
-    return _filler(template)(cells)
-
-
 @functools.cache
 def _filler(template: str) -> Getter:
     """A function filling `template` from a row's cells (one of one name, "row {row}", is the

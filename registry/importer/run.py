@@ -232,11 +232,7 @@ class _Job:
         self.org_checks: dict[tuple[Any, ...], tuple[dict[str, Any] | None, tuple[FieldError, ...]]] = {}
         self.check_figure = functools.lru_cache(maxsize=65536)(self._check_figure)
         self.check_name = functools.lru_cache(maxsize=65536)(self._check_name)
-        # (spelling, country, subdivision) -> (organisation id, stored before this import, generation of
-        # its name key): an answer holds until an organisation of that name key is created.
-        self.org_cache: dict[tuple[Any, ...], tuple[int, bool, int]] = {}
-        self.generation: dict[str, int] = {}
-        self.name_keys: dict[str, str] = {}
+        self.generation: dict[str, int] = {}  # name key -> organisations made under it (see _client_id)
         # A locator template naming only {row} needs no copy of the row's cells.
         self.locator_cells = not plan.locator_row_only
         self.row_locator = plan.row_locator
@@ -273,7 +269,7 @@ class _Job:
         for cache in (self.check_org, self.check_source, self.check_date, self.check_figure, self.check_name):
             cache.cache_clear()
         for kept in (self.clients, self.rel_checks, self.date_checks, self.text_checks, self.numbers, self.org_checks,
-                     self.org_cache, self.name_keys, self.keys, self.vendor_cells):  # fmt: skip
+                     self.locator_checks, self.generation, self.keys, self.vendor_cells):  # fmt: skip
             kept.clear()
         self.writer.release()
 
@@ -321,7 +317,7 @@ class _Job:
             return self.vendor_ids[name]
         defaults = (self.plan.vendor or {}).get("new") or (self.plan.vendors or {}).get("new") or {}
         vendor_fields = {"kind": "company", "sector": "technology", **defaults, "name": name}
-        org_id, _ = self._organisation(vendor_fields, 0, "vendor")
+        org_id = self._organisation(vendor_fields)
         self.vendor_ids[name] = org_id
         return org_id
 
@@ -699,29 +695,13 @@ class _Job:
 
     # Matching and storing ------------------------------------------------------------
 
-    def _organisation(self, fields: dict[str, Any], number: int, role: str) -> tuple[int, bool]:
-        """Match an organisation by normalised name (and place), or create it."""
+    def _organisation(self, fields: dict[str, Any]) -> int:
+        """Match a vendor by normalised name (and place), or create it: once per vendor name
+        (see _vendor; a row's client is matched by _client_id)."""
         name = str(fields["name"]).strip()
-        key = self.name_keys.get(name)
-        if key is None:
-            if len(self.name_keys) >= 100_000:
-                self.name_keys.clear()
-            key = self.name_keys[name] = name_key(name)
         country = self.vocabulary.country(fields["country"]) if fields.get("country") else None
-        subdivision = fields.get("subdivision")
-        # The same spelling in the same place again: the same answer, until an organisation
-        # of this name key is created.
-        spelling = (name, country, subdivision)
-        cached = self.org_cache.get(spelling)
-        if cached is not None and cached[2] == self.generation.get(key, 0):
-            self.report.matched_organisations += role == "client" and cached[1]
-            return cached[0], True
-        org_id, matched = self._match_or_create(fields, key, name, country, subdivision, role)
-        earlier = matched and not self.writer.made_here(org_id)
-        if len(self.org_cache) >= 100_000:
-            self.org_cache.clear()
-        self.org_cache[spelling] = (org_id, earlier, self.generation.get(key, 0))
-        return org_id, matched
+        org_id, _ = self._match_or_create(fields, name_key(name), name, country, fields.get("subdivision"), "vendor")
+        return org_id
 
     def _match_or_create(
         self,
