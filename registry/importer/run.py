@@ -771,7 +771,7 @@ class _Job:
             )
             return None
         self.report.relationships_stored += 1
-        return writer.relationship(vendor_id, client_id, self.disclosure_id, product, stage, summary, notes, identity)
+        return writer.relationship(vendor_id, client_id, product, stage, summary, notes, identity)
 
     def _source_id(self, record: dict[str, Any]) -> int:
         url = record["url"]

@@ -176,11 +176,11 @@ class Writer:
         return (vendor_id << 64) | (client_id << 32) | number
 
     def find_relationship(
-        self, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None, identity: int = -1
+        self, vendor_id: int, client_id: int, disclosure_id: int | None, product: str | None, identity: int
     ) -> tuple[int, tuple[Any, ...] | None] | None:
         """(id, stage) of a live relationship with this identity: written by this import (with
         its arrangement, trial length and dates), or stored before (stage None)."""
-        found = self.mine.get(identity if identity >= 0 else self.identity(vendor_id, client_id, product))
+        found = self.mine.get(identity)  # identity: self.identity(vendor_id, client_id, product)
         if found is not None:
             return found >> 24, self.stage_list[found & 0xFFFFFF]
         if vendor_id >= self.first_organisation or client_id >= self.first_organisation:
@@ -197,23 +197,22 @@ class Writer:
         self,
         vendor_id: int,
         client_id: int,
-        disclosure_id: int | None,
         product: str | None,
         stage: tuple[Any, ...],
         summary: str,
         notes: str | None,
-        identity: int = -1,
+        identity: int,
     ) -> int:
-        """Stage a relationship; `stage` is its (arrangement, trial_days, start_date, end_date)."""
+        """Stage a relationship of the import's disclosure (one per import: staged once, in
+        staging.CONSTANTS); `stage` is its (arrangement, trial_days, start_date, end_date) and
+        `identity` is self.identity(vendor_id, client_id, product)."""
         rel_id = self.ids["relationships"]
         self.ids["relationships"] = rel_id + 1
         number = self.stages.get(stage)
         if number is None:
             number = self.stages[stage] = len(self.stage_list)
             self.stage_list.append(stage)
-        self.mine[identity if identity >= 0 else self.identity(vendor_id, client_id, product)] = (rel_id << 24) | number
-        if disclosure_id != self.disclosure_id:  # one per import: staged once (staging.CONSTANTS)
-            raise ValueError(f"disclosure {disclosure_id}: this import's relationships are of {self.disclosure_id}")
+        self.mine[identity] = (rel_id << 24) | number
         arrangement, trial_days, start_date, end_date = stage
         self.relationships.append((rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
                                    end_date, summary, notes))  # fmt: skip
