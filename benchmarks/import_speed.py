@@ -386,6 +386,7 @@ def child_import(out: Path, instance: Path) -> dict:
     result = service.import_file(settings, out / CSV_NAME, out / MAPPING_NAME)
     elapsed = time.perf_counter() - start
     peak = peak_mb()
+    # An upper bound: a child's ru_maxrss starts from its parent's RSS at the fork.
     staged = peak_mb(resource.RUSAGE_CHILDREN) if resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss else None
     report = result.report
     db = connect(settings.intake_db)
@@ -563,7 +564,10 @@ def print_table(rows: int, shape: dict, results: dict[str, dict], summary: dict)
     )
     staged = results["import"].get("staging_process_peak_rss_mb")
     if staged is not None:
-        print(f"import's staging process: peak RSS {staged:.0f} MB (the import's own is in the table; both count)")
+        print(
+            f"import's staging process: peak RSS at most {staged:.0f} MB (RUSAGE_CHILDREN, which starts from the "
+            "importer's own RSS when it started the child: an upper bound; both count)"
+        )
     print()
     for t in summary["targets"]:
         print(f"{'met    ' if t['met'] else 'NOT met'}  {t['target']:<52} {t['measured']}")
