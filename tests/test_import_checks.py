@@ -181,3 +181,18 @@ def test_a_staging_process_that_dies_fails_the_import_clearly(tmp_path):
     with pytest.raises(stager.StagingError, match=r"staging the rows in staging\.db failed"):
         rows.write(constants, {"citations": [(1, 1, 1, "row 2", None)]})
     rows.abandon()
+
+
+def test_a_staging_process_that_fails_says_why_and_nothing_is_kept(tmp_path):
+    """The child's own error (here rows of the wrong width: SQLite refuses them) ends it with
+    one line that the importer's error carries."""
+    rows = stager.Stager(tmp_path / "staging.db", separate=True)
+    constants = {"disclosure_id": None, "status": "pending", "approved_at": None, "submission_id": None,
+                 "created_at": "2024-01-01T00:00:00Z"}  # fmt: skip
+    try:
+        rows.write(constants, {"citations": [(1, 1)]})  # far fewer values than staged columns
+        with pytest.raises(stager.StagingError, match=r"staging the rows in staging\.db failed: ProgrammingError"):
+            rows.close()
+        assert rows.process.returncode == 2
+    finally:
+        rows.abandon()
