@@ -181,17 +181,17 @@ class Codes:
         # Code 0: no such row. One byte a row while a column has fewer than 256 values, more after.
         self.arrays: dict[str, bytearray | array] = {}
         for column, text in zip(columns, found[1:], strict=True):
-            wide = len(self.codes[column]) > 255
-            codes = array("H" if len(self.codes[column]) < 65536 else "I", map(ord, text or "")) if wide else None
-            codes = codes if wide else (text or "").encode("latin-1")
-            if len(ids) == self.size - 1:  # ids 1 to n, none missing
-                self.arrays[column] = (array(codes.typecode, [0]) + codes) if wide else bytearray(b"\0" + codes)
+            codes: bytes | array
+            if len(self.codes[column]) > 255:  # two bytes a row (number_values allows at most 50,000 values)
+                codes, empty = array("H", map(ord, text or "")), array("H", bytes(2 * self.size))
             else:
-                self.arrays[column] = (
-                    array(codes.typecode, bytes(codes.itemsize * self.size)) if wide else bytearray(self.size)
-                )
+                codes, empty = (text or "").encode("latin-1"), bytearray(self.size)
+            if len(ids) == self.size - 1:  # ids 1 to n, none missing: code 0 for id 0, then the codes
+                empty[1:] = codes
+            else:
                 for i, code in zip(ids, codes, strict=True):
-                    self.arrays[column][i] = code
+                    empty[i] = code
+            self.arrays[column] = empty
         self.values = {c: {code: value for value, code in self.codes[c].items()} for c in columns}
         # The latest searches' counts: (search, filters, columns) -> what counts() gave.
         self.searched: OrderedDict[tuple, dict[str, list[tuple]]] = OrderedDict()
