@@ -10,10 +10,12 @@ import gc
 
 import pytest
 
+from registry.build import build_organisation, free_text_errors
 from registry.importer import service, stager
-from registry.importer.run import ImportFailed
+from registry.importer.run import ImportFailed, _default_summary
 from registry.store import staging
 from registry.store.database import DatabaseError, connect
+from registry.store.intake import load_vocabulary
 from tests.conftest import query
 
 MAPPING = """
@@ -196,3 +198,15 @@ def test_a_staging_process_that_fails_says_why_and_nothing_is_kept(tmp_path):
         assert rows.process.returncode == 2
     finally:
         rows.abandon()
+
+
+@pytest.mark.parametrize("name", ["A" * 300, "Ä" * 299 + "é", "Fédération \"Ça\" <&> 'Ñ' " * 11 + "x"])
+def test_a_name_that_passes_the_name_rule_makes_a_default_summary_that_passes_the_summary_rule(name, seeded):
+    """run._Job._client checks the default summary only of a name that fails the name rule
+    (or spans lines): this pins the reason, should the rules in registry/build.py change."""
+    db = connect(seeded.intake_db)
+    vocabulary = load_vocabulary(db)
+    db.close()
+    name = name[:300]
+    build_organisation({"name": name, "slug": "org", "kind": "company", "sector": "retail"}, vocabulary)  # passes
+    assert free_text_errors({"summary": _default_summary(name), "notes": None, "locator": "-"}) == []
