@@ -18,6 +18,7 @@ import sqlite_utils
 
 from registry.store.database import schema_for
 from registry.store.public import enable_search
+from registry.store.versions import data_version
 from tests.test_datasette import FACETS, facet_values, ours
 from tests.test_datasette_scale import facet_plugin
 
@@ -84,7 +85,7 @@ def rows(path: Path, sql: str, params=()) -> list[tuple]:
 async def codes_ready(path: Path) -> None:
     """Wait for counted_facets.py's codes of the relationships table, for the file as it is now."""
     plugin = facet_plugin()
-    version = plugin.VERSIONS[str(path)].current()
+    version = data_version(str(path))
     for _ in range(500):
         codes = plugin.CODES.get((str(path), "relationships"))
         if codes is not None and codes.version == version:

@@ -4,8 +4,8 @@ Datasette 0.65 runs one `GROUP BY` per facet over the whole filtered table; at a
 relationships each takes 50 to 100 ms, so the default page's five facets alone took
 about 400 ms, and more on a filtered page. This plugin answers the same facets, with the
 same results, from counts kept in memory for the current version of the database file
-(a dedicated read-only connection asks SQLite's `PRAGMA data_version`, which changes
-whenever another connection, the publisher, commits; a published change shows at once):
+(registry.store.versions: SQLite's `PRAGMA data_version`, which changes whenever another
+connection, the publisher, commits; a published change shows at once):
 
 - the unfiltered table: each facet column's counts, computed once per version;
 - a page filtered by facet values only (vendor=...&client_country=..., as a reader's
@@ -39,21 +39,8 @@ from datasette.facets import ColumnFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 from datasette import hookimpl
+from registry.store.versions import data_version
 
-
-class DataVersion:
-    """Tell whether a database file changed since the last look (any commit by another connection)."""
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        self.lock = threading.Lock()
-
-    def current(self) -> int:
-        with self.lock:
-            return self.conn.execute("PRAGMA data_version").fetchone()[0]
-
-
-VERSIONS: dict[str, DataVersion] = {}
 # (database path, table, column) -> (data_version, [(value, count), ...])
 UNFILTERED: dict[tuple, tuple[int, list[tuple]]] = {}
 
@@ -352,8 +339,7 @@ class CountedColumnFacet(ColumnFacet):
         return [tuple(r) for r in rows.rows] == [(pk, "INTEGER", 1)]
 
     def data_version(self, path: str) -> int:
-        versions = VERSIONS.get(path) or VERSIONS.setdefault(path, DataVersion(path))
-        return versions.current()
+        return data_version(path)
 
     def metadata_columns(self) -> list[str]:
         """The table's facet columns from metadata: what its cube counts by."""
@@ -435,10 +421,10 @@ def startup(datasette):
         for table, meta in tables:
             columns = tuple(f for f in meta.get("facets") or [] if isinstance(f, str))
             if db.path and columns:
-                versions = VERSIONS.get(db.path) or VERSIONS.setdefault(db.path, DataVersion(db.path))
-                cube_for(db.path, table, columns, versions.current())
+                version = data_version(db.path)
+                cube_for(db.path, table, columns, version)
                 if meta.get("fts_table"):
-                    codes_for(db.path, table, columns, versions.current())
+                    codes_for(db.path, table, columns, version)
 
 
 @hookimpl(hookwrapper=True)

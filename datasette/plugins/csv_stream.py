@@ -44,6 +44,7 @@ from datasette.utils import escape_fts, escape_sqlite, value_as_boolean
 
 from datasette import hookimpl
 from registry.spreadsheet import FORMULA_STARTS, neutralise  # one rule for both paths below
+from registry.store.versions import data_version
 
 PATH = re.compile(r"^/([^/]+)/([^/]+)\.csv$")
 CHUNK = 5000
@@ -342,18 +343,6 @@ def read_only(path: str) -> sqlite3.Connection:
     conn.text_factory = bytes
     conn.execute("BEGIN")
     return conn
-
-
-VERSIONS: dict[str, sqlite3.Connection] = {}
-VERSIONS_LOCK = threading.Lock()
-
-
-def data_version(path: str) -> int:
-    """SQLite's data_version of the file, asked of a connection of this module's: it changes at every commit."""
-    with VERSIONS_LOCK:
-        if path not in VERSIONS:
-            VERSIONS[path] = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        return VERSIONS[path].execute("PRAGMA data_version").fetchone()[0]
 
 
 def csv_chunks(path: str, sql: str, params: dict, columns: list[str]):
