@@ -41,8 +41,8 @@ import sqlite_utils
 import yaml
 from datasette.app import Datasette
 
-from registry.countries import country_rows
-from registry.store.database import schema_for
+from registry.rules.countries import country_rows
+from registry.store.schema import schema_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "/registry/relationships"

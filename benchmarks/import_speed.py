@@ -378,7 +378,7 @@ def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
 def child_import(out: Path, instance: Path) -> dict:
     from registry.config import load_settings
     from registry.importer import service
-    from registry.store.database import connect
+    from registry.store.connection import connect
 
     settings = load_settings({**os.environ, "REGISTRY_INSTANCE": str(instance)})
     before = peak_mb()

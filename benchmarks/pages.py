@@ -101,9 +101,9 @@ def build(path: Path, n: int, seed: int) -> dict:
     import sqlite_utils  # here and below, not at the top: the stock child may run under a Datasette-only venv
     import yaml
 
-    from registry.countries import country_rows
-    from registry.store.database import schema_for
+    from registry.rules.countries import country_rows
     from registry.store.public import enable_search
+    from registry.store.schema import schema_for
 
     rng = random.Random(seed)
     vocab = yaml.safe_load((ROOT / "seed" / "vocabularies.yml").read_text(encoding="utf-8"))
@@ -200,7 +200,7 @@ def build(path: Path, n: int, seed: int) -> dict:
 
 def refresh(path: Path) -> dict:
     """Bring an existing benchmark database to the current schema (new indexes), for --reuse."""
-    from registry.store.database import schema_for
+    from registry.store.schema import schema_for
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.executescript(schema_for("registry"))

@@ -1,46 +1,11 @@
-"""The exposure registry: who was a client of which surveillance or data vendor."""
+"""The exposure registry: who was a client of which surveillance or data vendor.
+
+Layers, from the outside in: entry points (this module's create_app, cli.py, serve.py),
+web/ (the Flask intake app), importer/ (bulk imports), services/ (what the registry does),
+rules/ (pure checks), store/ (all SQL). config.py holds the settings all of them read."""
 
 from __future__ import annotations
 
-from typing import Any
+from registry.web.app import create_app, csrf
 
-from flask import Flask
-from flask_wtf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from registry.config import load_settings
-
-csrf = CSRFProtect()
-
-
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the intake app; `test_config` overrides settings (tests, `registry serve`)."""
-    settings = load_settings()
-    app = Flask(__name__)
-    app.config.from_mapping(
-        SETTINGS=settings,
-        SECRET_KEY=settings.secret_key(),
-        DATASETTE_URL=settings.datasette_url,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.https,  # set REGISTRY_HTTPS=1 behind a TLS proxy
-        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
-    )
-    app.config["DEBUG"] = False  # never the debugger, whatever FLASK_DEBUG says
-    if test_config:
-        app.config.update(test_config)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
-    csrf.init_app(app)
-
-    from registry import db, errors, ratelimit, security
-    from registry.views import auth, home, review, submit, upload
-
-    db.init_app(app)
-    errors.init_app(app)
-    security.init_app(app)
-    ratelimit.init_app(app)
-    if settings.proxies:  # behind N reverse proxies: take the client's address from X-Forwarded-For
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies)  # type: ignore[method-assign]
-    for blueprint in (home.bp, auth.bp, submit.bp, upload.bp, review.bp):
-        app.register_blueprint(blueprint)
-    return app
+__all__ = ["create_app", "csrf"]

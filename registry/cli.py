@@ -9,17 +9,21 @@ from typing import Any
 
 import click
 
-from registry import accounts, backup, publisher, release, seed
-from registry.check import check as run_check
 from registry.config import Settings, SettingsError, load_settings
-from registry.countries import country_rows, subdivision_rows
 from registry.importer import service
 from registry.importer.mapping import MappingError
 from registry.importer.readers import ReadError, count_rows
 from registry.importer.run import ImportFailed
-from registry.store import intake as store
-from registry.store.database import DatabaseError, StorageFullError, connect, create, transaction
-from registry.validation import ValidationError
+from registry.rules.countries import country_rows, subdivision_rows
+from registry.rules.fields import ValidationError
+from registry.services import accounts, backup, publisher, release, seed
+from registry.services.check import check as run_check
+from registry.store import imports as import_store
+from registry.store import records as record_store
+from registry.store import vocabulary as vocabulary_store
+from registry.store.connection import DatabaseError, StorageFullError, connect
+from registry.store.schema import create
+from registry.store.writers import transaction
 
 # Errors that mean "your input or your files are wrong", not "the program is broken".
 USER_ERRORS = (
@@ -27,7 +31,7 @@ USER_ERRORS = (
     SettingsError,
     seed.SeedError,
     publisher.PublishError,
-    store.UnknownReferenceError,
+    record_store.UnknownReferenceError,
     sqlite3.IntegrityError,
     sqlite3.OperationalError,
     StorageFullError,
@@ -56,9 +60,12 @@ def init() -> None:
         vocabularies = seed.read_vocabularies(s.seed_dir)
         for path, kind in ((s.intake_db, "intake"), (s.registry_db, "registry")):
             created = create(path, kind)
+            if kind == "intake" and not created:
+                for reference in import_store.clean_up(path):  # an import killed mid-way: its rows go
+                    click.echo(f"Removed the unfinished import {reference} (its process had stopped).")
             db = connect(path)
             with transaction(db):
-                store.load_reference_data(db, vocabularies, country_rows(), subdivision_rows())
+                vocabulary_store.load_reference_data(db, vocabularies, country_rows(), subdivision_rows())
             db.close()
             click.echo(f"{'Created' if created else 'Checked'} {path}")
     except USER_ERRORS as e:

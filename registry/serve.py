@@ -18,7 +18,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from registry import create_app
 from registry.config import Settings
 from registry.store import imports
-from registry.store.database import DatabaseError
+from registry.store.connection import DatabaseError
 
 
 def datasette_command(settings: Settings, port: int) -> list[str]:

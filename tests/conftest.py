@@ -22,10 +22,10 @@ import pytest
 from click.testing import CliRunner
 
 from registry import create_app
-from registry.accounts import create_user
 from registry.cli import cli
 from registry.config import Settings, load_settings
-from registry.store.database import connect
+from registry.services.accounts import create_user
+from registry.store.connection import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from registry.accounts import create_user
 from registry.config import Settings
-from registry.store.database import connect
+from registry.services.accounts import create_user
+from registry.store.connection import connect
 from tests.conftest import Served, serving
 
 CHROMIUM = "/usr/bin/chromium"

@@ -18,7 +18,7 @@ import sqlite3
 
 import pytest
 
-from registry.spreadsheet import neutralise
+from registry.rules.spreadsheet import neutralise
 from tests.test_datasette import METADATA, ours
 
 HARD = [

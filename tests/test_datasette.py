@@ -16,7 +16,7 @@ import yaml
 from datasette.app import Datasette
 
 from registry.serve import datasette_command
-from registry.store.database import declared_columns
+from registry.store.schema import declared_columns
 from tests.conftest import ROOT
 
 METADATA = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text(encoding="utf-8"))

@@ -9,11 +9,12 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from registry import approval
 from registry.cli import cli
 from registry.importer.mapping import compile_plan, load_mapping
+from registry.services import approval
 from registry.store import imports
-from registry.store.database import connect, transaction
+from registry.store.connection import connect
+from registry.store.writers import transaction
 from tests.conftest import ROOT, SHARED, dump, invoke, query
 
 ATLAS = SHARED / "data" / "eff-atlas-2020" / "Atlas_of_Surveillance-20201007.csv"

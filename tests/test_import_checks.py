@@ -10,12 +10,12 @@ import gc
 
 import pytest
 
-from registry.build import build_organisation, free_text_errors
 from registry.importer import service, stager
 from registry.importer.run import ImportFailed, _default_summary
+from registry.rules.records import build_organisation, free_text_errors
 from registry.store import staging
-from registry.store.database import DatabaseError, connect
-from registry.store.intake import load_vocabulary
+from registry.store.connection import DatabaseError, connect
+from registry.store.vocabulary import load_vocabulary
 from tests.conftest import query
 
 MAPPING = """
@@ -203,7 +203,7 @@ def test_a_staging_process_that_fails_says_why_and_nothing_is_kept(tmp_path):
 @pytest.mark.parametrize("name", ["A" * 300, "Ä" * 299 + "é", "Fédération \"Ça\" <&> 'Ñ' " * 11 + "x"])
 def test_a_name_that_passes_the_name_rule_makes_a_default_summary_that_passes_the_summary_rule(name, seeded):
     """run._Job._client checks the default summary only of a name that fails the name rule
-    (or spans lines): this pins the reason, should the rules in registry/build.py change."""
+    (or spans lines): this pins the reason, should the rules in registry/rules/records.py change."""
     db = connect(seeded.intake_db)
     vocabulary = load_vocabulary(db)
     db.close()

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from registry.importer import service
-from registry.names import name_key
-from registry.store.database import DatabaseError
+from registry.rules.names import name_key
+from registry.store.connection import DatabaseError
 from tests.conftest import REGISTRY, ROOT, SHARED, dump, hidden_fields, invoke, query, serving
 
 ROWS = 150_000

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from registry import publisher
-from registry.store.database import connect, declared_columns, table_rows
+from registry.services import publisher
+from registry.store.connection import connect
+from registry.store.schema import declared_columns, table_rows
 from tests.conftest import invoke
 
 

@@ -6,8 +6,9 @@ import sqlite3
 import threading
 import time
 
-from registry.ratelimit import SCHEME, SQLiteStorage
-from registry.store.database import connect, transaction
+from registry.store.connection import connect
+from registry.store.writers import transaction
+from registry.web.ratelimit import SCHEME, SQLiteStorage
 
 
 def test_counters_count_per_key_and_start_again_when_the_window_expires(tmp_path):

@@ -8,10 +8,11 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from registry import approval, curation, publisher
-from registry.approval import ReviewError
 from registry.cli import cli
-from registry.store.database import connect, declared_columns, table_rows
+from registry.services import approval, curation, publisher
+from registry.services.approval import ReviewError
+from registry.store.connection import connect
+from registry.store.schema import declared_columns, table_rows
 from tests.conftest import dump, invoke, post_form, query, text
 from tests.test_submit import org_id
 

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from registry.store.database import declared_columns, schema_for, schema_parts
 from registry.store.public import PUBLIC_TABLES, VOCABULARY_TABLES
+from registry.store.schema import declared_columns, schema_for, schema_parts
 
 
 def test_schema_has_three_parts():

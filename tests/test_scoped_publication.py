@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from registry.store import public
-from registry.store.database import connect
+from registry.store.connection import connect
 from tests.conftest import post_form, query, text
 from tests.test_review import assert_rebuild_matches, check_passes, submit_relationship
 from tests.test_submit import DISCLOSURE, ORGANISATION, org_id, response_data

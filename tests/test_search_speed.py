@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from registry.store.database import schema_for
 from registry.store.public import enable_search
+from registry.store.schema import schema_for
 from registry.store.versions import data_version
 from tests.test_datasette import FACETS, facet_values, ours
 from tests.test_datasette_scale import facet_plugin

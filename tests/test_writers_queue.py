@@ -1,4 +1,4 @@
-"""The writers' queue of registry/store/database.py: an import's (bulk) transactions let
+"""The writers' queue of registry/store/writers.py: an import's (bulk) transactions let
 waiting writers go first, and WAL checkpoints run on a thread every CHECKPOINT_EVERY commits."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import sqlite3
 import threading
 import time
 
-from registry.store import database
-from registry.store.database import checkpoint_outside_the_queue, connect, transaction
+from registry.store import writers
+from registry.store.connection import connect
+from registry.store.writers import checkpoint_outside_the_queue, transaction
 
 
 def wal_database(path):
@@ -74,7 +75,7 @@ def test_a_bulk_transaction_starts_as_soon_as_no_writer_waits(tmp_path):
         db.execute("INSERT INTO written (who) VALUES ('import chunk')")
     db.close()
     thread.join()
-    assert 0.08 <= waited < database.BULK_YIELD_SECONDS
+    assert 0.08 <= waited < writers.BULK_YIELD_SECONDS
 
 
 def test_a_bulk_transaction_waits_for_waiting_writers_at_most_a_while(tmp_path):
@@ -88,7 +89,7 @@ def test_a_bulk_transaction_waits_for_waiting_writers_at_most_a_while(tmp_path):
             db.execute("INSERT INTO written (who) VALUES ('import chunk')")
         db.close()
         waited = time.monotonic() - started
-    assert database.BULK_YIELD_SECONDS <= waited < database.BULK_YIELD_SECONDS + 1
+    assert writers.BULK_YIELD_SECONDS <= waited < writers.BULK_YIELD_SECONDS + 1
 
 
 def test_checkpoints_run_on_a_thread_every_so_many_commits(tmp_path):
@@ -98,7 +99,7 @@ def test_checkpoints_run_on_a_thread_every_so_many_commits(tmp_path):
     db = connect(path)
     checkpoint_outside_the_queue(db)
     before = path.stat().st_size
-    for _ in range(database.CHECKPOINT_EVERY - 1):
+    for _ in range(writers.CHECKPOINT_EVERY - 1):
         with transaction(db):
             db.execute("INSERT INTO written (who, blob) VALUES ('form post', zeroblob(4000))")
     time.sleep(0.2)

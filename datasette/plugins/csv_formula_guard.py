@@ -15,7 +15,7 @@ import csv
 import io
 
 from datasette import hookimpl
-from registry.spreadsheet import neutralise  # the rule every CSV the registry writes follows
+from registry.rules.spreadsheet import neutralise
 
 
 class RecordRewriter:

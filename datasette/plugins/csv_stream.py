@@ -43,7 +43,7 @@ from datasette.filters import Filters
 from datasette.utils import escape_fts, escape_sqlite, value_as_boolean
 
 from datasette import hookimpl
-from registry.spreadsheet import FORMULA_STARTS, neutralise  # one rule for both paths below
+from registry.rules.spreadsheet import FORMULA_STARTS, neutralise
 from registry.store.versions import data_version
 
 PATH = re.compile(r"^/([^/]+)/([^/]+)\.csv$")

@@ -23,8 +23,8 @@ from registry.importer.mapping import MappingError
 from registry.importer.readers import ReadError
 from registry.importer.run import ImportFailed, ImportReport
 from registry.importer.service import ImportResult
-from registry.store.database import DatabaseError
-from registry.validation import ValidationError
+from registry.rules.fields import ValidationError
+from registry.store.connection import DatabaseError
 
 # Failures a contributor can act on; anything else is a bug and is logged as such.
 EXPECTED = (ImportFailed, ReadError, MappingError, ValidationError, DatabaseError)

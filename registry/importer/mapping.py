@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from registry.build import IDENTIFIER_SCHEMES
+from registry.rules.records import IDENTIFIER_SCHEMES
 
 Cells = Mapping[str, str]
 Getter = Callable[[Cells], Any]

@@ -16,7 +16,22 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
-from registry.build import (
+from registry.importer.mapping import Plan
+from registry.importer.readers import ReadError, Table
+from registry.importer.stager import Stager
+from registry.importer.writer import Writer
+from registry.rules.fields import (
+    CONTROL_CHARS,
+    FieldError,
+    Fields,
+    ValidationError,
+    Vocabulary,
+    check_date_order,
+    slugify,
+)
+from registry.rules.limits import longest
+from registry.rules.names import name_key
+from registry.rules.records import (
     FREE_TEXT,
     build_disclosure,
     build_observation,
@@ -26,23 +41,9 @@ from registry.build import (
     check_identifier,
     free_text_errors,
 )
-from registry.importer.mapping import Plan
-from registry.importer.readers import ReadError, Table
-from registry.importer.stager import Stager
-from registry.importer.writer import Writer
-from registry.names import name_key
-from registry.spreadsheet import neutralise
-from registry.store import imports as store
+from registry.rules.spreadsheet import neutralise
+from registry.store import imports as import_store
 from registry.store import lookups
-from registry.validation import (
-    CONTROL_CHARS,
-    FieldError,
-    Fields,
-    ValidationError,
-    Vocabulary,
-    check_date_order,
-    slugify,
-)
 
 PROGRESS_EVERY = 5000
 GC_EVERY = 50_000  # new objects between runs of the cyclic collector while rows are read (Python's default: 700)
@@ -140,7 +141,7 @@ def run_import(
     """Check and match every row, staging what it makes as rows of `submission_id` (nothing
     without `stage`); on ImportFailed the caller throws the staged rows away."""
     report = ImportReport()
-    store.tune_for_bulk(db)
+    import_store.tune_for_bulk(db)
     job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report)
     try:
         with _fewer_collections():
@@ -223,7 +224,7 @@ class _Job:
         self, db: sqlite_utils.Database, plan: Plan, vocabulary: Vocabulary, writer: Writer, report: ImportReport
     ) -> None:
         self.db, self.plan, self.vocabulary, self.writer, self.report = db, plan, vocabulary, writer, report
-        self.keys = store.organisation_keys(db)
+        self.keys = import_store.organisation_keys(db)
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
         self.check_date = functools.lru_cache(maxsize=65536)(self._check_date)
@@ -368,7 +369,7 @@ class _Job:
             self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
         product, arrangement, trial_days = rel[0]
-        stage = (arrangement, trial_days, *dates[0])  # store.STAGE_FIELDS
+        stage = (arrangement, trial_days, *dates[0])  # import_store.STAGE_FIELDS
         summary, notes = str(summary).strip(), (notes or "").strip() or None
         writer, file_source = self.writer, self.file_source_id
         for vendor_id in vendors:
@@ -584,7 +585,7 @@ class _Job:
 
     def _check_name(self, name: Any) -> tuple[str | None, tuple[FieldError, ...]]:
         field = Fields({"name": name})
-        text = field.text("name", required=True, max_length=300)
+        text = field.text("name", required=True, max_length=longest("organisations", "name"))
         return text, tuple(field.errors)
 
     def _check_org(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
@@ -776,7 +777,7 @@ class _Job:
     def _source_id(self, record: dict[str, Any]) -> int:
         url = record["url"]
         if url not in self.source_ids:
-            existing = store.source_ids_by_url(self.db, [url])
+            existing = import_store.source_ids_by_url(self.db, [url])
             self.source_ids[url] = existing.get(url) or self.writer.source(
                 {**record, "slug": self.writer.source_slug(record["title"])}
             )

@@ -11,15 +11,18 @@ from typing import Any
 import sqlite_utils
 import yaml
 
-from registry.approval import audit_import, publishing
 from registry.config import Settings
 from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
 from registry.importer.run import ImportReport, run_import
-from registry.store import imports, intake, staging
-from registry.store import submissions as store
-from registry.store.database import DatabaseError, connect, snapshot, transaction
+from registry.services.approval import audit_import, publishing
+from registry.store import imports, staging
+from registry.store import submissions as submission_store
+from registry.store import vocabulary as vocabulary_store
+from registry.store.connection import DatabaseError, connect
+from registry.store.copies import snapshot
+from registry.store.writers import transaction
 
 CLI_ACTOR = {"id": None, "name": "command line"}
 
@@ -152,7 +155,7 @@ def _begin(
 ) -> tuple[int, Plan, Any, Any, dict[str, Any]]:
     """Check the mapping against the file and record the import as an unfinished
     submission ('importing', hidden from reviewers), in one short write transaction."""
-    vocabulary = intake.load_vocabulary(db)
+    vocabulary = vocabulary_store.load_vocabulary(db)
     plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)  # reads the file: before the lock
     with transaction(db):
         waiting = imports.pending_import(db)
@@ -165,8 +168,8 @@ def _begin(
         first_ids = imports.next_ids(db)
         payload = {"import": {"file": file_name or path.name, "mapping": mapping_text or "",
                               "encoding": table.encoding, "first_ids": first_ids}}  # fmt: skip
-        submission_id = store.insert_submission(db, reference, "import", payload, *submitter, None)
-        store.set_submission_status(db, submission_id, "importing")
+        submission_id = submission_store.insert_submission(db, reference, "import", payload, *submitter, None)
+        submission_store.set_submission_status(db, submission_id, "importing")
     return submission_id, plan, table, vocabulary, payload
 
 
@@ -184,11 +187,11 @@ def _finish(
     imports.sync_commits(db)  # the commit that makes the import whole is synced
     if not approve:
         with transaction(db):
-            store.update_payload(db, submission_id, payload)
-            store.set_submission_status(db, submission_id, "pending")
+            submission_store.update_payload(db, submission_id, payload)
+            submission_store.set_submission_status(db, submission_id, "pending")
         return
     with publishing(settings) as pub:
-        store.update_payload(pub, submission_id, payload)
-        store.set_submission_status(pub, submission_id, "approved")
+        submission_store.update_payload(pub, submission_id, payload)
+        submission_store.set_submission_status(pub, submission_id, "approved")
         counts = imports.approve_import(pub, submission_id)
         audit_import(pub, submission_id, reference, counts, actor, f"import {reference} approved")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from registry.store import staging
-from registry.store.database import DatabaseError
+from registry.store.connection import DatabaseError
 
 SEPARATE_FROM = 8 * 1024 * 1024  # bytes of a file from which its rows are staged by a second process
 HEADER = struct.Struct("<Q")  # the length of the marshalled message that follows

@@ -7,11 +7,11 @@ from typing import Any
 import sqlite_utils
 
 from registry.importer.stager import Stager
-from registry.names import name_key
-from registry.store import imports as store
+from registry.rules.fields import slugify
+from registry.rules.names import name_key
+from registry.store import imports as import_store
 from registry.store import lookups, staging
-from registry.store.intake import now
-from registry.validation import slugify
+from registry.store.records import now
 
 BATCH = 10_000  # rows of all tables per write to the staging file (its copies in both processes count)
 COLUMNS = staging.COLUMNS
@@ -30,7 +30,7 @@ class Writer:
         stage: Stager | None = None,
     ) -> None:
         self.db, self.status, self.submission_id, self.stage = db, status, submission_id, stage
-        self.ids = dict(ids or store.next_ids(db))
+        self.ids = dict(ids or import_store.next_ids(db))
         self.discard = False  # set once a row has an error: the import will store nothing
         self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
         self.citations, self.observations = self.buffers["citations"], self.buffers["observations"]
@@ -107,7 +107,7 @@ class Writer:
         candidate this import has not taken), in which case the batch's slugs are chosen again, in
         order, as it would have."""
         batch, self.unchecked_slugs = self.unchecked_slugs, []
-        if not batch or not store.slugs_in_use(self.db, "organisations", [slug for slug, _ in batch]):
+        if not batch or not import_store.slugs_in_use(self.db, "organisations", [slug for slug, _ in batch]):
             return
         reserved = self.slugs["organisations"]
         reserved.difference_update(slug for slug, _ in batch)
@@ -148,7 +148,7 @@ class Writer:
         """Keep the file's spelling of a matched organisation as an alias (`key`: its name key, if known)."""
         if not self.made_here(org_id) and org_id not in self.spellings_loaded:
             self.spellings_loaded.add(org_id)
-            self.spellings.update((org_id, known) for known in store.aliases_of(db, org_id))
+            self.spellings.update((org_id, known) for known in import_store.aliases_of(db, org_id))
         if (org_id, spelling) in self.spellings:
             return
         self.spellings.add((org_id, spelling))
@@ -158,7 +158,7 @@ class Writer:
         )
 
     def identifier(self, org_id: int, scheme: str, value: str, db: sqlite_utils.Database) -> None:
-        if (scheme, value) in self.identifiers or store.identifier_owner(db, scheme, value) is not None:
+        if (scheme, value) in self.identifiers or import_store.identifier_owner(db, scheme, value) is not None:
             return
         self.identifiers.add((scheme, value))
         self._insert("organisation_identifiers", {"organisation_id": org_id, "scheme": scheme, "value": value})

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
-from registry.names import name_key
-from registry.store.intake import now
+from registry.rules.names import name_key
+from registry.store.records import now
 
 
 def relationships_of(db: sqlite_utils.Database, org_id: int) -> list[dict[str, Any]]:

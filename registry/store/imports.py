@@ -15,8 +15,9 @@ from typing import Any
 import sqlite_utils
 
 from registry.store import staging
-from registry.store.database import DatabaseError, connect, transaction
-from registry.store.intake import now
+from registry.store.connection import DatabaseError, connect
+from registry.store.records import now
+from registry.store.writers import transaction
 
 
 class ImportConflict(DatabaseError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from registry.store.intake import surviving_id
+from registry.store.records import surviving_id
 
 
 def _escape_like(text: str) -> str:

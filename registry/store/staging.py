@@ -21,25 +21,27 @@ from typing import Any
 
 import sqlite_utils
 
-from registry.store.database import DatabaseError, transaction
+from registry.store.connection import DatabaseError
+from registry.store.schema import stored_columns
+from registry.store.writers import transaction
 
+# The tables an import writes, in the order their rows are moved; each is staged with every
+# column of its intake.db table that a row is written with (schema.sql), but these: an
+# import never sets them.
+NOT_STAGED = {"disclosures": ("primary_source_id",), "organisations": ("parent_id", "merged_into_id")}
 COLUMNS = {
-    "sources": ("id", "slug", "title", "url", "archive_url", "publisher", "language", "published_date", "content_hash",
-                "notes", "status", "submission_id", "created_at", "updated_at"),
-    "disclosures": ("id", "slug", "title", "kind", "disclosed_date", "period_start", "period_end", "disclosed_by",
-                    "reported_count", "description", "completeness_note", "status", "submission_id", "created_at",
-                    "updated_at"),
-    "organisations": ("id", "slug", "name", "name_key", "kind", "sector", "country", "subdivision", "city",
-                      "description", "status", "submission_id", "created_at", "updated_at"),
-    "organisation_aliases": ("id", "organisation_id", "alias", "alias_key", "language", "submission_id"),
-    "organisation_identifiers": ("id", "organisation_id", "scheme", "value", "submission_id"),
-    "relationships": ("id", "vendor_id", "client_id", "product", "arrangement", "trial_days", "start_date", "end_date",
-                      "disclosure_id", "summary", "notes", "status", "approved_at", "submission_id", "created_at",
-                      "updated_at"),
-    "citations": ("id", "relationship_id", "source_id", "locator", "quote", "submission_id"),
-    "observations": ("id", "relationship_id", "metric", "low", "high", "unit", "period_start", "period_end",
-                     "source_id", "locator", "status", "submission_id", "created_at"),
-}  # fmt: skip
+    table: tuple(c for c in stored_columns("intake")[table] if c not in NOT_STAGED.get(table, ()))
+    for table in (
+        "sources",
+        "disclosures",
+        "organisations",
+        "organisation_aliases",
+        "organisation_identifiers",
+        "relationships",
+        "citations",
+        "observations",
+    )
+}
 # The import's constants (its disclosure, review state and time) are staged once, in the one row of
 # `constants`, not in each of the rows that take them: a million-row file stages 2.7 million rows.
 CONSTANTS = ("disclosure_id", "status", "approved_at", "submission_id", "created_at")

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from registry.store.intake import now
+from registry.store.records import now
 
 
 class DuplicateSubmissionError(Exception):

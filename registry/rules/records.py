@@ -1,0 +1,336 @@
+"""The registry's records, and the rules each must follow.
+
+A record is a plain, validated value handed from forms, files and the command line to
+the store. Each builder takes a plain mapping (a form's data, a seed or import row),
+collects every problem it finds and raises one ValidationError naming each field, so a
+contributor sees all that is wrong at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.rules.fields import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
+from registry.rules.limits import longest, span
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    alias: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class OrganisationRecord:
+    slug: str
+    name: str
+    kind: str
+    sector: str
+    country: str | None = None
+    subdivision: str | None = None
+    city: str | None = None
+    parent: str | None = None
+    description: str | None = None
+    aliases: tuple[AliasRecord, ...] = ()
+    identifiers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    slug: str
+    title: str
+    language: str
+    url: str | None = None
+    archive_url: str | None = None
+    publisher: str | None = None
+    published_date: str | None = None
+    content_hash: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class DisclosureRecord:
+    slug: str
+    title: str
+    kind: str
+    disclosed_date: str
+    disclosed_by: str
+    description: str
+    completeness_note: str
+    period_start: str | None = None
+    period_end: str | None = None
+    reported_count: int | None = None
+    primary_source: str | None = None
+
+
+@dataclass(frozen=True)
+class CitationRecord:
+    source: str
+    locator: str
+    quote: str | None = None
+
+
+@dataclass(frozen=True)
+class ResponseRecord:
+    organisation: str
+    kind: str
+    summary: str
+    source: str
+    response_date: str | None = None
+    quote: str | None = None
+    locator: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservationRecord:
+    metric: str
+    low: float
+    high: float
+    unit: str
+    source: str
+    period_start: str | None = None
+    period_end: str | None = None
+    locator: str | None = None
+
+
+@dataclass(frozen=True)
+class RelationshipRecord:
+    vendor: str
+    client: str
+    arrangement: str
+    summary: str
+    citations: tuple[CitationRecord, ...]
+    product: str | None = None
+    trial_days: int | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    disclosure: str | None = None
+    notes: str | None = None
+    responses: tuple[ResponseRecord, ...] = field(default=())
+    observations: tuple[ObservationRecord, ...] = field(default=())
+
+
+# The relationship's free-text fields, (required, longest): checked on their own by the
+# importer, whose other fields repeat from row to row and are checked once per value.
+FREE_TEXT = {
+    "summary": (True, longest("relationships", "summary")),
+    "notes": (False, longest("relationships", "notes")),
+    "locator": (True, longest("citations", "locator")),
+}
+IDENTIFIER_SCHEMES = frozenset({"wikidata", "atlas-of-surveillance", "flock-transparency", "other"})
+
+
+def check_identifier(data: Any, prefix: str = "") -> tuple[tuple[str, str] | None, list[FieldError]]:
+    """An identifier (a known scheme, a value of at most 200 characters): (scheme, value) or errors."""
+    g = Fields(data if isinstance(data, Mapping) else {}, prefix)
+    scheme = g.choice("scheme", IDENTIFIER_SCHEMES, required=True)
+    value = g.text("value", required=True, max_length=longest("organisation_identifiers", "value"))
+    return ((scheme, value) if scheme and value and not g.errors else None), g.errors
+
+
+def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> OrganisationRecord:
+    """Validate an organisation."""
+    f = Fields(data)
+    name = f.text("name", required=True, max_length=longest("organisations", "name"))
+    slug = f.slug("slug", required=False) or (slugify(name) if name else None)
+    aliases = []
+    for i, alias in enumerate(f.items("aliases")):
+        a = Fields(alias if isinstance(alias, Mapping) else {"alias": alias}, f"aliases[{i}].")
+        text = a.text("alias", required=True, max_length=longest("organisation_aliases", "alias"))
+        language = a.text("language", max_length=longest("organisation_aliases", "language"))
+        f.errors.extend(a.errors)
+        if text:
+            aliases.append(AliasRecord(text, language))
+    identifiers = []
+    for i, ident in enumerate(f.items("identifiers")):
+        if isinstance(ident, list | tuple) and len(ident) == 2:  # (scheme, value), as records hold them
+            ident = {"scheme": ident[0], "value": ident[1]}
+        checked, errors = check_identifier(ident, f"identifiers[{i}].")
+        f.errors.extend(errors)
+        if checked:
+            identifiers.append(checked)
+    record = dict(
+        slug=slug,
+        name=name,
+        kind=f.choice("kind", vocabulary.organisation_kinds, required=True),
+        sector=f.choice("sector", vocabulary.sectors, required=True),
+        country=f.country("country", vocabulary),
+        subdivision=f.choice("subdivision", vocabulary.subdivisions),
+        city=f.text("city", max_length=longest("organisations", "city")),
+        parent=f.slug("parent", required=False),
+        description=f.text("description", max_length=longest("organisations", "description")),
+        aliases=tuple(aliases),
+        identifiers=tuple(identifiers),
+    )
+    if record["subdivision"] and record["country"] and not record["subdivision"].startswith(record["country"] + "-"):
+        f.error("subdivision", f"{record['subdivision']} is not in country {record['country']}")
+    _raise_if(f)
+    return OrganisationRecord(**record)
+
+
+def build_source(data: Mapping[str, Any]) -> SourceRecord:
+    """Validate a source document."""
+    f = Fields(data)
+    title = f.text("title", required=True, max_length=longest("sources", "title"))
+    language = f.text("language", required=True, max_length=longest("sources", "language"))
+    if language and not (language.isalpha() and language.islower() and 2 <= len(language) <= 3):
+        f.error("language", f"'{language}' is not an ISO 639 language code such as 'en' or 'fr'")
+    content_hash = f.text("content_hash", max_length=longest("sources", "content_hash"))
+    if content_hash and not (content_hash.startswith("sha256:") and len(content_hash) == 71):
+        f.error("content_hash", "must be 'sha256:' followed by 64 hexadecimal digits")
+    record = SourceRecord(
+        slug=f.slug("slug", required=False) or (slugify(title) if title else ""),
+        title=title or "",
+        language=language or "",
+        url=f.url("url"),
+        archive_url=f.url("archive_url"),
+        publisher=f.text("publisher", max_length=longest("sources", "publisher")),
+        published_date=f.date("published_date"),
+        content_hash=content_hash,
+        notes=f.text("notes", max_length=longest("sources", "notes")),
+    )
+    _raise_if(f)
+    return record
+
+
+def build_disclosure(data: Mapping[str, Any], vocabulary: Vocabulary) -> DisclosureRecord:
+    """Validate a disclosure: the event that revealed relationships."""
+    f = Fields(data)
+    title = f.text("title", required=True, max_length=longest("disclosures", "title"))
+    period_start, period_end = f.date("period_start"), f.date("period_end")
+    check_date_order(f, period_start, period_end, "period_start", "period_end")
+    record = dict(
+        slug=f.slug("slug", required=False) or (slugify(title) if title else ""),
+        title=title,
+        kind=f.choice("kind", vocabulary.disclosure_kinds, required=True),
+        disclosed_date=f.date("disclosed_date", required=True),
+        disclosed_by=f.text("disclosed_by", required=True, max_length=longest("disclosures", "disclosed_by")),
+        description=f.text("description", required=True, max_length=longest("disclosures", "description")),
+        completeness_note=f.text(
+            "completeness_note", required=True, max_length=longest("disclosures", "completeness_note")
+        ),
+        period_start=period_start,
+        period_end=period_end,
+        reported_count=f.integer("reported_count", span("disclosures", "reported_count")),
+        primary_source=f.slug("primary_source", required=False),
+    )
+    _raise_if(f)
+    return DisclosureRecord(**record)
+
+
+def build_relationship(data: Mapping[str, Any], vocabulary: Vocabulary) -> RelationshipRecord:
+    """Validate a vendor-client relationship with its citations, responses and figures."""
+    f = Fields(data)
+    arrangement = f.choice("arrangement", vocabulary.arrangements, required=True)
+    trial_days = f.integer("trial_days", span("relationships", "trial_days"))
+    if trial_days is not None and arrangement not in (None, "trial"):
+        f.error("trial_days", f"a trial length only applies to a trial, not to '{arrangement}'")
+    start, end = f.date("start_date"), f.date("end_date")
+    check_date_order(f, start, end, "start_date", "end_date")
+    vendor, client = f.slug("vendor"), f.slug("client")
+    if vendor and vendor == client:
+        f.error("client", "a vendor cannot be its own client")
+    citations = [_citation(c, i, f) for i, c in enumerate(f.items("citations"))]
+    if not f.data.get("citations"):
+        f.error("citations", "at least one citation (a source and where in it) is required")
+    responses = [_response(r, i, f, vocabulary) for i, r in enumerate(f.items("responses"))]
+    observations = [_observation(o, i, f) for i, o in enumerate(f.items("observations"))]
+    record = dict(
+        vendor=vendor,
+        client=client,
+        arrangement=arrangement,
+        summary=f.text("summary", required=True, max_length=FREE_TEXT["summary"][1]),
+        product=f.text("product", max_length=longest("relationships", "product")),
+        trial_days=trial_days,
+        start_date=start,
+        end_date=end,
+        disclosure=f.slug("disclosure", required=False),
+        notes=f.text("notes", max_length=FREE_TEXT["notes"][1]),
+        citations=tuple(c for c in citations if c),
+        responses=tuple(r for r in responses if r),
+        observations=tuple(o for o in observations if o),
+    )
+    _raise_if(f)
+    return RelationshipRecord(**record)
+
+
+def free_text_errors(data: Mapping[str, Any]) -> list[FieldError]:
+    """Check a relationship's summary, notes and citation locator by the rules above."""
+    f = Fields(data)
+    for name, (required, most) in FREE_TEXT.items():
+        f.text(name, required=required, max_length=most)
+    return f.errors
+
+
+def _citation(data: Any, i: int, parent: Fields) -> CitationRecord | None:
+    f = Fields(data, f"citations[{i}].") if isinstance(data, Mapping) else None
+    if f is None:
+        parent.error(f"citations[{i}]", "must be a mapping with source and locator")
+        return None
+    source, locator = f.slug("source"), f.text("locator", required=True, max_length=FREE_TEXT["locator"][1])
+    quote = f.text("quote", max_length=longest("citations", "quote"))
+    parent.errors.extend(f.errors)
+    return CitationRecord(source, locator, quote) if source and locator else None
+
+
+def build_response(data: Mapping[str, Any], vocabulary: Vocabulary) -> ResponseRecord:
+    """Validate a response (right of reply) on its own."""
+    parent = Fields(data)
+    record = _response(data, 0, parent, vocabulary, prefix="")
+    _raise_if(parent)
+    assert record is not None
+    return record
+
+
+def _response(
+    data: Any, i: int, parent: Fields, vocabulary: Vocabulary, prefix: str | None = None
+) -> ResponseRecord | None:
+    f = Fields(data if isinstance(data, Mapping) else {}, f"responses[{i}]." if prefix is None else prefix)
+    values = dict(
+        organisation=f.slug("organisation"),
+        kind=f.choice("kind", vocabulary.response_kinds, required=True),
+        summary=f.text("summary", required=True, max_length=longest("responses", "summary")),
+        source=f.slug("source"),
+        response_date=f.date("response_date"),
+        quote=f.text("quote", max_length=longest("responses", "quote")),
+        locator=f.text("locator", max_length=longest("responses", "locator")),
+    )
+    parent.errors.extend(f.errors)
+    return None if f.errors else ResponseRecord(**values)
+
+
+def build_observation(data: Mapping[str, Any]) -> ObservationRecord:
+    """Validate a figure on its own (the importer checks each row's figures with this)."""
+    parent = Fields(data)
+    record = _observation(data, 0, parent, prefix="")
+    _raise_if(parent)
+    assert record is not None
+    return record
+
+
+def _observation(data: Any, i: int, parent: Fields, prefix: str | None = None) -> ObservationRecord | None:
+    f = Fields(data if isinstance(data, Mapping) else {}, f"observations[{i}]." if prefix is None else prefix)
+    low, high = f.number("low", required=True), f.number("high")
+    high = low if high is None else high
+    if low is not None and high is not None and high < low:
+        f.error("high", f"{high} is below low {low}")
+    start, end = f.date("period_start"), f.date("period_end")
+    check_date_order(f, start, end, "period_start", "period_end")
+    values = dict(
+        metric=f.text("metric", required=True, max_length=longest("observations", "metric")),
+        low=low,
+        high=high,
+        unit=f.text("unit", required=True, max_length=longest("observations", "unit")),
+        source=f.slug("source"),
+        period_start=start,
+        period_end=end,
+        locator=f.text("locator", max_length=longest("observations", "locator")),
+    )
+    parent.errors.extend(f.errors)
+    return None if f.errors else ObservationRecord(**values)
+
+
+def _raise_if(fields: Fields) -> None:
+    if fields.errors:
+        raise ValidationError(fields.errors)

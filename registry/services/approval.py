@@ -1,0 +1,245 @@
+"""Reviewers' decisions on submissions: preview, edit, approve (which publishes at
+once), reject."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlite_utils
+
+from registry.config import Settings
+from registry.rules.fields import FieldError, ValidationError, Vocabulary
+from registry.rules.names import near_matches
+from registry.rules.records import (
+    build_disclosure,
+    build_organisation,
+    build_relationship,
+    build_response,
+    build_source,
+)
+from registry.services import submissions
+from registry.store import imports, lookups, public, scoped_sync
+from registry.store import records as record_store
+from registry.store import submissions as submission_store
+from registry.store import vocabulary as vocabulary_store
+from registry.store.connection import connect
+from registry.store.writers import transaction
+
+
+class ReviewError(Exception):
+    """A review action cannot be carried out; nothing was changed."""
+
+
+@contextmanager
+def publishing(settings: Settings, scope: list[tuple[str, int]] | None = None) -> Iterator[sqlite_utils.Database]:
+    """Open intake.db with registry.db attached, in one write transaction.
+
+    The block's writes to intake.db and their publication to registry.db commit
+    together; an exception rolls both back. Publication compares every public table,
+    unless the block puts ("submissions", id) in `scope`: then only that submission's
+    rows and what derives from them (`scoped_sync`; every other entry of `scope` is a
+    written row, as (table, id))."""
+    if not settings.registry_db.exists():
+        raise ReviewError(f"{settings.registry_db} does not exist: run `registry publish` first.")
+    db = connect(settings.intake_db)
+    public.attach(db, settings.registry_db, "pub")
+    try:
+        with transaction(db):
+            yield db
+            submission = [row_id for table, row_id in scope or () if table == "submissions"]
+            if submission:
+                scoped_sync.sync_scope(db, submission[0], scope or (), public="pub", intake="main")
+            else:
+                public.sync(db, public="pub", intake="main")
+    finally:
+        public.detach(db, "pub")
+        db.close()
+
+
+def pending(db: sqlite_utils.Database, submission_id: int) -> dict[str, Any]:
+    found = submission_store.submission(db, submission_id)
+    if found is None:
+        raise ReviewError(f"No submission has number {submission_id}.")
+    if found["status"] != "pending":
+        raise ReviewError(f"Submission {found['reference']} was already {found['status']}.")
+    return found
+
+
+def describe_import(db: sqlite_utils.Database, submission: dict[str, Any]) -> dict[str, Any]:
+    """An import's summary, its first rows as they would be published, and near matches
+    for the organisations it would create (proposed, never merged silently)."""
+    spellings = lookups.organisation_spellings(db)
+    new = imports.new_organisations(db, submission["id"])
+    mine = {o["id"] for o in new}
+    duplicates = {o["name"]: near_matches(o["name"], spellings, exclude=mine) for o in new}
+    return {
+        "import": submission["payload"]["import"],
+        "rows": imports.import_preview(db, submission["id"]),
+        "duplicates": {name: found for name, found in duplicates.items() if found},
+        "changes": [submission["payload"]["import"].get("summary", "")],
+        "relationships": [],
+    }
+
+
+def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a payload would publish, with labels, the changes, and possible duplicates."""
+    sectors, countries = lookups.labels(db, "sectors"), lookups.labels(db, "countries")
+    arrangements, kinds = lookups.labels(db, "arrangements"), lookups.labels(db, "organisation_kinds")
+    new_orgs = {o["slug"]: o for o in payload.get("organisations", [])}
+    new_sources = {s["slug"]: s for s in payload.get("sources", [])}
+    vocabulary = vocabulary_store.load_vocabulary(db)
+
+    def org(slug: str) -> dict[str, Any]:
+        if slug in new_orgs:
+            o = new_orgs[slug]
+            code = vocabulary.country(o.get("country") or "") if o.get("country") else None
+            return {"name": o["name"], "new": True, "sector": sectors.get(o["sector"]), "country": countries.get(code)}
+        o = lookups.by_slug(db, "organisations", slug) or {}
+        return {
+            "name": o.get("name"),
+            "new": False,
+            "sector": sectors.get(o.get("sector")),
+            "country": countries.get(o.get("country")),
+        }
+
+    def source_title(slug: str) -> str:
+        return (new_sources.get(slug) or lookups.by_slug(db, "sources", slug) or {}).get("title", slug)
+
+    spellings = lookups.organisation_spellings(db) if new_orgs else []
+    changes = [
+        f"New organisation: {o['name']} ({kinds.get(o['kind'])}, {sectors.get(o['sector'])})" for o in new_orgs.values()
+    ]
+    changes += [f"New source: {s['title']}" for s in new_sources.values()]
+    changes += [f"New disclosure: {d['title']}" for d in payload.get("disclosures", [])]
+    relationships = []
+    for r in payload.get("relationships", []):
+        vendor, client = org(r["vendor"]), org(r["client"])
+        disclosure = lookups.by_slug(db, "disclosures", r["disclosure"]) if r.get("disclosure") else None
+        citations = [{**c, "source_title": source_title(c["source"])} for c in r["citations"]]
+        relationships.append(
+            {**r, "vendor": vendor, "client": client, "arrangement_label": arrangements.get(r["arrangement"]),
+             "disclosure_title": disclosure["title"] if disclosure else None, "citations": citations}
+        )  # fmt: skip
+        changes.append(f"New relationship: {vendor['name']} → {client['name']} ({arrangements.get(r['arrangement'])})")
+    for r in payload.get("responses", []):
+        rel = lookups.relationship(db, r["relationship_id"])
+        changes.append(
+            f"New response ({r['kind']}) on relationship {r['relationship_id']}: {rel['vendor']} → {rel['client']}"
+        )
+    duplicates = {o["name"]: near_matches(o["name"], spellings) for o in new_orgs.values()}
+    organisations = [
+        {
+            **o,
+            "kind": kinds.get(o["kind"]),
+            "sector": sectors.get(o["sector"]),
+            "country": countries.get(o.get("country")),
+        }
+        for o in new_orgs.values()
+    ]
+    return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload,
+            "organisations": organisations, "sources": list(new_sources.values()),
+            "disclosures": payload.get("disclosures", [])}  # fmt: skip
+
+
+def edit(
+    db: sqlite_utils.Database, vocabulary: Vocabulary, submission_id: int, user: dict[str, Any], data: dict[str, Any]
+) -> None:
+    """Replace a pending submission's payload with the reviewer's corrected form."""
+    with transaction(db):
+        found = pending(db, submission_id)
+        payload = submissions.prepare(db, vocabulary, found["kind"], data)
+        submission_store.update_payload(db, submission_id, payload)
+        submission_store.add_review(db, submission_id, user["id"], "edit", None)
+
+
+def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError([FieldError("reason", "Give the reason for rejecting, for the record.")])
+    with transaction(db):
+        found = pending(db, submission_id)
+        submission_store.set_submission_status(db, submission_id, "rejected")
+        submission_store.add_review(db, submission_id, user["id"], "reject", reason.strip())
+        if found["kind"] == "import":
+            imports.mark_removing(db, submission_id)
+    if found["kind"] == "import":
+        # Never published: its rows go, in short transactions (a large import's rows would
+        # otherwise hold the write lock for seconds). If this stops half-way, the next
+        # import, `registry init` or `registry serve` finishes it.
+        imports.finish_removal(db, submission_id)
+
+
+def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: str | None = None) -> None:
+    """Store the submission's records as approved and publish them, in one step."""
+    scope: list[tuple[str, int]] = []
+    with publishing(settings, scope) as db:
+        found = pending(db, submission_id)
+        submission_store.set_submission_status(db, submission_id, "approved")
+        submission_store.add_review(db, submission_id, user["id"], "approve", note)
+        if found["kind"] == "import":
+            counts = imports.approve_import(db, submission_id)
+            audit_import(db, submission_id, found["reference"], counts, user, f"approved import {found['reference']}")
+            return
+        created = _store_payload(db, vocabulary_store.load_vocabulary(db), found["payload"])
+        scope += [("submissions", submission_id), *created]  # publish only what this changed
+        for table, row_id in created:
+            reason = f"approved submission {found['reference']}"
+            submission_store.audit(
+                db, table, row_id, "insert", user, None, submission_store.row(db, table, row_id), reason
+            )
+
+
+def audit_import(
+    db: sqlite_utils.Database,
+    submission_id: int,
+    reference: str,
+    counts: dict[str, int],
+    user: dict[str, Any],
+    why: str,
+) -> None:
+    """One audit entry for an approved import, under its submission: how many rows each table got."""
+    rows = {table: count for table, count in counts.items() if count}
+    submission_store.audit(
+        db, "submissions", submission_id, "insert", user, None, {"submission": reference, "rows": rows}, why
+    )
+
+
+def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: dict[str, Any]) -> list[tuple[str, int]]:
+    """Validate the payload again (vocabularies may have changed) and store it approved."""
+    created: list[tuple[str, int]] = []
+    steps: list[tuple[str, Callable[[Any], Any], Callable[..., int]]] = [
+        ("sources", build_source, record_store.save_source),
+        ("organisations", lambda d: build_organisation(d, vocabulary), record_store.save_organisation),
+        ("disclosures", lambda d: build_disclosure(d, vocabulary), record_store.save_disclosure),
+    ]
+    for table, build, save in steps:
+        for item in payload.get(table, []):
+            if lookups.slug_taken(db, table, item["slug"]):
+                raise ReviewError(f"'{item['slug']}' is in {table} already (approved meanwhile?): edit the submission.")
+            created.append((table, save(db, build(item), "approved")))
+    for item in payload.get("relationships", []):
+        record = build_relationship(item, vocabulary)
+        for slug in (record.vendor, record.client):
+            org = lookups.organisation(db, record_store.id_for(db, "organisations", slug))
+            if org is None:
+                raise ReviewError(f"The organisation '{slug}' is no longer published: edit the submission.")
+        existing = lookups.relationship_with_identity(
+            db,
+            record_store.id_for(db, "organisations", record.vendor),
+            record_store.id_for(db, "organisations", record.client),
+            record_store.id_for(db, "disclosures", record.disclosure) if record.disclosure else None,
+            record.product,
+        )
+        if existing is not None:
+            raise ReviewError(f"This relationship is in the registry already, as number {existing}.")
+        rel_id = record_store.save_relationship(db, record, "approved")
+        created.append(("relationships", rel_id))
+    for item in payload.get("responses", []):
+        record = build_response(item, vocabulary)
+        key = (item["relationship_id"], record_store.id_for(db, "organisations", record.organisation),
+               record_store.id_for(db, "sources", record.source))  # fmt: skip
+        if lookups.response_exists(db, *key):
+            raise ReviewError("That organisation's response from that source is published already: edit the source.")
+        created.append(("responses", record_store.save_response(db, item["relationship_id"], record, "approved")))
+    return created

@@ -1,0 +1,234 @@
+"""Turn a contributor's form data into a pending submission.
+
+A submission's payload holds the records it would create, in the mappings the record
+builders read (references by slug), plus the form data as typed, so a reviewer can
+edit it in the same form. Nothing is written to the domain tables before approval."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any
+
+import sqlite_utils
+
+from registry.rules.fields import FieldError, ValidationError, Vocabulary, slugify
+from registry.rules.names import name_key
+from registry.rules.records import (
+    build_disclosure,
+    build_organisation,
+    build_relationship,
+    build_response,
+    build_source,
+)
+from registry.store import lookups
+from registry.store import submissions as submission_store
+from registry.store.writers import transaction
+
+INVALID = "invalid"  # a valid slug standing for a reference already reported as wrong
+PRIVATE_FIELDS = ("submitter_name", "submitter_contact", "idempotency_key", "csrf_token")
+
+
+class Draft:
+    """The payload being assembled, and every problem found on the way."""
+
+    def __init__(self, db: sqlite_utils.Database, vocabulary: Vocabulary) -> None:
+        self.db, self.vocabulary = db, vocabulary
+        self.errors: list[FieldError] = []
+        self.payload: dict[str, list[dict[str, Any]]] = {"organisations": [], "sources": []}
+        self.slugs: set[str] = set()
+        self.sources_data: dict[str, Any] = {}
+
+    def check(self, build: Callable[[], Any], fields: Mapping[str, str], prefix: str = "") -> dict[str, Any] | None:
+        """Run a record builder; return the record as a mapping, or file its errors under
+        the form's field names and return None."""
+        try:
+            return asdict(build())
+        except ValidationError as e:
+            for error in e.errors:
+                base = error.field.split("[")[0]  # "aliases[1].alias" is shown at "aliases"
+                where = fields.get(error.field) or fields.get(base) or prefix + error.field
+                self.errors.append(FieldError(where, error.message))
+            return None
+
+    def new_slug(self, table: str, name: str) -> str:
+        slug = lookups.unique_slug(self.db, table, slugify(name), self.slugs)
+        self.slugs.add(slug)
+        return slug
+
+    def party(self, data: Mapping[str, Any], prefix: str) -> str:
+        """Return the slug of the chosen or described organisation (a placeholder if invalid)."""
+        if data.get("id"):
+            org = lookups.organisation(self.db, data["id"])
+            if org is None:
+                self.errors.append(FieldError(f"{prefix}-name", f"No published organisation has number {data['id']}."))
+                return INVALID
+            return org["slug"]
+        name = (data.get("name") or "").strip()
+        matches = lookups.organisations_with_key(self.db, name_key(name)) if name else []
+        if matches and not data.get("is_new"):
+            names = "; ".join(_describe_org(m) for m in matches[:5])
+            self.errors.append(
+                FieldError(
+                    f"{prefix}-name",
+                    f"Already in the registry: {names}. Pick it from the suggestions, or tick "
+                    "'None of the suggestions' if this is a different organisation.",
+                )
+            )
+            return INVALID
+        mapping = {k: data.get(k) for k in ("name", "kind", "sector", "country")}
+        mapping["slug"] = slug = self.new_slug("organisations", name)
+        fields = {k: f"{prefix}-{k}" for k in mapping}
+        record = self.check(lambda: build_organisation(mapping, self.vocabulary), fields)
+        if record is None:
+            return INVALID
+        self.payload["organisations"].append(record)
+        return slug
+
+    def source(self, data: Mapping[str, Any], prefix: str) -> str:
+        """Return the slug of the chosen or described source (a placeholder if invalid)."""
+        if data.get("id"):
+            found = lookups.source(self.db, data["id"])
+            if found is None:
+                self.errors.append(FieldError(f"{prefix}-title", f"No published source has number {data['id']}."))
+                return INVALID
+            return found["slug"]
+        mapping = {k: data.get(k) for k in ("title", "url", "publisher", "language", "published_date")}
+        mapping["language"] = (mapping["language"] or "").strip().lower() or None
+        mapping["slug"] = slug = self.new_slug("sources", mapping["title"] or "source")
+        fields = {k: f"{prefix}-{k}" for k in mapping}
+        record = self.check(lambda: build_source(mapping), fields)
+        if record is None:
+            return INVALID
+        self.sources_data = mapping
+        self.payload["sources"].append(record)
+        return slug
+
+    def result(self, form_data: Mapping[str, Any]) -> dict[str, Any]:
+        if self.errors:
+            raise ValidationError(self.errors)
+        typed = {k: v for k, v in form_data.items() if k not in PRIVATE_FIELDS}
+        return {**self.payload, "form": typed}
+
+
+def _describe_org(org: Mapping[str, Any]) -> str:
+    where = org.get("subdivision") or org.get("country")
+    return f"{org['name']} ({where})" if where else org["name"]
+
+
+def prepare_organisation(draft: Draft, data: Mapping[str, Any]) -> None:
+    mapping = {k: data.get(k) for k in ("name", "kind", "sector", "country", "subdivision", "description")}
+    mapping["subdivision"] = (mapping["subdivision"] or "").strip().upper() or None
+    mapping["aliases"] = [line.strip() for line in (data.get("aliases") or "").splitlines() if line.strip()]
+    mapping["slug"] = draft.new_slug("organisations", mapping["name"] or "organisation")
+    matches = lookups.organisations_with_key(draft.db, name_key(data.get("name") or ""))
+    if matches and not data.get("is_new"):
+        names = "; ".join(_describe_org(m) for m in matches[:5])
+        draft.errors.append(
+            FieldError("name", f"Already in the registry: {names}. Tick 'different organisation' if not.")
+        )
+    record = draft.check(lambda: build_organisation(mapping, draft.vocabulary), {"aliases": "aliases"})
+    if record is not None:
+        draft.payload["organisations"].append(record)
+
+
+def prepare_source(draft: Draft, data: Mapping[str, Any]) -> None:
+    source = {**(data.get("source") or {}), "id": None}  # this form always describes a new source
+    draft.source(source, "source")
+    if draft.payload["sources"]:
+        mapping = {**draft.sources_data, "notes": data.get("notes") or None}
+        record = draft.check(lambda: build_source(mapping), {"notes": "notes"})
+        draft.payload["sources"] = [record] if record else []
+
+
+def prepare_disclosure(draft: Draft, data: Mapping[str, Any]) -> None:
+    keys = ("title", "kind", "disclosed_date", "disclosed_by", "reported_count", "period_start", "period_end")
+    mapping = {k: data.get(k) for k in (*keys, "description", "completeness_note")}
+    mapping["slug"] = draft.new_slug("disclosures", mapping["title"] or "disclosure")
+    record = draft.check(lambda: build_disclosure(mapping, draft.vocabulary), {})
+    if record is not None:
+        draft.payload["disclosures"] = [record]
+
+
+def prepare_relationship(draft: Draft, data: Mapping[str, Any]) -> None:
+    vendor = draft.party(data.get("vendor") or {}, "vendor")
+    client = draft.party(data.get("client") or {}, "client")
+    source = draft.source(data.get("source") or {}, "source")
+    disclosure = None
+    if data.get("disclosure"):
+        found = lookups.disclosure(draft.db, int(data["disclosure"])) if str(data["disclosure"]).isdigit() else None
+        if found is None:
+            draft.errors.append(FieldError("disclosure", "No published disclosure has this number."))
+        else:
+            disclosure = found["slug"]
+    mapping = {k: data.get(k) for k in ("product", "arrangement", "trial_days", "start_date", "end_date")}
+    mapping |= {"summary": data.get("summary"), "notes": data.get("notes")}
+    mapping |= {"vendor": vendor, "client": client, "disclosure": disclosure}
+    mapping["citations"] = [{"source": source, "locator": data.get("locator"), "quote": data.get("quote")}]
+    fields = {
+        "vendor": "vendor-name",
+        "client": "client-name",
+        "citations[0].locator": "locator",
+        "citations[0].quote": "quote",
+        "citations[0].source": "source-title",
+    }
+    if INVALID in (vendor, client):
+        fields["client"] = "_"  # both parties invalid look like "its own client": already reported
+    record = draft.check(lambda: build_relationship(mapping, draft.vocabulary), fields)
+    if record is not None:
+        draft.payload["relationships"] = [record]
+    draft.errors = [e for e in draft.errors if e.field != "_"]
+
+
+def prepare_response(draft: Draft, data: Mapping[str, Any]) -> None:
+    rel = lookups.relationship(draft.db, data["relationship_id"]) if data.get("relationship_id") else None
+    if rel is None or rel["status"] != "approved":
+        draft.errors.append(
+            FieldError("relationship_id", f"No published relationship has number {data.get('relationship_id')}.")
+        )
+        return
+    side = data.get("organisation")
+    org = lookups.organisation(draft.db, rel["vendor_id"] if side == "vendor" else rel["client_id"])
+    source = draft.source(data.get("source") or {}, "source")
+    mapping = {k: data.get(k) for k in ("kind", "response_date", "quote", "summary", "locator")}
+    mapping |= {"organisation": org["slug"] if org else INVALID, "source": source}
+    record = draft.check(lambda: build_response(mapping, draft.vocabulary), {"source": "source-title"})
+    if record is not None:
+        draft.payload["responses"] = [{**record, "relationship_id": rel["id"]}]
+
+
+PREPARERS: dict[str, Callable[[Draft, Mapping[str, Any]], None]] = {
+    "organisation": prepare_organisation,
+    "source": prepare_source,
+    "disclosure": prepare_disclosure,
+    "relationship": prepare_relationship,
+    "response": prepare_response,
+}
+
+
+def prepare(db: sqlite_utils.Database, vocabulary: Vocabulary, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate form data against the rules and the database; return the payload."""
+    draft = Draft(db, vocabulary)
+    PREPARERS[kind](draft, data)
+    return draft.result(data)
+
+
+def submit(db: sqlite_utils.Database, vocabulary: Vocabulary, kind: str, data: Mapping[str, Any]) -> str:
+    """Store a pending submission; return its reference (the first one, for a repeated post)."""
+    payload = prepare(db, vocabulary, kind, data)
+    reference = "S-" + secrets.token_hex(5).upper()
+    try:
+        with transaction(db):
+            submission_store.insert_submission(
+                db,
+                reference,
+                kind,
+                payload,
+                (data.get("submitter_name") or "").strip() or None,
+                (data.get("submitter_contact") or "").strip() or None,
+                data.get("idempotency_key") or None,
+            )
+    except submission_store.DuplicateSubmissionError as e:
+        return e.reference
+    return reference

@@ -1,0 +1,42 @@
+"""WTForms forms: the shape of each field, no SQL. Database checks live in the services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from wtforms import Field, Form, FormField
+from wtforms.fields import SelectField
+from wtforms.fields.choices import SelectChoice
+
+from registry.rules.fields import FieldError
+
+BLANK_CHOICE = SelectChoice("", "— choose —")
+
+
+def all_fields(form: Form) -> Iterator[Field]:
+    """Every field of a form, subforms' fields included (named like "client-country")."""
+    for field in form:
+        if isinstance(field, FormField):
+            yield from all_fields(field.form)
+        else:
+            yield field
+
+
+def set_choices(form: Form, choices: dict[str, list[tuple[str, str]]]) -> None:
+    """Give every SelectField whose short name is in `choices` its options, blank first."""
+    for field in all_fields(form):
+        if isinstance(field, SelectField) and field.short_name in choices:
+            field.choices = [BLANK_CHOICE, *(SelectChoice(value, label) for value, label in choices[field.short_name])]
+
+
+def attach_errors(form: Form, errors: list[FieldError]) -> list[str]:
+    """Put each service error next to its field; return those that match no field."""
+    fields = {field.name: field for field in all_fields(form)}
+    unplaced = []
+    for error in errors:
+        field = fields.get(error.field)
+        if field is None:
+            unplaced.append(str(error))
+        else:
+            field.errors = [*field.errors, error.message]
+    return unplaced

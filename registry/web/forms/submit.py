@@ -1,0 +1,258 @@
+"""The contributor forms: organisation, source, disclosure, relationship, response."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import Form, FormField
+from wtforms.fields import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from registry.rules import limits
+from registry.rules.limits import longest
+
+DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD: give only what the source says, e.g. 2020-02."
+COUNTRY_HELP = "Country name in English or French, or its code: 'Belgium', 'Belgique' or 'BE'."
+
+
+TRIAL_DAYS = limits.span("relationships", "trial_days")
+ID_RANGE = NumberRange(1, 2**63 - 1, "No published record has this number.")
+
+
+def limit(n: int) -> Length:
+    return Length(max=n, message=f"At most {n} characters.")
+
+
+def at_most(table: str, column: str) -> Length:
+    """The length limit of the column a field is stored in (registry/rules/limits.py)."""
+    return limit(longest(table, column))
+
+
+class SubmitterForm(FlaskForm):
+    """Fields every submission has: who sent it (private) and a key against double posts."""
+
+    submitter_name = StringField(
+        "Your name (optional, never published)",
+        [Optional(), at_most("submissions", "submitter_name")],
+        description="So reviewers can thank you.",
+    )
+    submitter_contact = StringField(
+        "Your email (optional, never published)",
+        [
+            Optional(),
+            at_most("submissions", "submitter_contact"),
+            Email("Give an email address such as name@example.org, or leave it empty."),
+        ],
+        description="Only if reviewers may ask you about the sources.",
+    )
+    idempotency_key = HiddenField()
+
+
+class PartyForm(Form):
+    """An organisation picked among existing ones, or described to be created."""
+
+    id = IntegerField(validators=[Optional(), ID_RANGE], render_kw={"hidden": True})
+    name = StringField(
+        "Name",
+        [DataRequired("Give the organisation's name."), at_most("organisations", "name")],
+        description="As written in the source, e.g. 'Sylvania Police Department'. Pick a suggestion if it exists.",
+    )
+    is_new = BooleanField(
+        "None of the suggestions: this is a different organisation",
+        description="Tick only if the organisation you mean is not among the suggestions.",
+    )
+    kind = SelectField(
+        "Kind (new organisations)",
+        default="",
+        validate_choice=True,
+        description="e.g. Public agency for a police force.",
+    )
+    sector = SelectField(
+        "Sector (new organisations)", default="", validate_choice=True, description="e.g. Law enforcement, Retail."
+    )
+    country = StringField("Country (new organisations)", [Optional(), limit(limits.COUNTRY)], description=COUNTRY_HELP)
+
+
+class SourceRefForm(Form):
+    """A source picked among existing ones, or described to be created."""
+
+    id = IntegerField(validators=[Optional(), ID_RANGE], render_kw={"hidden": True})
+    title = StringField(
+        "Title",
+        [DataRequired("Give the source's title (or pick an existing source)."), at_most("sources", "title")],
+        description="e.g. 'Clearview's Facial Recognition App Has Been Used By The Justice Department...'",
+    )
+    url = StringField(
+        "Web address",
+        [Optional(), at_most("sources", "url")],
+        description="http(s)://... Leave empty for a PDF or print.",
+    )
+    publisher = StringField(
+        "Publisher", [Optional(), at_most("sources", "publisher")], description="e.g. BuzzFeed News"
+    )
+    language = StringField(
+        "Language", [Optional(), at_most("sources", "language")], description="Two-letter code: en, fr, es..."
+    )
+    published_date = StringField("Date published", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+
+
+class OrganisationForm(SubmitterForm):
+    name = StringField(
+        "Name",
+        [DataRequired("Give the organisation's name."), at_most("organisations", "name")],
+        description="e.g. 'Orlando Police Department'",
+    )
+    is_new = BooleanField(
+        "It has the same name as one in the registry but is a different organisation",
+        description="e.g. two sheriff's offices of the same name in different states.",
+    )
+    kind = SelectField(
+        "Kind", [DataRequired("Choose a kind.")], validate_choice=True, description="e.g. Public agency, Company."
+    )
+    sector = SelectField(
+        "Sector", [DataRequired("Choose a sector.")], validate_choice=True, description="e.g. Law enforcement."
+    )
+    country = StringField("Country", [Optional(), limit(limits.COUNTRY)], description=COUNTRY_HELP)
+    subdivision = StringField(
+        "State or region",
+        [Optional(), limit(limits.SUBDIVISION)],
+        description="ISO 3166-2 code, e.g. US-FL for Florida.",
+    )
+    aliases = TextAreaField(
+        "Other names",
+        [Optional(), limit(limits.ALIASES)],
+        description="One per line, as spelled in sources, e.g. 'Orlando PD'.",
+    )
+    description = TextAreaField(
+        "Description",
+        [Optional(), at_most("organisations", "description")],
+        description="One line on what it is.",
+    )
+
+
+class SourceForm(SubmitterForm):
+    source = FormField(SourceRefForm, label="Source")
+    notes = TextAreaField(
+        "Notes", [Optional(), at_most("sources", "notes")], description="What it is, where a copy can be found."
+    )
+
+
+class DisclosureForm(SubmitterForm):
+    title = StringField(
+        "Title",
+        [DataRequired("Give a title."), at_most("disclosures", "title")],
+        description="e.g. 'Clearview AI's client list (February 2020)'",
+    )
+    kind = SelectField(
+        "Kind",
+        [DataRequired("Choose a kind.")],
+        validate_choice=True,
+        description="e.g. Breach for a hacked client list, Public records release for FOIA documents.",
+    )
+    disclosed_date = StringField(
+        "Date disclosed", [DataRequired("Give the date it became public."), limit(limits.DATE)], description=DATE_HELP
+    )
+    disclosed_by = StringField(
+        "Disclosed by",
+        [DataRequired("Say who obtained or published it."), at_most("disclosures", "disclosed_by")],
+        description="e.g. BuzzFeed News",
+    )
+    reported_count = StringField(
+        "Entities reported",
+        [Optional(), limit(limits.COUNT)],
+        description="How many client organisations the disclosure named, e.g. 2,200.",
+    )
+    period_start = StringField("Period covered from", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    period_end = StringField("Period covered to", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    description = TextAreaField(
+        "What it revealed",
+        [DataRequired("Describe what it revealed."), at_most("disclosures", "description")],
+        description="Two or three lines.",
+    )
+    completeness_note = TextAreaField(
+        "Completeness",
+        [DataRequired("Say what the disclosure does not tell."), at_most("disclosures", "completeness_note")],
+        description="e.g. 'A snapshot of one month: absence from the list does not mean not a client.'",
+    )
+
+
+class RelationshipForm(SubmitterForm):
+    vendor = FormField(PartyForm, label="Vendor")
+    client = FormField(PartyForm, label="Client")
+    product = StringField(
+        "Product",
+        [Optional(), at_most("relationships", "product")],
+        description="e.g. Rekognition (leave empty if unnamed).",
+    )
+    arrangement = SelectField(
+        "Arrangement",
+        [DataRequired("Choose what the sources show.")],
+        validate_choice=True,
+        description="Only what the sources show: 'most clients had trials' does not make this one a trial.",
+    )
+    trial_days = IntegerField(
+        "Trial length in days",
+        [Optional(), NumberRange(*TRIAL_DAYS, f"A number of days from {TRIAL_DAYS[0]} to {TRIAL_DAYS[1]}.")],
+        description="Only for a trial, when the source gives it, e.g. 30.",
+    )
+    start_date = StringField("From", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    end_date = StringField("To", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    disclosure = SelectField(
+        "Revealed by",
+        [Optional()],
+        default="",
+        validate_choice=True,
+        description="The breach, leak or release it came from, if it is in the registry; else leave empty.",
+    )
+    summary = TextAreaField(
+        "Summary",
+        [DataRequired("Say in one sentence what the sources show."), at_most("relationships", "summary")],
+        description="e.g. 'Coinbase appears on Clearview AI's client list; it said its teams tested the service.'",
+    )
+    notes = TextAreaField(
+        "Notes", [Optional(), at_most("relationships", "notes")], description="What the sources do not say."
+    )
+    source = FormField(SourceRefForm, label="Source")
+    locator = StringField(
+        "Where in the source",
+        [DataRequired("Say where in the source: page, paragraph or row."), at_most("citations", "locator")],
+        description="e.g. 'page 4', 'paragraph 6', 'row 1312'.",
+    )
+    quote = TextAreaField(
+        "Short quote",
+        [Optional(), at_most("citations", "quote")],
+        description=f"Optional, at most {longest('citations', 'quote')} characters.",
+    )
+
+
+class ResponseForm(SubmitterForm):
+    relationship_id = IntegerField(
+        "Relationship number",
+        [DataRequired("Give the number of a published relationship."), ID_RANGE],
+        description="The id shown in the registry's relationships table.",
+    )
+    organisation = SelectField(
+        "Who responded",
+        [DataRequired("Choose the vendor or the client.")],
+        choices=[SelectChoice("vendor", "The vendor"), SelectChoice("client", "The client")],
+        description="The organisation whose words these are.",
+    )
+    kind = SelectField(
+        "Response",
+        [DataRequired("Choose the kind of response.")],
+        validate_choice=True,
+        description="e.g. Declined to comment; No response if they were asked and did not answer.",
+    )
+    response_date = StringField("Date", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    quote = TextAreaField(
+        "What they said", [Optional(), at_most("responses", "quote")], description="Verbatim, in its language."
+    )
+    summary = TextAreaField(
+        "Summary",
+        [DataRequired("Summarise the response in one sentence."), at_most("responses", "summary")],
+        description="In English.",
+    )
+    source = FormField(SourceRefForm, label="Source of the response")
+    locator = StringField(
+        "Where in the source", [Optional(), at_most("responses", "locator")], description="e.g. 'paragraph 9'."
+    )

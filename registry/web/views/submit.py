@@ -1,0 +1,108 @@
+"""Contributors' pages: the five submission forms, the confirmation, name suggestions."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from registry.rules.fields import ValidationError
+from registry.rules.names import name_key
+from registry.services import submissions
+from registry.store import lookups
+from registry.store import submissions as submission_store
+from registry.web.db import get_db, get_vocabulary
+from registry.web.forms import attach_errors, set_choices
+from registry.web.forms.submit import DisclosureForm, OrganisationForm, RelationshipForm, ResponseForm, SourceForm
+from registry.web.ratelimit import limiter, submit_limit
+
+bp = Blueprint("submit", __name__)
+
+FORMS: dict[str, type[FlaskForm]] = {
+    "relationship": RelationshipForm,
+    "organisation": OrganisationForm,
+    "source": SourceForm,
+    "disclosure": DisclosureForm,
+    "response": ResponseForm,
+}
+TITLES = {
+    "relationship": "A vendor-client relationship",
+    "organisation": "An organisation",
+    "source": "A source",
+    "disclosure": "A disclosure",
+    "response": "A response (right of reply)",
+}
+# Which vocabulary table fills each select field, per form.
+VOCABULARIES = {
+    "relationship": {"kind": "organisation_kinds", "sector": "sectors", "arrangement": "arrangements"},
+    "organisation": {"kind": "organisation_kinds", "sector": "sectors"},
+    "source": {},
+    "disclosure": {"kind": "disclosure_kinds"},
+    "response": {"kind": "response_kinds"},
+}
+
+
+def build_form(kind: str, data: dict | None = None) -> FlaskForm:
+    """The form for `kind`, with its choices from the vocabulary tables."""
+    form = FORMS[kind](data=data) if data is not None else FORMS[kind]()
+    labels = get_vocabulary().labels
+    choices = {field: list(labels[table]) for field, table in VOCABULARIES[kind].items()}
+    if kind == "relationship":
+        choices["disclosure"] = [(str(i), title) for i, title in lookups.disclosure_choices(get_db())]
+    set_choices(form, choices)
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = uuid.uuid4().hex
+    return form
+
+
+def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    countries = lookups.country_names(get_db())
+    html = render_template(
+        "submit.html", kind=kind, title=TITLES[kind], form=form, countries=countries, problems=problems or []
+    )
+    return html, status
+
+
+@bp.get("/submit")
+def index() -> str:
+    return render_template("submit_index.html", titles=TITLES)
+
+
+@bp.route("/submit/<kind>", methods=["GET", "POST"])
+@limiter.limit(submit_limit, methods=["POST"], scope="submissions")
+def submit(kind: str) -> Response | tuple[str, int]:
+    if kind not in FORMS:
+        abort(404)
+    form = build_form(kind)
+    if request.method == "GET" and kind == "response" and request.args.get("relationship", "").isdigit():
+        form.relationship_id.data = int(request.args["relationship"])
+    if not form.validate_on_submit():
+        return render_form(kind, form, status=422 if request.method == "POST" else 200)
+    try:
+        reference = submissions.submit(get_db(), get_vocabulary(), kind, form.data)
+    except ValidationError as e:
+        return render_form(kind, form, attach_errors(form, e.errors), status=422)
+    return redirect(url_for("submit.submitted", reference=reference), 303)
+
+
+@bp.get("/submitted/<reference>")
+def submitted(reference: str) -> str:
+    found = submission_store.submission_by_reference(get_db(), reference)
+    if found is None:
+        abort(404)
+    return render_template("submitted.html", submission=found)
+
+
+@bp.get("/organisations/suggest")
+def suggest_organisations() -> Response:
+    """Existing organisations whose name or alias looks the same as what is typed."""
+    text = request.args.get("q", "")[:300]
+    return jsonify(lookups.suggest_organisations(get_db(), name_key(text)) if len(text.strip()) >= 2 else [])
+
+
+@bp.get("/sources/suggest")
+def suggest_sources() -> Response:
+    text = request.args.get("q", "")[:300].strip()
+    return jsonify(lookups.suggest_sources(get_db(), text) if len(text) >= 3 else [])
