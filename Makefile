@@ -46,5 +46,9 @@ bench: install ## Run the benchmarks (see README; several minutes)
 	$(BIN)/python benchmarks/pages.py --rows 1000000 --stock-repeats 3
 	$(BIN)/python benchmarks/load.py --seconds 60
 
+docs: install ## Build the documentation site into .site/ (strict: a broken link fails)
+	$(BIN)/mkdocs build --strict --site-dir .site
+.PHONY: docs
+
 clean: ## Remove .venv (the instance folder with your data stays)
 	rm -rf $(VENV)
