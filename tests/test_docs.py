@@ -189,3 +189,54 @@ def test_readme_links_are_found() -> None:
 @pytest.mark.parametrize("target", relative_links(ROOT / "README.md"))
 def test_readme_link_points_to_a_file(target: str) -> None:
     assert (ROOT / target.split("#")[0]).exists(), f"README.md links to {target}, which does not exist"
+
+
+# The code map ---------------------------------------------------------------------------
+
+CODE_PATH = re.compile(r"`((?:registry|datasette|benchmarks|tests)/[\w/]+\.py)(?::(\w+))?`")
+ALSO_NAMED = re.compile(r"`(\w+)`")
+
+
+def code_references() -> list[tuple[str, str | None]]:
+    """(path, function or None) for every `path.py` and `path.py:name` the README names."""
+    return sorted(set(CODE_PATH.findall((ROOT / "README.md").read_text(encoding="utf-8"))))
+
+
+def names_defined(path: Path) -> set[str]:
+    """Functions, classes and module-level names defined in a file (methods included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_readme_code_references_are_found() -> None:
+    assert len(code_references()) >= 20
+
+
+@pytest.mark.parametrize(("path", "name"), code_references(), ids=lambda v: v or "")
+def test_readme_code_reference_exists(path: str, name: str) -> None:
+    """The map and the flows name files and functions that exist."""
+    assert (ROOT / path).is_file(), f"README names {path}, which does not exist"
+    if name:
+        assert name in names_defined(ROOT / path), f"README names {path}:{name}, which is not defined there"
+
+
+def test_readme_flow_steps_name_functions_of_the_file_before_them() -> None:
+    """In a flow step such as "`a.py:f` → `g`", the bare `g` is defined in a.py or in a file
+    the step names."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    flows = readme[readme.index("## Three flows") : readme.index("## Documentation")]
+    missing = []
+    for line in flows.splitlines():
+        files = [ROOT / p for p, _ in CODE_PATH.findall(line)]
+        if not files:
+            continue
+        known = set().union(*(names_defined(f) for f in files if f.is_file()))
+        for bare in ALSO_NAMED.findall(CODE_PATH.sub("", line)):
+            if bare not in known and not re.fullmatch(r"[A-Z_]+|--\w+", bare):
+                missing.append((line.strip()[:60], bare))
+    assert missing == []
