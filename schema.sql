@@ -187,7 +187,7 @@ CREATE TABLE IF NOT EXISTS relationships (
     vendor_id INTEGER NOT NULL REFERENCES organisations(id),
     client_id INTEGER NOT NULL REFERENCES organisations(id),
     product TEXT CHECK (product IS NULL OR (product <> '' AND length(product) <= 200)),
-    arrangement TEXT NOT NULL REFERENCES arrangements(code),
+    arrangement_code TEXT NOT NULL REFERENCES arrangements(code),
     trial_days INTEGER CHECK (trial_days IS NULL OR trial_days BETWEEN 1 AND 3650),
     start_date TEXT CHECK (start_date IS NULL OR length(start_date) IN (4, 7, 10)),
     start_precision TEXT GENERATED ALWAYS AS (
@@ -208,7 +208,7 @@ CREATE TABLE IF NOT EXISTS relationships (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     CHECK (vendor_id <> client_id),
-    CHECK (trial_days IS NULL OR arrangement = 'trial'),
+    CHECK (trial_days IS NULL OR arrangement_code = 'trial'),
     CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date)
 ) STRICT;
 -- One live relationship per vendor, client, disclosure and product: a second row with
@@ -380,14 +380,14 @@ SELECT r.id,
        c.sector AS client_sector_code,
        c.country AS client_country_code,
        c.kind AS client_kind,
-       r.arrangement AS arrangement_code,
+       r.arrangement_code,
        r.disclosure_id
 FROM publishable_relationships r
 JOIN organisations v ON v.id = r.vendor_id
 JOIN organisations c ON c.id = r.client_id
 JOIN sectors sec ON sec.code = c.sector
 LEFT JOIN countries co ON co.code = c.country
-JOIN arrangements arr ON arr.code = r.arrangement
+JOIN arrangements arr ON arr.code = r.arrangement_code
 LEFT JOIN disclosures d ON d.id = r.disclosure_id;
 
 -- PRIVATE. What a contributor sent, as sent, and how to reach them.

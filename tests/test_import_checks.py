@@ -115,7 +115,7 @@ def test_a_reference_to_a_row_removed_meanwhile_fails_the_move(seeded, tmp_path)
     stage = staging.open_staging(path)
     staging.stage_constants(stage, {"disclosure_id": None, "status": "pending", "approved_at": None,
                                     "submission_id": None, "created_at": "2024-01-01T00:00:00Z"})  # fmt: skip
-    relationship = {"id": first_relationship, "vendor_id": vendor, "client_id": gone, "arrangement": "unknown",
+    relationship = {"id": first_relationship, "vendor_id": vendor, "client_id": gone, "arrangement_code": "unknown",
                     "summary": "A client."}  # fmt: skip
     staging.stage_rows(stage, "relationships", [tuple(map(relationship.get, staging.STAGED["relationships"]))])
     citation = {"id": 1, "relationship_id": first_relationship, "source_id": source, "locator": "row 2"}
@@ -162,7 +162,7 @@ def test_a_large_file_is_staged_by_a_second_process_with_the_same_rows(seeded, t
     result = import_rows(seeded, tmp_path, rows)
     assert len(started) == 1 and started[0][1:3] == ["-m", "registry.importer.stager"]
     submission = query(seeded.intake_db, "select id from submissions where reference = ?", [result.reference])[0][0]
-    assert query(seeded.intake_db, "select o.name, r.arrangement, r.start_date from relationships r join "
+    assert query(seeded.intake_db, "select o.name, r.arrangement_code, r.start_date from relationships r join "
                  "organisations o on o.id = r.client_id where r.submission_id = ? order by r.id", [submission]) == [
         ("Oakdale Police Department", "trial", "2020-02-03"),
         ("Pinewood Police Department", "contract", "2020-01-02"),

@@ -67,3 +67,26 @@ def test_arrangement_vocabulary_is_constrained():
     db["arrangements"].insert({"code": "pitch", "label": "Pitch", "description": "x"})
     with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         db["arrangements"].insert({"code": "rumour", "label": "Rumour", "description": "x"})
+
+
+def test_a_code_and_a_label_never_share_a_column_name():
+    """A column that holds a vocabulary code (a foreign key to a vocabulary's `code`) in one
+    database holds a code under that name in the other too: registry.db's `arrangement` is
+    a label, so intake.db's code is `arrangement_code`, as it is in registry.db."""
+    codes: dict[str, dict[tuple[str, str], str]] = {}
+    columns: dict[str, dict[str, tuple[str, ...]]] = {}
+    for kind in ("intake", "registry"):
+        db = sqlite_utils.Database(memory=True)
+        db.executescript(schema_for(kind))
+        columns[kind] = {t: tuple(c.name for c in db[t].columns) for t in db.table_names()}
+        codes[kind] = {
+            (table, fk[3]): fk[2]
+            for table in db.table_names()
+            for fk in db.execute(f"PRAGMA foreign_key_list([{table}])").fetchall()
+            if fk[2] in VOCABULARY_TABLES and fk[4] == "code"
+        }
+    assert ("relationships", "arrangement_code") in codes["intake"]
+    for kind, other in (("intake", "registry"), ("registry", "intake")):
+        for (table, column), vocabulary in codes[kind].items():
+            if column in columns[other].get(table, ()):
+                assert codes[other].get((table, column)) == vocabulary, f"{table}.{column}: a code in {kind}.db only"

@@ -79,7 +79,7 @@ def test_every_quote_is_verbatim_in_its_paragraph():
 def test_clearview_clients_are_all_there_with_sector_and_country(seeded):
     rows = query(
         seeded.intake_db,
-        "select c.slug, c.sector, c.country, r.arrangement, r.notes from relationships r "
+        "select c.slug, c.sector, c.country, r.arrangement_code, r.notes from relationships r "
         "join organisations v on v.id = r.vendor_id join organisations c on c.id = r.client_id "
         "where v.slug = 'clearview-ai'",
     )
@@ -94,7 +94,7 @@ def test_clearview_clients_are_all_there_with_sector_and_country(seeded):
 def test_thirty_day_trials_of_most_clients_do_not_make_any_one_a_trial(seeded):
     rows = query(
         seeded.intake_db,
-        "select c.slug, r.arrangement, r.trial_days, r.notes from relationships r "
+        "select c.slug, r.arrangement_code, r.trial_days, r.notes from relationships r "
         "join organisations c on c.id = r.client_id join organisations v on v.id = r.vendor_id "
         "where v.slug = 'clearview-ai'",
     )
@@ -108,7 +108,7 @@ def test_thirty_day_trials_of_most_clients_do_not_make_any_one_a_trial(seeded):
 def test_microsoft_dea_pitch_was_declined_with_month_precision(seeded):
     (row,) = query(
         seeded.intake_db,
-        "select r.arrangement, r.start_date, r.start_precision, r.end_date, r.end_precision, d.kind "
+        "select r.arrangement_code, r.start_date, r.start_precision, r.end_date, r.end_precision, d.kind "
         "from relationships r join organisations c on c.id = r.client_id "
         "join disclosures d on d.id = r.disclosure_id where c.slug = 'dea'",
     )

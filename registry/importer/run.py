@@ -368,8 +368,8 @@ class _Job:
         if self.plan.identifier:
             self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
-        product, arrangement, trial_days = rel[0]
-        stage = (arrangement, trial_days, *dates[0])  # import_store.STAGE_FIELDS
+        product, arrangement_code, trial_days = rel[0]
+        stage = (arrangement_code, trial_days, *dates[0])  # import_store.STAGE_FIELDS
         summary, notes = str(summary).strip(), (notes or "").strip() or None
         writer, file_source = self.writer, self.file_source_id
         for vendor_id in vendors:

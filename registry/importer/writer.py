@@ -204,7 +204,7 @@ class Writer:
         identity: int,
     ) -> int:
         """Stage a relationship of the import's disclosure (one per import: staged once, in
-        staging.CONSTANTS); `stage` is its (arrangement, trial_days, start_date, end_date) and
+        staging.CONSTANTS); `stage` is its (arrangement_code, trial_days, start_date, end_date) and
         `identity` is self.identity(vendor_id, client_id, product)."""
         rel_id = self.ids["relationships"]
         self.ids["relationships"] = rel_id + 1
@@ -213,8 +213,8 @@ class Writer:
             number = self.stages[stage] = len(self.stage_list)
             self.stage_list.append(stage)
         self.mine[identity] = (rel_id << 24) | number
-        arrangement, trial_days, start_date, end_date = stage
-        self.relationships.append((rel_id, vendor_id, client_id, product, arrangement, trial_days, start_date,
+        arrangement_code, trial_days, start_date, end_date = stage
+        self.relationships.append((rel_id, vendor_id, client_id, product, arrangement_code, trial_days, start_date,
                                    end_date, summary, notes))  # fmt: skip
         self.pending += 1  # _add, written out: this runs for nearly every row
         if self.pending >= BATCH:

@@ -221,7 +221,7 @@ def import_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 2
             "FROM relationships r JOIN organisations v ON v.id = r.vendor_id "
             "JOIN organisations c ON c.id = r.client_id "
             "JOIN sectors s ON s.code = c.sector LEFT JOIN countries co ON co.code = c.country "
-            "JOIN arrangements a ON a.code = r.arrangement WHERE r.submission_id = ? ORDER BY r.id LIMIT ?",
+            "JOIN arrangements a ON a.code = r.arrangement_code WHERE r.submission_id = ? ORDER BY r.id LIMIT ?",
             [submission_id, limit],
         )
     )
@@ -259,4 +259,4 @@ def pending_import(db: sqlite_utils.Database) -> str | None:
 
 
 # What makes a relationship's stage: a later row giving other values is reported.
-STAGE_FIELDS = ("arrangement", "trial_days", "start_date", "end_date")
+STAGE_FIELDS = ("arrangement_code", "trial_days", "start_date", "end_date")

@@ -123,10 +123,11 @@ def labels(db: sqlite_utils.Database, table: str) -> dict[str, str]:
 
 
 RELATIONSHIP_SELECT = """
-    SELECT r.id, r.status, r.arrangement, r.product, r.start_date, r.end_date, r.summary,
+    SELECT r.id, r.status, r.arrangement_code, arr.label AS arrangement, r.product, r.start_date, r.end_date, r.summary,
            r.vendor_id, v.name AS vendor, r.client_id, c.name AS client, d.title AS disclosure
     FROM relationships r JOIN organisations v ON v.id = r.vendor_id
     JOIN organisations c ON c.id = r.client_id LEFT JOIN disclosures d ON d.id = r.disclosure_id
+    JOIN arrangements arr ON arr.code = r.arrangement_code
 """
 
 

@@ -150,7 +150,7 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
         "product": record.product,
     }
     values = {
-        "arrangement": record.arrangement,
+        "arrangement_code": record.arrangement,
         "trial_days": record.trial_days,
         "start_date": record.start_date,
         "end_date": record.end_date,
