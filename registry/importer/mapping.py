@@ -147,7 +147,7 @@ def _row_locator(spec: Any) -> Callable[[int], str] | None:
         head, _, tail = parts
         return lambda number: f"{head}{number}{tail}"
     fill = _filler(str(spec["template"]))
-    return lambda number: fill({"row": number})
+    return lambda number: fill({"row": str(number)})
 
 
 def _as_template(value: Any) -> Any:

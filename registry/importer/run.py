@@ -351,7 +351,9 @@ class _Job:
         if self.row_locator is not None:
             locator = self.row_locator(number)
         else:
-            locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
+            locator = str(
+                self.plan.locator({**cells, "row": str(number)} if self.locator_cells else {"row": str(number)})
+            )
         locator_errors = self.locator_checks.get(len(locator)) if not self.locator_cells else None
         if locator_errors is None:
             locator_errors = self._locator_errors(locator)
@@ -528,7 +530,7 @@ class _Job:
         return problems
 
     def _identifier(self, number: int, cells: dict[str, str], client_id: int) -> None:
-        ident = str(self.plan.identifier[0]({**cells, "row": number}) or "")  # type: ignore[index]
+        ident = str(self.plan.identifier[0]({**cells, "row": str(number)}) or "")  # type: ignore[index]
         if ident:
             pair, errors = check_identifier({"scheme": self.plan.identifier[1], "value": ident})  # type: ignore[index]
             if pair:
@@ -645,7 +647,7 @@ class _Job:
             return None, tuple(e.errors)
 
     def _row_source(self, number: int, spec: dict, cells: dict[str, str]) -> tuple | None:
-        values = {k: g({**cells, "row": number}) for k, g in spec.items()}
+        values = {k: g({**cells, "row": str(number)}) for k, g in spec.items()}
         if not values.get("url"):
             return None  # an empty link column: nothing to cite
         locator = str(values.pop("locator", None) or f"row {number}")
