@@ -32,9 +32,10 @@ run: data ## Serve the intake app (:5000) and Datasette (:8001); PORT=, DATASETT
 test: install ## Run the test suite
 	$(BIN)/pytest
 
-lint: install ## Check style with ruff
+lint: install ## Check style with ruff and types with mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .

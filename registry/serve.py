@@ -92,7 +92,7 @@ class IntakeServer(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Flask:  # type: ignore[override]  # types-gunicorn: environ a MutableMapping; Flask: a dict
         # Each worker builds its own app after the fork: no SQLite handle crosses a fork.
         return create_app({"DATASETTE_URL": self.datasette_url, "REUSE_CONNECTIONS": True})
 

@@ -576,3 +576,14 @@ def test_links_and_identifiers_follow_the_shared_text_rules(seeded, tmp_path):
     bad.write_text(mapping.read_text(encoding="utf-8").replace("scheme: other", "scheme: passport"), encoding="utf-8")
     refused = run(path, "--mapping", bad, "--dry-run")
     assert refused.exit_code == 1 and "scheme 'passport' is not one of" in refused.output
+
+
+def test_the_row_number_is_text_like_every_cell(seeded, tmp_path):
+    """{row} (which stands for a file's own `row` column too) is the row's number as text: the
+    transforms of a spec naming it apply to it as to any cell."""
+    mapping = write(tmp_path / "m.yml", MAPPING + "locator: {column: row, transforms: [trim]}\n")
+    path = write(tmp_path / "list.csv", csv_text([(*ROWS[0], "row"), *[(*r, " x ") for r in ROWS[1:]]]))
+    result = run(path, "--mapping", mapping, "--approve")
+    assert result.exit_code == 0, result.output
+    locators = [r[0] for r in query(seeded.registry_db, "select locator from citations")]
+    assert {"2", "3", "4"} <= set(locators)

@@ -168,11 +168,12 @@ class Codes:
         # Code 0: no such row. One byte a row while a column has fewer than 256 values, more after.
         self.arrays: dict[str, bytearray | array] = {}
         for column, text in zip(columns, found[1:], strict=True):
-            codes: bytes | array
+            codes: array
+            empty: bytearray | array
             if len(self.codes[column]) > 255:  # two bytes a row (number_values allows at most 50,000 values)
                 codes, empty = array("H", map(ord, text or "")), array("H", bytes(2 * self.size))
             else:
-                codes, empty = (text or "").encode("latin-1"), bytearray(self.size)
+                codes, empty = array("B", (text or "").encode("latin-1")), bytearray(self.size)
             if len(ids) == self.size - 1:  # ids 1 to n, none missing: code 0 for id 0, then the codes
                 empty[1:] = codes
             else:
@@ -205,8 +206,8 @@ class Codes:
     def counts(self, ids: list[int], filters: list[tuple[str, str]], columns: list[str]) -> dict[str, list[tuple]]:
         """Count the values of `columns` among the rows `ids` that pass `filters` (column equals value)."""
         for column, value in filters:
-            code, values = self.codes[column].get(value, -1), self.arrays[column]
-            ids = [i for i in ids if values[i] == code]
+            code, codes = self.codes[column].get(value, -1), self.arrays[column]
+            ids = [i for i in ids if codes[i] == code]
         gather = itemgetter(*ids) if len(ids) > 1 else lambda codes: tuple(codes[i] for i in ids)
         counted = {}
         for column in columns:
@@ -277,9 +278,9 @@ class CountedColumnFacet(ColumnFacet):
                     UNFILTERED[keys[column]] = (version, values)
             return {c: UNFILTERED[keys[c]][1] for c in columns}
         if any(key.startswith("_search") for key in self.request.args):
-            counted = await self.search_counts(columns) if db.path else None
-            if counted is not None:
-                return counted
+            searched = await self.search_counts(columns) if db.path else None
+            if searched is not None:
+                return searched
             return await self.count(columns, self.ds.setting("facet_time_limit_ms"))
         counted = {}
         filters, faceted = self.facet_filters(), tuple(self.metadata_columns())

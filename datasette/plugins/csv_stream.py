@@ -36,7 +36,7 @@ import re
 import sqlite3
 import threading
 from collections import deque
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from datasette.filters import Filters
@@ -112,7 +112,9 @@ def line_sql(columns: list[str], types: dict[str, str], held: dict[str, frozense
     return f"iif({nul}, NULL, printf('{','.join(['%s'] * len(columns))}', {cells}))"
 
 
-async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]):
+async def plan(
+    datasette, database: str, table: str, args: list[tuple[str, str]]
+) -> tuple[list[str], str, dict[str, Any], str, tuple[Table, str, str] | None] | None:
     """The SQL and parameters of a stream this plugin answers, or None to leave it to Datasette."""
     if not datasette.setting("allow_csv_stream") or not value_as_boolean(dict(args).get("_stream") or "0"):
         return None
@@ -155,11 +157,14 @@ async def plan(datasette, database: str, table: str, args: list[tuple[str, str]]
     # The same order with no index to give it: SQLite reads the matching rows as it finds them, then sorts them.
     unindexed = ", ".join(f"+{term}" for term in order.split(", "))
     lines = (
-        found,
-        f"select {pk} from {name}{filtered} order by {order}",
-        f"from {name}{filtered} order by {unindexed}",
+        (
+            found,
+            f"select {pk} from {name}{filtered} order by {order}",
+            f"from {name}{filtered} order by {unindexed}",
+        )
+        if found
+        else None
     )
-    lines = lines if found else None
     return columns, sql, params, db.path, lines
 
 
@@ -352,7 +357,7 @@ def csv_chunks(path: str, sql: str, params: dict, columns: list[str]):
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     cursor = conn.execute(sql, params)
     pending = [write_rows([columns])]
-    done = []
+    done: list[bool] = []
 
     def next_chunk() -> bytes:
         if pending:
@@ -370,7 +375,7 @@ def csv_chunks(path: str, sql: str, params: dict, columns: list[str]):
 
 async def send_lines(made: Lines, send) -> None:
     """Send the header, then every chunk in order while the next ones are made on threads, one per connection."""
-    coming = deque()
+    coming: deque[asyncio.Future[bytes]] = deque()
     try:
         await send({"type": "http.response.body", "body": made.header, "more_body": True})
         for k in range(min(len(made.connections), made.count)):
@@ -417,6 +422,7 @@ def asgi_wrapper(datasette):
             if not found:
                 await app(scope, receive, send)
                 return
+            assert match is not None  # found only for a path that matched
             columns, sql, params, path, lines = found
             try:
                 if lines:

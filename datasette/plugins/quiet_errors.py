@@ -13,4 +13,4 @@ from datasette import hookimpl
 
 @hookimpl
 def startup(datasette):
-    default_handler.rich = None
+    default_handler.rich = None  # type: ignore[assignment]  # Datasette sets None itself without rich; mypy infers a module

@@ -74,7 +74,7 @@ async def searchable_tables(datasette, name: str, db) -> list[SearchQueries]:
         if not re.search(rf"""content\s*=\s*["'\[]?{re.escape(table)}["'\]]?\s*[,)]""", created, re.I):
             continue
         indexes = await db.execute("select name from pragma_index_list(?) where partial = 0", [table])
-        leading = set()
+        leading: set[str] = set()
         for (index,) in indexes.rows:
             first = await db.execute("select name from pragma_index_info(?) where seqno = 0", [index])
             leading.update(r[0] for r in first.rows if r[0])

@@ -147,7 +147,7 @@ def _row_locator(spec: Any) -> Callable[[int], str] | None:
         head, _, tail = parts
         return lambda number: f"{head}{number}{tail}"
     fill = _filler(str(spec["template"]))
-    return lambda number: fill({"row": number})
+    return lambda number: fill({"row": str(number)})
 
 
 def _as_template(value: Any) -> Any:
@@ -189,7 +189,7 @@ class _Compiler:
                 raise MappingError(
                     f"{where}: expected {{column: ...}}, {{value: ...}}, {{template: ...}} or a constant"
                 )
-            return lambda cells, v=spec: v  # a bare constant
+            return lambda cells: spec  # a bare constant
         unknown = set(spec) - SPEC_KEYS
         if unknown:
             raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -202,7 +202,8 @@ class _Compiler:
         elif "value" in spec:
             if isinstance(spec["value"], list | dict):
                 raise MappingError(f"{where}.value: a constant is one value, not a list or a mapping")
-            return lambda cells, v=spec["value"]: v
+            constant = spec["value"]
+            return lambda cells: constant
         else:
             template = str(spec["template"])
             for name in re.findall(r"\{([^{}]+)\}", template):

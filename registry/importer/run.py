@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
-from registry.importer.mapping import Plan
+from registry.importer.mapping import Cells, Getter, Plan
 from registry.importer.readers import ReadError, Table
 from registry.importer.stager import Stager
 from registry.importer.writer import Writer
@@ -298,14 +298,14 @@ class _Job:
         record = build_disclosure(
             {**data, "slug": data.get("slug") or slugify(str(data.get("title", "")))}, self.vocabulary
         )
-        if lookups.slug_taken(self.db, "disclosures", record.slug):
-            return lookups.by_slug(self.db, "disclosures", record.slug)["id"]
+        if existing := lookups.by_slug(self.db, "disclosures", record.slug):
+            return existing["id"]
         return self.writer.disclosure(asdict(record))
 
     def _new_source(self, data: dict[str, Any]) -> int:
         record = build_source({**data, "slug": data.get("slug") or slugify(str(data.get("title", "")))})
-        if lookups.slug_taken(self.db, "sources", record.slug):
-            return lookups.by_slug(self.db, "sources", record.slug)["id"]
+        if existing := lookups.by_slug(self.db, "sources", record.slug):
+            return existing["id"]
         return self.writer.source(asdict(record))
 
     def _vendor(self, name: str | None) -> int | None:
@@ -351,7 +351,9 @@ class _Job:
         if self.row_locator is not None:
             locator = self.row_locator(number)
         else:
-            locator = str(self.plan.locator({**cells, "row": number} if self.locator_cells else {"row": number}))
+            locator = str(
+                self.plan.locator({**cells, "row": str(number)} if self.locator_cells else {"row": str(number)})
+            )
         locator_errors = self.locator_checks.get(len(locator)) if not self.locator_cells else None
         if locator_errors is None:
             locator_errors = self._locator_errors(locator)
@@ -384,12 +386,12 @@ class _Job:
                 if figure[0] is not None:
                     writer.figure(rel_id, figure[0], number, file_source)
 
-    def _country_code(self, get: Callable[[dict[str, str]], Any]) -> Callable[[dict[str, str]], Any]:
+    def _country_code(self, get: Getter) -> Getter:
         """The country getter, giving the code of a country it knows and the value as it is otherwise."""
         codes: dict[Any, Any] = {}
         vocabulary = self.vocabulary
 
-        def country(cells: dict[str, str]) -> Any:
+        def country(cells: Cells) -> Any:
             value = get(cells)
             try:
                 return codes[value]
@@ -462,7 +464,7 @@ class _Job:
         items = dict(zip(self.rel_names, values, strict=True))
         items.setdefault("arrangement", "unknown")
         checked, errors = self._check_relationship(tuple(items.items()))
-        if errors:
+        if checked is None:
             answer: tuple[Any, Any] = ((None, None, None), errors)
         else:
             answer = ((checked["product"], checked["arrangement"], checked["trial_days"]), ())
@@ -528,9 +530,10 @@ class _Job:
         return problems
 
     def _identifier(self, number: int, cells: dict[str, str], client_id: int) -> None:
-        ident = str(self.plan.identifier[0]({**cells, "row": number}) or "")  # type: ignore[index]
+        assert self.plan.identifier is not None  # row() calls this only for a mapping with an identifier
+        ident = str(self.plan.identifier[0]({**cells, "row": str(number)}) or "")
         if ident:
-            pair, errors = check_identifier({"scheme": self.plan.identifier[1], "value": ident})  # type: ignore[index]
+            pair, errors = check_identifier({"scheme": self.plan.identifier[1], "value": ident})
             if pair:
                 self.writer.identifier(client_id, *pair, self.db)
             self.report.skipped += [
@@ -645,7 +648,7 @@ class _Job:
             return None, tuple(e.errors)
 
     def _row_source(self, number: int, spec: dict, cells: dict[str, str]) -> tuple | None:
-        values = {k: g({**cells, "row": number}) for k, g in spec.items()}
+        values = {k: g({**cells, "row": str(number)}) for k, g in spec.items()}
         if not values.get("url"):
             return None  # an empty link column: nothing to cite
         locator = str(values.pop("locator", None) or f"row {number}")
@@ -655,10 +658,10 @@ class _Job:
             return None
         values.setdefault("title", values.get("publisher") or values["url"])
         values.setdefault("language", "en")
-        record, errors = self.check_source(tuple(sorted((k, v) for k, v in values.items() if v is not None)))
+        record, link_errors = self.check_source(tuple(sorted((k, v) for k, v in values.items() if v is not None)))
         # A bad link does not make the row wrong: the link is left uncited and listed.
         self.report.skipped += [Problem(number, f"source.{e.field}", str(values.get(e.field) or ""),
-                                        f"{e.message}: this link is not cited") for e in errors]  # fmt: skip
+                                        f"{e.message}: this link is not cited") for e in link_errors]  # fmt: skip
         return (record, locator) if record else None
 
     def _row_figure(self, spec: dict, cells: dict[str, str]) -> tuple[Any, tuple[FieldError, ...]]:

@@ -150,7 +150,7 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
         f.errors.extend(errors)
         if checked:
             identifiers.append(checked)
-    record = dict(
+    record: dict[str, Any] = dict(
         slug=slug,
         name=name,
         kind=f.choice("kind", vocabulary.organisation_kinds, required=True),
@@ -200,7 +200,7 @@ def build_disclosure(data: Mapping[str, Any], vocabulary: Vocabulary) -> Disclos
     title = f.text("title", required=True, max_length=longest("disclosures", "title"))
     period_start, period_end = f.date("period_start"), f.date("period_end")
     check_date_order(f, period_start, period_end, "period_start", "period_end")
-    record = dict(
+    record: dict[str, Any] = dict(
         slug=f.slug("slug", required=False) or (slugify(title) if title else ""),
         title=title,
         kind=f.choice("kind", vocabulary.disclosure_kinds, required=True),
@@ -236,7 +236,7 @@ def build_relationship(data: Mapping[str, Any], vocabulary: Vocabulary) -> Relat
         f.error("citations", "at least one citation (a source and where in it) is required")
     responses = [_response(r, i, f, vocabulary) for i, r in enumerate(f.items("responses"))]
     observations = [_observation(o, i, f) for i, o in enumerate(f.items("observations"))]
-    record = dict(
+    record: dict[str, Any] = dict(
         vendor=vendor,
         client=client,
         arrangement=arrangement,
@@ -287,7 +287,7 @@ def _response(
     data: Any, i: int, parent: Fields, vocabulary: Vocabulary, prefix: str | None = None
 ) -> ResponseRecord | None:
     f = Fields(data if isinstance(data, Mapping) else {}, f"responses[{i}]." if prefix is None else prefix)
-    values = dict(
+    values: dict[str, Any] = dict(
         organisation=f.slug("organisation"),
         kind=f.choice("kind", vocabulary.response_kinds, required=True),
         summary=f.text("summary", required=True, max_length=longest("responses", "summary")),
@@ -317,7 +317,7 @@ def _observation(data: Any, i: int, parent: Fields, prefix: str | None = None) -
         f.error("high", f"{high} is below low {low}")
     start, end = f.date("period_start"), f.date("period_end")
     check_date_order(f, start, end, "period_start", "period_end")
-    values = dict(
+    values: dict[str, Any] = dict(
         metric=f.text("metric", required=True, max_length=longest("observations", "metric")),
         low=low,
         high=high,

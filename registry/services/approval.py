@@ -95,13 +95,14 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
         if slug in new_orgs:
             o = new_orgs[slug]
             code = vocabulary.country(o.get("country") or "") if o.get("country") else None
-            return {"name": o["name"], "new": True, "sector": sectors.get(o["sector"]), "country": countries.get(code)}
+            country = countries.get(code) if code else None
+            return {"name": o["name"], "new": True, "sector": sectors.get(o["sector"]), "country": country}
         o = lookups.by_slug(db, "organisations", slug) or {}
         return {
             "name": o.get("name"),
             "new": False,
-            "sector": sectors.get(o.get("sector")),
-            "country": countries.get(o.get("country")),
+            "sector": sectors.get(o.get("sector", "")),
+            "country": countries.get(o.get("country", "")),
         }
 
     def source_title(slug: str) -> str:
@@ -125,6 +126,7 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
         changes.append(f"New relationship: {vendor['name']} → {client['name']} ({arrangements.get(r['arrangement'])})")
     for r in payload.get("responses", []):
         rel = lookups.relationship(db, r["relationship_id"])
+        assert rel is not None  # a response names a published relationship, and those are never deleted
         changes.append(
             f"New response ({r['kind']}) on relationship {r['relationship_id']}: {rel['vendor']} → {rel['client']}"
         )
@@ -236,10 +238,10 @@ def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: d
         rel_id = record_store.save_relationship(db, record, "approved")
         created.append(("relationships", rel_id))
     for item in payload.get("responses", []):
-        record = build_response(item, vocabulary)
-        key = (item["relationship_id"], record_store.id_for(db, "organisations", record.organisation),
-               record_store.id_for(db, "sources", record.source))  # fmt: skip
+        response = build_response(item, vocabulary)
+        key = (item["relationship_id"], record_store.id_for(db, "organisations", response.organisation),
+               record_store.id_for(db, "sources", response.source))  # fmt: skip
         if lookups.response_exists(db, *key):
             raise ReviewError("That organisation's response from that source is published already: edit the source.")
-        created.append(("responses", record_store.save_response(db, item["relationship_id"], record, "approved")))
+        created.append(("responses", record_store.save_response(db, item["relationship_id"], response, "approved")))
     return created

@@ -20,17 +20,22 @@ def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, A
         survivor, other = lookups.organisation(db, survivor_id), lookups.organisation(db, other_id)
         for number, found in ((survivor_id, survivor), (other_id, other)):
             _must_be_current(number, found)
+        assert survivor is not None and other is not None  # _must_be_current raised otherwise
         for rel in curation.relationships_of(db, other_id):
             if {rel["vendor_id"], rel["client_id"]} == {survivor_id, other_id}:
                 raise ReviewError(f"They are vendor and client of each other (relationship {rel['id']}): not merged.")
         before = {
-            i: {**submission_store.row(db, "organisations", i), **curation.organisation_links(db, i)} for i in ids
+            i: {**(submission_store.row(db, "organisations", i) or {}), **curation.organisation_links(db, i)}
+            for i in ids
         }
         moved = curation.relationships_of(db, other_id)
         curation.merge_organisation(db, survivor, other)
         curation.record_decision(db, survivor_id, other_id, "merge", user["id"], reason)
         for org_id, old in before.items():
-            new = {**submission_store.row(db, "organisations", org_id), **curation.organisation_links(db, org_id)}
+            new = {
+                **(submission_store.row(db, "organisations", org_id) or {}),
+                **curation.organisation_links(db, org_id),
+            }
             submission_store.audit(db, "organisations", org_id, "merge", user, old, new, reason)
         for rel in moved:
             joined = curation.move_relationship(db, rel, other_id, survivor_id)

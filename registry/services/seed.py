@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,12 @@ def _reference_problems(seed_dir: Path, data: SeedData, invalid: set[str]) -> It
 
     Slugs of rows already reported as invalid count as defined."""
     defined: dict[str, set[str]] = {}
-    for kind, records, file in (
+    files: list[tuple[str, Sequence[SourceRecord | OrganisationRecord | DisclosureRecord], str]] = [
         ("source", data.sources, "sources.yml"),
         ("organisation", data.organisations, "organisations.yml"),
         ("disclosure", data.disclosures, "disclosures.yml"),
-    ):
+    ]
+    for kind, records, file in files:
         seen: set[str] = set()
         for number, record in enumerate(records, start=1):
             if record.slug in seen:

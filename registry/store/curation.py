@@ -94,7 +94,7 @@ def merge_organisation(db: sqlite_utils.Database, survivor: dict[str, Any], othe
 def record_decision(
     db: sqlite_utils.Database, org_id: int, other_id: int, decision: str, user_id: int, reason: str
 ) -> None:
-    db["organisation_decisions"].insert(
+    db.table("organisation_decisions").insert(
         {
             "organisation_id": org_id,
             "other_id": other_id,

@@ -40,7 +40,7 @@ def organisation_keys(db: sqlite_utils.Database) -> dict[str, list[tuple[int, st
         "JOIN organisations o ON o.id = a.organisation_id WHERE o.status = 'approved'"
     )
     for key, *org in rows:
-        keys[key].append(tuple(org))  # type: ignore[arg-type]
+        keys[key].append(tuple(org))
     return keys
 
 

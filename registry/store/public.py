@@ -52,8 +52,8 @@ def detach(db: sqlite_utils.Database, name: str) -> None:
 def enable_search(registry: sqlite_utils.Database) -> None:
     """Create the search indexes and the triggers that keep them current (once)."""
     for table, columns in SEARCH.items():
-        if not registry[table].detect_fts():
-            registry[table].enable_fts(list(columns), create_triggers=True, tokenize=TOKENIZE)
+        if not registry.table(table).detect_fts():
+            registry.table(table).enable_fts(list(columns), create_triggers=True, tokenize=TOKENIZE)
 
 
 def is_search_table(name: str) -> bool:

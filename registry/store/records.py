@@ -67,7 +67,9 @@ def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], value
             row["approved_at"] = stamp if status != "pending" else None
         if "updated_at" in db[table].columns_dict:
             row["updated_at"] = stamp
-        return db[table].insert(row).last_pk
+        row_id = db.table(table).insert(row).last_pk
+        assert row_id is not None  # set by the insert
+        return row_id
     current = dict(
         zip([d[0] for d in db.execute(f"SELECT * FROM [{table}] LIMIT 0").description], existing, strict=True)
     )
@@ -75,7 +77,7 @@ def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], value
     if changes:
         if "updated_at" in current:
             changes["updated_at"] = stamp
-        db[table].update(current["id"], changes)
+        db.table(table).update(current["id"], changes)
     return current["id"]
 
 

@@ -37,6 +37,7 @@ def insert_submission(
             [reference, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True), submitter_name,
              submitter_contact, idempotency_key, now()],
         )  # fmt: skip
+        assert cursor.lastrowid is not None  # set by the INSERT
         return cursor.lastrowid
     except sqlite3.IntegrityError as e:
         if idempotency_key and "idempotency_key" in str(e):
@@ -95,7 +96,7 @@ def set_submission_status(db: sqlite_utils.Database, submission_id: int, status:
 def add_review(
     db: sqlite_utils.Database, submission_id: int | None, user_id: int, decision: str, note: str | None
 ) -> None:
-    db["reviews"].insert(
+    db.table("reviews").insert(
         {"submission_id": submission_id, "user_id": user_id, "decision": decision, "note": note, "created_at": now()}
     )
 
@@ -121,7 +122,7 @@ def audit(
     reason: str,
 ) -> None:
     """Record a change to published data: who, when, old and new value, why."""
-    db["audit_log"].insert(
+    db.table("audit_log").insert(
         {
             "table_name": table,
             "row_id": row_id,
@@ -149,7 +150,10 @@ def row(db: sqlite_utils.Database, table: str, row_id: int) -> dict[str, Any] | 
 
 
 def insert_user(db: sqlite_utils.Database, name: str, password_hash: str, role: str) -> int:
-    return db["users"].insert({"name": name, "password_hash": password_hash, "role": role, "created_at": now()}).last_pk
+    user = {"name": name, "password_hash": password_hash, "role": role, "created_at": now()}
+    user_id = db.table("users").insert(user).last_pk
+    assert user_id is not None  # set by the insert
+    return user_id
 
 
 def user_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:

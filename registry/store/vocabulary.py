@@ -30,7 +30,7 @@ def _upsert_changed(db: sqlite_utils.Database, table: str, key: str, rows: Itera
     existing = {r[key]: r for r in db.query(f"SELECT * FROM [{table}]")}
     changed = [r for r in rows if existing.get(r[key]) != r]
     if changed:
-        db[table].upsert_all(changed, pk=key)
+        db.table(table).upsert_all(changed, pk=key)
 
 
 def reference_fingerprint(db: sqlite_utils.Database) -> tuple[Any, ...]:

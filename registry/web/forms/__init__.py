@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from wtforms import Field, Form, FormField
 from wtforms.fields import SelectField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 
 from registry.rules.fields import FieldError
 

@@ -56,6 +56,7 @@ def safe_next(target: str | None) -> str:
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
+        assert form.name.data is not None and form.password.data is not None  # DataRequired
         user = authenticate(get_db(), form.name.data, form.password.data)
         if user is not None:
             session.clear()  # a new session id on login: no session fixation

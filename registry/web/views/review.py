@@ -112,6 +112,7 @@ def reject(submission_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         flash("Not rejected: " + "; ".join(form.reason.errors or ["the form expired"]))
         return redirect(url_for("review.submission", submission_id=submission_id), 303)
+    assert form.reason.data is not None  # DataRequired
     try:
         approval.reject(get_db(), submission_id, g.user, form.reason.data)
     except approval.ReviewError as e:
@@ -146,10 +147,11 @@ def merge() -> Response | tuple[str, int]:
     asked = {k: request.args.get(k, type=int) for k in ("survivor_id", "other_id")}
     form = MergeForm(data={k: v for k, v in asked.items() if v is not None and 0 < v <= MAX_ID})
     if form.validate_on_submit():
-        settings, ids = current_app.config["SETTINGS"], (form.survivor_id.data, form.other_id.data)
+        survivor_id, other_id, reason = form.survivor_id.data, form.other_id.data, form.reason.data
+        assert survivor_id is not None and other_id is not None and reason is not None  # InputRequired, DataRequired
         action = curation.merge if form.decision.data == "merge" else curation.not_same
         try:
-            action(settings, *ids, g.user, form.reason.data.strip())
+            action(current_app.config["SETTINGS"], survivor_id, other_id, g.user, reason.strip())
         except approval.ReviewError as e:
             form.survivor_id.errors = [*form.survivor_id.errors, str(e)]
         else:
@@ -157,9 +159,9 @@ def merge() -> Response | tuple[str, int]:
             return redirect(url_for("review.merge"), 303)
     db = get_db()
     ids = (form.survivor_id.data, form.other_id.data)
-    shown = [lookups.organisation(db, i) for i in ids if isinstance(i, int) and 0 < i <= MAX_ID]
+    found = [lookups.organisation(db, i) for i in ids if isinstance(i, int) and 0 < i <= MAX_ID]
     status = 422 if request.method == "POST" else 200
-    shown = [o for o in shown if o]
+    shown = [o for o in found if o]
     decisions = curation_store.decisions_between(db, shown[0]["id"], shown[1]["id"]) if len(shown) == 2 else []
     return render_template("review_merge.html", form=form, shown=shown, decisions=decisions), status
 
@@ -179,6 +181,7 @@ def relationship(rel_id: int) -> Response | tuple[str, int]:
         abort(404)
     form = WithdrawForm()
     if form.validate_on_submit():
+        assert form.reason.data is not None  # DataRequired
         try:
             curation.withdraw(current_app.config["SETTINGS"], rel_id, g.user, form.reason.data.strip())
         except approval.ReviewError as e:
