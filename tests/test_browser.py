@@ -19,6 +19,8 @@ from registry.config import Settings
 from registry.store.database import connect
 from tests.conftest import Served, serving
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

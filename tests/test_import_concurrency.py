@@ -23,6 +23,8 @@ from registry.names import name_key
 from registry.store.database import DatabaseError
 from tests.conftest import REGISTRY, ROOT, SHARED, dump, hidden_fields, invoke, query, serving
 
+pytestmark = pytest.mark.slow
+
 ROWS = 150_000
 
 
