@@ -6,7 +6,7 @@ REGISTRY := $(BIN)/registry
 export REGISTRY_INSTANCE ?= instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install run data test test-fast lint format bench clean
+.PHONY: help install run data browser test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,10 @@ data: install ## Create the databases, load the seed data and publish it (idempo
 run: data ## Serve the intake app (:5000) and Datasette (:8001); PORT=, DATASETTE_PORT= to change
 	$(REGISTRY) serve $(if $(PORT),--port $(PORT)) $(if $(DATASETTE_PORT),--datasette-port $(DATASETTE_PORT))
 
-test: install ## Run the whole test suite (several minutes)
+browser: install ## Give the browser tests a Chromium: apt-get as root, else Playwright's download
+	scripts/ensure-browser
+
+test: install browser ## Run the whole test suite (several minutes)
 	$(BIN)/pytest
 
 test-fast: install ## Run the tests not marked slow: no servers, browsers or large data (under a minute)
