@@ -35,8 +35,8 @@ browser: install ## Give the browser tests a Chromium: apt-get as root, else Pla
 test: install browser ## Run the whole test suite (several minutes)
 	$(BIN)/pytest
 
-test-fast: install ## Run the tests not marked slow: no servers, browsers or large data (under a minute)
-	$(BIN)/pytest -m "not slow"
+test-fast: install ## Run the tests not marked slow (no servers, browsers or large data), on every core
+	$(BIN)/pytest -m "not slow" -n auto
 
 lint: install ## Check style with ruff
 	$(BIN)/ruff check .
