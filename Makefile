@@ -6,10 +6,10 @@ REGISTRY := $(BIN)/registry
 export REGISTRY_INSTANCE ?= instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install run data test lint format bench clean
+.PHONY: help install run data browser test test-fast lint format bench clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ data: install ## Create the databases, load the seed data and publish it (idempo
 run: data ## Serve the intake app (:5000) and Datasette (:8001); PORT=, DATASETTE_PORT= to change
 	$(REGISTRY) serve $(if $(PORT),--port $(PORT)) $(if $(DATASETTE_PORT),--datasette-port $(DATASETTE_PORT))
 
-test: install ## Run the test suite
+browser: install ## Give the browser tests a Chromium: apt-get as root, else Playwright's download
+	scripts/ensure-browser
+
+test: install browser ## Run the whole test suite (several minutes)
 	$(BIN)/pytest
+
+test-fast: install ## Run the tests not marked slow (no servers, browsers or large data), on every core
+	$(BIN)/pytest -m "not slow" -n auto
 
 lint: install ## Check style with ruff and types with mypy
 	$(BIN)/ruff check .

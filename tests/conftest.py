@@ -43,6 +43,21 @@ def _shared_folder() -> Path:
 SHARED = _shared_folder()
 
 
+def chromium_executable() -> str | None:
+    """The Chromium the browser tests drive: $REGISTRY_CHROMIUM (default Debian's
+    /usr/bin/chromium) when it is there, else None, Playwright's own (`playwright install
+    chromium`). scripts/ensure-browser, which `make test` runs first, installs one or the other."""
+    path = os.environ.get("REGISTRY_CHROMIUM", "/usr/bin/chromium")
+    return path if os.access(path, os.X_OK) else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """tests/test_browser.py names /usr/bin/chromium; its fixture launches what is found instead."""
+    module = sys.modules.get("tests.test_browser")
+    if module is not None:
+        module.CHROMIUM = chromium_executable()
+
+
 def invoke(*args: str):
     """Run a registry command and return click's result."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)

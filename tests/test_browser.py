@@ -19,6 +19,8 @@ from registry.services.accounts import create_user
 from registry.store.connection import connect
 from tests.conftest import Served, serving
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

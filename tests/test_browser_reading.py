@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 from tests.conftest import ROOT, serving
 from tests.test_browser import JsErrors, browser, js_errors, page  # noqa: F401 - fixtures
 
+pytestmark = pytest.mark.slow
+
 ARTIFACTS = ROOT / "test-artifacts"
 
 

@@ -145,6 +145,7 @@ def test_metadata_names_licence_and_source():
     assert METADATA["source"]
 
 
+@pytest.mark.slow
 def test_datasette_command_serves_the_configuration(seeded):
     command = datasette_command(seeded, 8001)
     command += ["--get", "/registry/relationships.json?_shape=objects&_size=1"]

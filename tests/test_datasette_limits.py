@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import query, serving
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def served(seeded_template, tmp_path_factory):

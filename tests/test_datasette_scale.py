@@ -335,6 +335,7 @@ async def test_a_big_vendor_page_lists_its_latest_clients_and_links_to_all(ds, s
     assert re.search(r"<td>Unknown</td><td[^>]*>63</td>", html)  # counts cover all 66, not the 50 listed
 
 
+@pytest.mark.slow
 async def test_vendor_page_counts_with_sql_when_a_facet_runs_out_of_time(seeded):
     """A facet Datasette drops for time must not empty the vendor page: it counts with SQL."""
     vendor = registry_id(seeded, "organisations", "clearview-ai")

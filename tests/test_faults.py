@@ -20,6 +20,8 @@ import pytest
 
 from tests.conftest import REGISTRY, ROOT, SHARED, dump, free_port, hidden_fields, query, serving
 
+pytestmark = pytest.mark.slow
+
 FLOCK = SHARED / "data" / "nando-flock-private-eyes" / "agency20240426.csv"
 
 

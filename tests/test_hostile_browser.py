@@ -16,12 +16,15 @@ import re
 import uuid
 from xml.etree import ElementTree
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import hidden_fields, make_hostile_app, query, serving
 from tests.hostile import FLAG
 from tests.test_browser import PASSWORD, REVIEWER, JsErrors, browser, js_errors, page, reviewer  # noqa: F401
 from tests.test_hostile_forms import relationship_base
+
+pytestmark = pytest.mark.slow
 
 TAG = uuid.uuid4().hex[:6]
 # Names that are search terms as well as payloads (the word before the markup).

@@ -248,6 +248,7 @@ def check_dump_grew_by_submissions_only(before: list[str], after: list[str], sto
     assert len(added) == stored
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(FORMS))
 def test_hostile_values_in_every_field_of_every_form(hostile_app, seeded, reviewer_of, kind):
     base_of, free_fields, parsed_fields, shaped_fields = FORMS[kind]

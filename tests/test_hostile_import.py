@@ -168,6 +168,7 @@ def test_hostile_file_contents(hostile_app, seeded, name, content):
     assert dump(seeded.intake_db) == before
 
 
+@pytest.mark.slow
 def test_hostile_mappings_are_refused_and_never_run(hostile_app, seeded):
     CANARY.unlink(missing_ok=True)
     uploader = Uploader(hostile_app, seeded)
@@ -239,6 +240,7 @@ def assert_clear_refusals(results: list[subprocess.CompletedProcess], whats: lis
     assert problems == [], "\n\n".join(problems)
 
 
+@pytest.mark.slow
 def test_cli_import_refuses_hostile_files_mappings_and_paths(seeded, tmp_path):
     env = {"REGISTRY_INSTANCE": str(seeded.instance)}
     good_csv = tmp_path / "list.csv"
@@ -283,6 +285,7 @@ def test_cli_import_refuses_hostile_files_mappings_and_paths(seeded, tmp_path):
     assert not CANARY.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "case", ["vendor: [vendor", "vendor: {vendor", "nested.ndjson", "errors into /proc", "errors under a file"]
 )
@@ -309,6 +312,7 @@ def test_cli_import_refuses_deep_nesting_and_unwritable_reports(seeded, tmp_path
     assert dump(seeded.intake_db) == before
 
 
+@pytest.mark.slow
 def test_cli_import_stores_hostile_names_as_text(seeded, tmp_path):
     """Skipping the invalid rows, the rest is stored pending as typed; the error report
     the command writes has no live formula."""
@@ -330,6 +334,7 @@ def test_cli_import_stores_hostile_names_as_text(seeded, tmp_path):
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), f"a live formula in {errors}: {cell!r}"
 
 
+@pytest.mark.slow
 def test_cli_create_user_refuses_hostile_names(seeded):
     """Every value in-process (fast), a representative set as real processes."""
     env = {"REGISTRY_INSTANCE": str(seeded.instance)}
@@ -355,6 +360,7 @@ def test_cli_create_user_refuses_hostile_names(seeded):
     assert dump(seeded.intake_db) == before
 
 
+@pytest.mark.slow
 def test_cli_backup_refuses_hostile_destinations(seeded, tmp_path):
     env = {"REGISTRY_INSTANCE": str(seeded.instance)}
     a_file = tmp_path / "a-file"
@@ -381,6 +387,7 @@ def test_cli_backup_refuses_hostile_destinations(seeded, tmp_path):
     assert (odd / "intake.db").is_file() and (tmp_path / odd.name / "registry.db").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["under-a-file", "/proc/hostile-backup"])
 def test_cli_backup_into_an_impossible_place(seeded, tmp_path, where):
     a_file = tmp_path / "a-file"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.conftest import hidden_fields
 from tests.hostile import CONTROL, LONG, REPRESENTATIVE, VALUES
 from tests.test_hostile_forms import (
@@ -21,6 +23,7 @@ from tests.test_hostile_forms import (
 LOGIN_VALUES = [(f"value-{i}", v) for i, v in enumerate([*REPRESENTATIVE, *CONTROL[:6], *LONG])]
 
 
+@pytest.mark.slow
 def test_hostile_login_names_and_passwords(hostile_app, seeded, reviewer):
     client = hostile_app.test_client()
     page = client.get("/login").get_data(as_text=True)
@@ -54,6 +57,7 @@ def pending_organisations(app, n: int) -> list[int]:
     return sorted(sid for sid, _ in stored_submissions(app.config["SETTINGS"], references).values())
 
 
+@pytest.mark.slow
 def test_hostile_reasons_for_rejecting(hostile_app, seeded, reviewer_of):
     ids = pending_organisations(hostile_app, len(VALUES))
     token = hidden_fields(reviewer_of.get(f"/review/submissions/{ids[0]}").get_data(as_text=True))["csrf_token"]
@@ -77,6 +81,7 @@ def test_hostile_reasons_for_rejecting(hostile_app, seeded, reviewer_of):
             assert not value.strip() or len(value) > 2000, f"reject {value_id}: a good reason refused"
 
 
+@pytest.mark.slow
 def test_hostile_edits_by_a_reviewer(hostile_app, seeded, reviewer_of):
     client = hostile_app.test_client()
     base = relationship_base(seeded)

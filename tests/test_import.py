@@ -76,6 +76,7 @@ def test_atlas_face_recognition_in_full(seeded, tmp_path):
     assert invoke("check").exit_code == 0
 
 
+@pytest.mark.slow
 def test_flock_agencies_and_usage_in_full(seeded):
     agencies = run(FLOCK / "agency20240426.csv", "--mapping", MAPPINGS / "flock-agencies.yml", "--approve")
     assert agencies.exit_code == 0, agencies.output
@@ -316,6 +317,7 @@ def test_matching_joins_exact_names_and_keeps_the_spelling_as_alias(seeded, tmp_
     assert aliases == [("Justice Dept.",)]
 
 
+@pytest.mark.slow
 def test_importing_the_same_file_twice_adds_nothing(seeded):
     mapping = MAPPINGS / "flock-usage.yml"
     assert run(FLOCK / "agency20240426.csv", "--mapping", MAPPINGS / "flock-agencies.yml", "--approve").exit_code == 0

@@ -23,6 +23,8 @@ from registry.rules.names import name_key
 from registry.store.connection import DatabaseError
 from tests.conftest import REGISTRY, ROOT, SHARED, dump, hidden_fields, invoke, query, serving
 
+pytestmark = pytest.mark.slow
+
 ROWS = 150_000
 
 

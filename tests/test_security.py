@@ -26,6 +26,7 @@ def make_client(monkeypatch, **env):
     return create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test"}).test_client()
 
 
+@pytest.mark.slow
 def test_an_expired_csrf_token_is_refused_and_stores_nothing(seeded, relationship):
     app = create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test", "WTF_CSRF_TIME_LIMIT": 1})
     client = app.test_client()

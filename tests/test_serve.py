@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import REGISTRY, free_port, query, serving
 
@@ -20,6 +21,7 @@ def port_is_closed(url: str) -> bool:
         return s.connect_ex((host, int(port))) != 0
 
 
+@pytest.mark.slow
 def test_serve_answers_on_both_ports_then_stops(seeded):
     with serving(seeded) as served:
         home = httpx.get(f"{served.intake}/", timeout=5)
@@ -46,6 +48,7 @@ def test_serve_without_databases_says_what_to_run(instance):
     assert "registry.db: not found (run `registry init` and `registry publish`)" in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_removes_an_import_its_last_run_left_unfinished(seeded):
     conn = sqlite3.connect(seeded.intake_db)
     with conn:
@@ -60,6 +63,7 @@ def test_serve_removes_an_import_its_last_run_left_unfinished(seeded):
     assert query(seeded.intake_db, "select count(*) from submissions where reference = 'S-DEADBEEF00'") == [(0,)]
 
 
+@pytest.mark.slow
 def test_a_worker_keeps_no_more_idle_connections_than_threads(seeded, monkeypatch):
     """SharingThreadWorker: past `threads` idle kept-alive connections, a worker answers with
     "Connection: close", so that the client's next connection may go to another worker

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 
 import httpx
+import pytest
 
 from tests.conftest import hidden_fields, serving
+
+pytestmark = pytest.mark.slow
 
 
 def test_limits_and_error_pages_over_http(seeded, monkeypatch):
