@@ -51,13 +51,6 @@ def chromium_executable() -> str | None:
     return path if os.access(path, os.X_OK) else None
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """tests/test_browser.py names /usr/bin/chromium; its fixture launches what is found instead."""
-    module = sys.modules.get("tests.test_browser")
-    if module is not None:
-        module.CHROMIUM = chromium_executable()
-
-
 def invoke(*args: str):
     """Run a registry command and return click's result."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)

@@ -1,6 +1,7 @@
 """A contributor, a reviewer and a reader in a real browser against `registry serve`.
 
-Chromium comes from the system (/usr/bin/chromium); the test fails, not skips, without it."""
+Chromium comes from the system ($REGISTRY_CHROMIUM, default /usr/bin/chromium) or Playwright's own
+download (tests/conftest.py:chromium_executable); the test fails, not skips, without one."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from registry.config import Settings
 from registry.services.accounts import create_user
 from registry.store.connection import connect
-from tests.conftest import Served, serving
+from tests.conftest import Served, chromium_executable, serving
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = chromium_executable()  # None: Playwright's own, which scripts/ensure-browser installed
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
