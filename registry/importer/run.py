@@ -3,13 +3,10 @@ and store everything in one transaction (or nothing)."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
-import gc
 import operator
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TextIO
@@ -46,7 +43,6 @@ from registry.store import imports as import_store
 from registry.store import lookups
 
 PROGRESS_EVERY = 5000
-GC_EVERY = 50_000  # new objects between runs of the cyclic collector while rows are read (Python's default: 700)
 # The shared rule without its cache: each distinct client's key is kept with the client (see
 # _Client), and a cache of another 200,000 names would only hold memory.
 _uncached_name_key: Callable[[str], str] = getattr(name_key, "__wrapped__", name_key)
@@ -144,37 +140,12 @@ def run_import(
     import_store.tune_for_bulk(db)
     job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report)
     try:
-        with _fewer_collections():
-            _read_rows(job, table, plan, report, skip_invalid, progress)
+        _read_rows(job, table, plan, report, skip_invalid, progress)
     finally:
         job.release()  # what was kept per value is not needed any more (the move comes next)
     if report.errors:
         raise ImportFailed(report)
     return report
-
-
-_collections_lock = threading.Lock()
-_collections_users: list[tuple[int, ...]] = []  # the thresholds before the first of the imports under way
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run Python's cyclic collector less often while rows are read: the row loop makes few
-    reference cycles but keeps hundreds of thousands of checked values, which the collector,
-    run every 700 new objects, would go through again and again. Process-wide (imports may run
-    in threads of the web app at once): the first sets it, the last restores it."""
-    with _collections_lock:
-        _collections_users.append(gc.get_threshold())
-        if len(_collections_users) == 1:
-            gc.set_threshold(max(_collections_users[0][0], GC_EVERY), *_collections_users[0][1:])
-    try:
-        yield
-    finally:
-        with _collections_lock:
-            first = _collections_users[0]
-            _collections_users.pop()
-            if not _collections_users:
-                gc.set_threshold(*first)
 
 
 def _read_rows(
