@@ -6,7 +6,7 @@ REGISTRY := $(BIN)/registry
 export REGISTRY_INSTANCE ?= instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install run data browser test test-fast lint format bench clean
+.PHONY: help install run data browser axe test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +32,13 @@ run: data ## Serve the intake app (:5000) and Datasette (:8001); PORT=, DATASETT
 browser: install ## Give the browser tests a Chromium: apt-get as root, else Playwright's download
 	scripts/ensure-browser
 
-test: install browser ## Run the whole test suite (several minutes)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+axe: node_modules/.installed ## Install axe-core (npm) for the accessibility checks the browser tests run in each page
+
+test: install browser axe ## Run the whole test suite (several minutes)
 	$(BIN)/pytest
 
 test-fast: install ## Run the tests not marked slow (no servers, browsers or large data), on every core
