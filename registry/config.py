@@ -34,6 +34,12 @@ class Settings:
     workers: int = 2
     threads: int = 4
     max_db_mb: int = 0  # 0: no cap on intake.db beyond the disk's own size
+    public_intake_url: str = ""  # where Datasette's pages link to the intake app; "": http://HOST:PORT
+
+    def intake_url(self, port: int | None = None) -> str:
+        """The intake app's address as readers' links give it (REGISTRY_INTAKE_URL, else the
+        host and the port it is served on)."""
+        return self.public_intake_url or f"http://{self.host}:{port or self.intake_port}"
 
     @property
     def intake_db(self) -> Path:
@@ -84,6 +90,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=_count(env, "REGISTRY_WORKERS", default_workers(), most=64, least=1),
         threads=_count(env, "REGISTRY_THREADS", 4, most=64, least=1),
         max_db_mb=_count(env, "REGISTRY_MAX_DB_MB", 0, most=10_000_000),
+        public_intake_url=env.get("REGISTRY_INTAKE_URL", "").rstrip("/"),
     )
 
 

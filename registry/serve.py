@@ -7,6 +7,7 @@ serving only registry.db, read-only, with time and size limits on every query.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -122,7 +123,10 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
         raise DatabaseError(f"{settings.registry_db}: not found (run `registry init` and `registry publish`)")
     for reference in imports.clean_up(settings.intake_db):  # an import the last run left half-written
         print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
-    datasette = subprocess.Popen(datasette_command(settings, datasette_port))
+    datasette = subprocess.Popen(
+        datasette_command(settings, datasette_port),
+        env={**os.environ, "REGISTRY_INTAKE_URL": settings.intake_url(port)},  # read by datasette/plugins/site_links.py
+    )
     server = IntakeServer(gunicorn_options(settings, port), f"http://{settings.host}:{datasette_port}")
     print(f"Intake app: http://{settings.host}:{port}/", flush=True)
     print(f"Datasette:  http://{settings.host}:{datasette_port}/registry/relationships", flush=True)

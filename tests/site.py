@@ -28,12 +28,15 @@ def axe_violations(page: Page, impacts: set[str] = SERIOUS) -> list[str]:
         page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("async () => await window.axe.run(document, {resultTypes: ['violations']})")
     return [
-        f"{v['id']} ({v['impact']}): {v['help']} at "
-        + "; ".join(" ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
-                    for node in v["nodes"][:3])  # fmt: skip
+        f"{v['id']} ({v['impact']}): {v['help']} at " + "; ".join(_target(node) for node in v["nodes"][:3])
         for v in result["violations"]
         if v.get("impact") in impacts
     ]
+
+
+def _target(node: dict) -> str:
+    target = node["target"]
+    return " ".join(map(str, target)) if isinstance(target, list) else str(target)
 
 
 def sideways_overflow(page: Page) -> int:
