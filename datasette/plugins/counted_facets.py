@@ -30,10 +30,10 @@ import asyncio
 import json
 import sqlite3
 import threading
-from urllib.parse import urlencode
 from array import array
 from collections import Counter, OrderedDict
 from operator import itemgetter
+from urllib.parse import urlencode
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
@@ -222,8 +222,8 @@ class Codes:
 
     def counts(self, ids: list[int], filters: list[tuple[str, tuple]], columns: list[str]) -> dict[str, list[tuple]]:
         """Count the values of `columns` among the rows `ids` that pass `filters` (column is one of values)."""
-        for column, values in filters:
-            wanted, codes = {self.codes[column].get(v, -1) for v in values}, self.arrays[column]
+        for column, chosen in filters:
+            wanted, codes = {self.codes[column].get(v, -1) for v in chosen}, self.arrays[column]
             ids = [i for i in ids if codes[i] in wanted]
         gather = itemgetter(*ids) if len(ids) > 1 else lambda codes: tuple(codes[i] for i in ids)
         counted = {}
@@ -441,7 +441,11 @@ class CountedColumnFacet(ColumnFacet):
         chosen = self.selected(column)
         labels = {r["value"]: r["label"] for r in result["results"]}
         result["selection"] = [
-            {"value": v, "label": labels.get(v, v), "remove_url": self.with_selection(column, [c for c in chosen if c != v])}
+            {
+                "value": v,
+                "label": labels.get(v, v),
+                "remove_url": self.with_selection(column, [c for c in chosen if c != v]),
+            }
             for v in chosen
         ]
         values = None

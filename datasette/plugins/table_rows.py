@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from datasette.utils import tilde_encode
-
-from datasette.utils import to_css_class
+from datasette.utils import tilde_encode, to_css_class
 from markupsafe import Markup, escape
 
 from datasette import hookimpl
@@ -39,10 +37,10 @@ def table_rows(rows, show: tuple[str, ...] | None = None, links: dict | None = N
         by_name = {cell["column"]: cell for cell in row} if show or links else {}
         for cell in (by_name[c] for c in show if c in by_name) if show else row:
             parts.append(_cell_class(cell["column"], cell["value_type"]))
-            link = links.get(cell["column"]) if links else None
-            target = by_name[link[0]]["raw"] if link and link[0] in by_name else None
+            link = (links or {}).get(cell["column"])
+            target = by_name[link[0]]["raw"] if link is not None and link[0] in by_name else None
             if target is not None and cell["raw"] not in (None, ""):
-                parts.append(f'<a href="{escape(link[1] + tilde_encode(str(target)))}">{escape(cell["value"])}</a>')
+                parts.append(f'<a href="{escape(link[1] + tilde_encode(str(target)))}">{escape(cell["value"])}</a>')  # type: ignore[index]
             else:
                 parts.append(escape(cell["value"]))
             parts.append("</td>")
