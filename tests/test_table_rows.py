@@ -13,14 +13,18 @@ from datasette.app import Datasette
 from tests.test_datasette import METADATA, ROOT, ours
 
 HOSTILE = "<script>alert(1)</script> & \"quoted\" 'single' <img src=x onerror=alert(2)>"
-PAGES = [
-    "/registry/relationships",
-    "/registry/relationships?_sort_desc=start_date&_size=7",
-    "/registry/organisations",
-    "/registry/sources",
+PAGES = [  # every column (`_columns=all`): Datasette's template writes them all
+    "/registry/relationships?_columns=all",
+    "/registry/relationships?_sort_desc=start_date&_size=7&_columns=all",
+    "/registry/organisations?_columns=all",
+    "/registry/sources?_columns=all",
     "/registry/relationships/1",
-    "/registry/disclosures",
+    "/registry/disclosures?_columns=all",
 ]
+# The names the filter links to their pages (readable_columns.py), unlinked to compare with Datasette's cells.
+OUR_LINK = re.compile(
+    r'(<td class="col-(?:client|vendor|disclosure|name|title) [^"]*">)<a href="/registry/\w+/\d+">(.*?)</a></td>'
+)
 
 
 def stock(path, templates) -> Datasette:
@@ -62,13 +66,13 @@ async def test_rows_are_those_of_datasettes_own_template(both, page):
     ours_page, stock_page = await mine.client.get(page), await theirs.client.get(page)
     assert ours_page.status_code == stock_page.status_code == 200
     rows = body(ours_page.text)
-    assert rows == body(stock_page.text)
+    assert OUR_LINK.sub(r"\1\2</td>", rows) == body(stock_page.text)
     assert rows.count("<tr>") >= 1 and "<td class=" in rows
 
 
 async def test_hostile_values_are_escaped_in_the_rows(both):
     mine, _ = both
-    rows = body((await mine.client.get("/registry/relationships?_size=max")).text)
+    rows = body((await mine.client.get("/registry/relationships?_size=max&_columns=all")).text)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rows
     assert "<script" not in rows and "<img" not in rows
     assert "&#34;quoted&#34;" in rows and "&#39;single&#39;" in rows

@@ -33,6 +33,7 @@ import threading
 from array import array
 from collections import Counter, OrderedDict
 from operator import itemgetter
+from urllib.parse import urlencode
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
@@ -84,7 +85,7 @@ class Cube:
                     self.conn.execute(f"CREATE INDEX main.pair_{i}_{j}_{j} ON pair_{i}_{j}({escape_sqlite(b)})")
         self.conn.execute("ANALYZE")
 
-    def counts(self, column: str, filters: list[tuple[str, str]]) -> list[tuple]:
+    def counts(self, column: str, filters: list[tuple[str, tuple]]) -> list[tuple]:
         col = escape_sqlite(column)
         table = "cube"
         if len(filters) == 1 and filters[0][0] != column:
@@ -92,10 +93,26 @@ class Cube:
             table = f"pair_{i}_{j}"
         elif {c for c, _ in filters} == {column}:
             table = f"one_{self.columns.index(column)}"
-        where = "".join(f" AND {escape_sqlite(c)} = ?" for c, _ in filters)
-        sql = f"SELECT {col}, sum(n) AS count FROM {table} WHERE {col} IS NOT NULL{where} GROUP BY {col}"
+        sql = f"SELECT {col}, sum(n) AS count FROM {table} WHERE {col} IS NOT NULL{where_in(filters)} GROUP BY {col}"
         with self.lock:
-            return self.conn.execute(sql, [v for _, v in filters]).fetchall()
+            return self.conn.execute(sql, [v for _, values in filters for v in values]).fetchall()
+
+
+def where_in(filters: list[tuple[str, tuple]]) -> str:
+    """` AND column IN (?, ...)` for each (column, values) filter."""
+    return "".join(f" AND {escape_sqlite(c)} IN ({', '.join('?' * len(vs))})" for c, vs in filters)
+
+
+def in_values(value: str) -> tuple[str, ...] | None:
+    """The values of a `column__in=` argument, as Datasette's InFilter reads them (a JSON list,
+    or values separated by commas); None when it is not a list of texts."""
+    if not value.startswith("["):
+        return tuple(v.strip() for v in value.split(","))
+    try:
+        values = json.loads(value)
+    except ValueError:
+        return None
+    return tuple(values) if isinstance(values, list) and all(isinstance(v, str) for v in values) else None
 
 
 CUBES: dict[tuple, Cube] = {}  # (database path, table) -> the latest cube built
@@ -203,11 +220,11 @@ class Codes:
             )
         return numbered
 
-    def counts(self, ids: list[int], filters: list[tuple[str, str]], columns: list[str]) -> dict[str, list[tuple]]:
-        """Count the values of `columns` among the rows `ids` that pass `filters` (column equals value)."""
-        for column, value in filters:
-            code, codes = self.codes[column].get(value, -1), self.arrays[column]
-            ids = [i for i in ids if codes[i] == code]
+    def counts(self, ids: list[int], filters: list[tuple[str, tuple]], columns: list[str]) -> dict[str, list[tuple]]:
+        """Count the values of `columns` among the rows `ids` that pass `filters` (column is one of values)."""
+        for column, chosen in filters:
+            wanted, codes = {self.codes[column].get(v, -1) for v in chosen}, self.arrays[column]
+            ids = [i for i in ids if codes[i] in wanted]
         gather = itemgetter(*ids) if len(ids) > 1 else lambda codes: tuple(codes[i] for i in ids)
         counted = {}
         for column in columns:
@@ -260,7 +277,13 @@ class CountedColumnFacet(ColumnFacet):
         except QueryInterrupted:
             return [], columns
         hideable = {(c["config"].get("column") or c["config"]["simple"]): c["source"] != "metadata" for c in configs}
-        return [await self.result(c, counted.get(c, []), hideable[c]) for c in columns], []
+        results = [await self.result(c, counted.get(c, []), hideable[c]) for c in columns]
+        try:
+            for result in results:
+                await self.add_selection(result)
+        except QueryInterrupted:
+            pass  # the values stay without their choices of more
+        return results, []
 
     def unfiltered(self) -> bool:
         return bool(self.table) and not self.params and self.sql.rstrip().endswith(f"from {escape_sqlite(self.table)}")
@@ -347,9 +370,10 @@ class CountedColumnFacet(ColumnFacet):
         facets = (self.metadata or {}).get("facets") or []
         return [f for f in facets if isinstance(f, str)]
 
-    def facet_filters(self, searched: bool = False) -> list[tuple[str, str]] | None:
-        """The request's filters as (column, value) pairs when all are equalities on facet columns, else None
-        (`searched`: besides one `_search`, Datasette's default search, by every column of the index)."""
+    def facet_filters(self, searched: bool = False) -> list[tuple[str, tuple]] | None:
+        """The request's filters as (column, values) pairs when all are equalities (`column=`, `column__exact=`)
+        or lists (`column__in=`) on facet columns, else None (`searched`: besides one `_search`,
+        Datasette's default search, by every column of the index)."""
         filters = []
         faceted = set(self.metadata_columns())
         for key, value in self.get_querystring_pairs():
@@ -357,10 +381,11 @@ class CountedColumnFacet(ColumnFacet):
                 if key not in NEUTRAL_ARGS and not (searched and key == "_search"):
                     return None
                 continue
-            column = key.removesuffix("__exact")
-            if column not in faceted or "__" in column:
+            column = key.removesuffix("__exact").removesuffix("__in")
+            values = in_values(value) if key.endswith("__in") else (value,)
+            if column not in faceted or "__" in column or values is None:
                 return None
-            filters.append((column, value))
+            filters.append((column, values))
         return filters
 
     async def count(self, columns: list[str], time_limit: int, limit: int | None = None) -> dict[str, list[tuple]]:
@@ -379,6 +404,85 @@ class CountedColumnFacet(ColumnFacet):
         for values in counted.values():
             values.sort(key=lambda vc: (-vc[1], vc[0]))  # Datasette's order: count desc, value
         return counted
+
+    # Several values of one facet, by clicks: each value's link adds it to the column's
+    # selection (`column__in=a,b`, or Datasette's JSON list when a value holds a comma), each
+    # selected value's link removes it. A selected column's other values ("choices") are
+    # counted without its own selection, on the rows the other filters keep, so that a reader
+    # who picked Belgium sees France with France's count.
+
+    def selected(self, column: str) -> list[str]:
+        """The values of `column` the request selects (`column=`, `column__exact=`, `column__in=`)."""
+        found: list[str] = []
+        for key, value in self.get_querystring_pairs():
+            if key in (column, f"{column}__exact"):
+                found.append(value)
+            elif key == f"{column}__in":
+                found.extend(in_values(value) or ())
+        return list(dict.fromkeys(found))
+
+    def with_selection(self, column: str, values: list[str]) -> str:
+        """This page's path with `values` as the whole selection of `column` (and from the first page)."""
+        drop = {column, f"{column}__exact", f"{column}__in", "_next"}
+        pairs = [(k, v) for k, v in self.get_querystring_pairs() if k not in drop]
+        if len(values) == 1:
+            pairs.append((f"{column}__exact" if column.startswith("_") else column, values[0]))
+        elif values:
+            plain = all("," not in v and v == v.strip() for v in values) and not values[0].startswith("[")
+            pairs.append((f"{column}__in", ",".join(values) if plain else json.dumps(values, ensure_ascii=False)))
+        query = urlencode(pairs)
+        return self.request.path + (f"?{query}" if query else "")
+
+    async def add_selection(self, result: dict) -> None:
+        """Give a facet result its `selection` (values, each with the link that removes it) and
+        its `choices` (the other values, counted without this column's selection, each with the
+        link that adds it; None when they cannot be counted so: then `results` stands)."""
+        column = result["name"]
+        chosen = self.selected(column)
+        labels = {r["value"]: r["label"] for r in result["results"]}
+        result["selection"] = [
+            {
+                "value": v,
+                "label": labels.get(v, v),
+                "remove_url": self.with_selection(column, [c for c in chosen if c != v]),
+            }
+            for v in chosen
+        ]
+        values = None
+        if not chosen:
+            values = [(r["value"], r["count"]) for r in result["results"]]
+        else:
+            filters = self.facet_filters()
+            if filters is not None and column in self.metadata_columns():
+                values = await self.counts_without(column, [f for f in filters if f[0] != column])
+        result["choices"] = None
+        if values is not None:
+            size = self.get_facet_size()
+            result["choices"] = [
+                {"value": v, "label": v, "count": n, "add_url": self.with_selection(column, [*chosen, str(v)])}
+                for v, n in values[:size]
+                if str(v) not in chosen
+            ]
+            result["choices_truncated"] = len(values) > size
+
+    async def counts_without(self, column: str, filters: list[tuple[str, tuple]]) -> list[tuple]:
+        """The counts of `column`'s values on the rows that pass `filters`: from the cube when it is built, else SQL."""
+        db = self.ds.get_database(self.database)
+        cube = db.path and cube_for(db.path, self.table, tuple(self.metadata_columns()), self.data_version(db.path))
+        if cube:
+            values = await asyncio.to_thread(cube.counts, column, filters)
+        else:
+            col = escape_sqlite(column)
+            sql = (
+                f"SELECT {col}, count(*) FROM {escape_sqlite(self.table)} WHERE {col} IS NOT NULL{where_in(filters)} "
+                f"GROUP BY {col}"
+            )
+            params = [v for _, values in filters for v in values]
+            rows = await self.ds.execute(
+                self.database, sql, params, custom_time_limit=self.ds.setting("facet_time_limit_ms")
+            )
+            values = [tuple(r) for r in rows.rows]
+        return sorted(values, key=lambda vc: (-vc[1], vc[0]))
 
     async def result(self, column: str, values: list[tuple], hideable: bool) -> dict:
         facet_size = self.get_facet_size()

@@ -6,13 +6,17 @@ time, and every reader's page takes CPU from the intake app on the same cores. O
 `_table.html` is Datasette's with its `<tbody>` loop replaced by this filter, which
 writes the same cells (the same classes, the same escaping: `markupsafe.escape`, which
 Jinja's autoescape calls, leaves Datasette's links as they are and escapes the rest).
-tests/test_table_rows.py compares the two templates' rows on real pages."""
+tests/test_table_rows.py compares the two templates' rows on real pages.
+
+It also writes only the columns a reader sees first (`show`, from readable_columns.py) and
+links names to their pages (`links`: a name column -> the column of its row's id and the
+URL of that table), so Datasette's cells of the other columns are never written."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from datasette.utils import to_css_class
+from datasette.utils import tilde_encode, to_css_class
 from markupsafe import Markup, escape
 
 from datasette import hookimpl
@@ -23,14 +27,22 @@ def _cell_class(column: str, value_type: str) -> str:
     return f'<td class="col-{escape(to_css_class(column))} type-{escape(value_type)}">'
 
 
-def table_rows(rows) -> Markup:
-    """`<tr>` elements for Datasette's display rows (lists of cells: column, value, value_type)."""
+def table_rows(rows, show: tuple[str, ...] | None = None, links: dict | None = None) -> Markup:
+    """`<tr>` elements for Datasette's display rows (lists of cells: column, value, raw, value_type):
+    the cells of the columns in `show` in its order (all when None), with the columns of `links`
+    written as links to their rows' pages."""
     parts = []
     for row in rows or ():
         parts.append("<tr>")
-        for cell in row:
+        by_name = {cell["column"]: cell for cell in row} if show or links else {}
+        for cell in (by_name[c] for c in show if c in by_name) if show else row:
             parts.append(_cell_class(cell["column"], cell["value_type"]))
-            parts.append(escape(cell["value"]))
+            link = (links or {}).get(cell["column"])
+            target = by_name[link[0]]["raw"] if link is not None and link[0] in by_name else None
+            if target is not None and cell["raw"] not in (None, ""):
+                parts.append(f'<a href="{escape(link[1] + tilde_encode(str(target)))}">{escape(cell["value"])}</a>')  # type: ignore[index]
+            else:
+                parts.append(escape(cell["value"]))
             parts.append("</td>")
         parts.append("</tr>\n")
     return Markup("".join(parts))  # noqa: S704 (every value went through escape above)
