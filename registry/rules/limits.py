@@ -30,6 +30,7 @@ LONGEST: dict[str, dict[str, int]] = {
     "reviews": {"note": 2000},
     "organisation_decisions": {"reason": 2000},
     "audit_log": {"reason": 2000},
+    "relationship_withdrawals": {"public_reason": 1000},
     "users": {"name": 100},
 }
 
