@@ -45,6 +45,8 @@ def headline(kind: str, payload: dict[str, Any]) -> str:
             return payload[key][0][field]
     if payload.get("responses"):
         return f"Response on relationship {payload['responses'][0]['relationship_id']}"
+    if payload.get("corrections"):
+        return f"Error report on relationship {payload['corrections'][0]['relationship_id']}"
     if payload.get("import"):
         return f"Import of {payload['import']['file']}: {payload['import'].get('summary', '')}"
     return kind
