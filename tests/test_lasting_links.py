@@ -124,7 +124,8 @@ def test_the_review_page_withdraws_with_a_public_notice(seeded, reviewer_client)
     missing = post_form(reviewer_client, url, {"reason": PRIVATE_REASON, "public_reason": ""})
     assert missing.status_code == 422
     assert "Give the notice readers will see" in text(missing)
-    assert post_form(reviewer_client, url, {"reason": PRIVATE_REASON, "public_reason": PUBLIC_NOTICE}).status_code == 303
+    done = post_form(reviewer_client, url, {"reason": PRIVATE_REASON, "public_reason": PUBLIC_NOTICE})
+    assert done.status_code == 303
     shown = text(reviewer_client.get(url))
     assert PUBLIC_NOTICE in shown and PRIVATE_REASON in shown  # the reviewer sees both
     conn = sqlite3.connect(seeded.intake_db)
