@@ -154,8 +154,8 @@ def links_of(body: str, element_id: str) -> str:
 @pytest.mark.parametrize(("link", "form"), [("respond", "response"), ("report", "correction")])
 async def test_respond_and_report_links_open_the_form_filled_for_this_relationship(seeded, client, link, form):
     rel = relationship_id(seeded, "clearview-ai", "coinbase")
-    page = await ours(seeded.registry_db).client.get(f"/registry/relationships/{rel}")
-    href = links_of(page.text, link)
+    shown = await ours(seeded.registry_db).client.get(f"/registry/relationships/{rel}")
+    href = links_of(shown.text, link)
     intake = re.match(r"https?://[^/]+", href)
     assert intake is not None and href[intake.end() :] == f"/submit/{form}?relationship={rel}"
     response = client.get(href[intake.end() :])
@@ -236,7 +236,7 @@ SHOTS = Path("/tmp/shots-relpage")
 NOT_YET_OURS = ("html-has-lang",)
 
 
-def reader_checks(page: Page, name: str, width: int) -> None:
+def reader_checks(page: Page, name: str, width: int) -> None:  # noqa: F811 - not the fixture
     """What every public page must pass, at this width: no sideways scroll, axe, a screenshot."""
     assert sideways_overflow(page) == 0, f"{name} at {width}px scrolls sideways"
     problems = [v for v in axe_violations(page) if not v.startswith(NOT_YET_OURS)]
