@@ -280,6 +280,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations(
 CREATE INDEX IF NOT EXISTS observations_source ON observations(source_id);
 CREATE INDEX IF NOT EXISTS observations_submission ON observations(submission_id);
 
+-- Withdrawn relationships: when, and the notice readers see at the old address (the
+-- reviewer's own reason stays in the audit log, private).
+CREATE TABLE IF NOT EXISTS relationship_withdrawals (
+    relationship_id INTEGER PRIMARY KEY REFERENCES relationships(id),
+    withdrawn_at TEXT NOT NULL,
+    public_reason TEXT NOT NULL CHECK (public_reason <> '' AND length(public_reason) <= 1000)
+) STRICT;
+
 -- What the publisher copies into registry.db: one view per public table, with the
 -- same columns, holding only approved rows whose references are published too.
 -- A relationship is published only with at least one citation of a published source.
@@ -390,11 +398,18 @@ LEFT JOIN countries co ON co.code = c.country
 JOIN arrangements arr ON arr.code = r.arrangement_code
 LEFT JOIN disclosures d ON d.id = r.disclosure_id;
 
+-- Only id, date and public notice: a reader's old link answers 410 with them.
+CREATE VIEW IF NOT EXISTS public_withdrawn_relationships AS
+SELECT w.relationship_id AS id, w.withdrawn_at, w.public_reason
+FROM relationship_withdrawals w JOIN relationships r ON r.id = w.relationship_id
+WHERE r.status = 'withdrawn';
+
 -- PRIVATE. What a contributor sent, as sent, and how to reach them.
 CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('organisation', 'source', 'disclosure', 'relationship', 'response', 'import')),
+    kind TEXT NOT NULL CHECK (kind IN ('organisation', 'source', 'disclosure', 'relationship', 'response', 'import',
+                                       'correction')),
     payload TEXT NOT NULL CHECK (json_valid(payload)),
     submitter_name TEXT,
     submitter_contact TEXT,
@@ -628,3 +643,11 @@ CREATE TABLE IF NOT EXISTS observations (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
 CREATE INDEX IF NOT EXISTS observations_metric ON observations(metric);
+
+-- A withdrawn relationship's address answers 410 Gone with this notice
+-- (datasette/plugins/lasting_links.py).
+CREATE TABLE IF NOT EXISTS withdrawn_relationships (
+    id INTEGER PRIMARY KEY,
+    withdrawn_at TEXT NOT NULL,
+    public_reason TEXT NOT NULL
+) STRICT;

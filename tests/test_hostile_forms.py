@@ -182,6 +182,13 @@ FORMS = {
         ["relationship_id", "organisation", "kind", "source-id", "idempotency_key"],
         ["response_date", "source-url", "source-language", "source-published_date", "submitter_contact"],
     ),
+    "correction": (
+        lambda seeded: {"relationship_id": response_data(seeded)["relationship_id"],
+                        "problem": "The dates are wrong.", "evidence": "https://example.org/e, page 2."},
+        ["problem", "evidence", "submitter_name"],
+        ["relationship_id", "idempotency_key"],
+        ["submitter_contact"],
+    ),
 }  # fmt: skip
 
 

@@ -271,7 +271,9 @@ def test_withdraw_leaves_registry_keeps_history(reviewer_client, seeded, tmp_pat
     )[0][0]
     url = f"/review/relationships/{rel_id}"
     assert post_form(reviewer_client, url, {"reason": ""}).status_code == 422
-    response = post_form(reviewer_client, url, {"reason": "Equinox is not on the list after all."})
+    assert post_form(reviewer_client, url, {"reason": "Not on the list.", "public_reason": ""}).status_code == 422
+    notice = {"public_reason": "The list does not name this client."}
+    response = post_form(reviewer_client, url, {"reason": "Equinox is not on the list after all.", **notice})
     assert response.status_code == 303
     assert query(seeded.registry_db, "select count(*) from relationships where id = ?", [rel_id]) == [(0,)]
     assert query(seeded.intake_db, "select status from relationships where id = ?", [rel_id]) == [("withdrawn",)]
@@ -319,7 +321,7 @@ def test_logout_ends_the_session(reviewer_client):
     [
         ("/review/submissions/{id}/reject", {"reason": "spam"}),
         ("/review/submissions/{id}/edit", {"summary": "changed"}),
-        ("/review/relationships/1", {"reason": "withdrawn by a stranger"}),
+        ("/review/relationships/1", {"reason": "withdrawn by a stranger", "public_reason": "Withdrawn."}),
         ("/review/organisations/merge", {"survivor_id": "1", "other_id": "2", "decision": "merge", "reason": "x"}),
     ],
 )
@@ -364,7 +366,8 @@ def test_merge_never_folds_a_published_relationship_into_a_withdrawn_one(reviewe
     invoke("publish")
     walmart = org_id(seeded, "walmart")
     rel = query(seeded.intake_db, "select id from relationships where client_id = ?", [walmart])[0][0]
-    assert post_form(reviewer_client, f"/review/relationships/{rel}", {"reason": "Wrong row."}).status_code == 303
+    withdrawal = {"reason": "Wrong row.", "public_reason": "Withdrawn."}
+    assert post_form(reviewer_client, f"/review/relationships/{rel}", withdrawal).status_code == 303
     post_form(reviewer_client, "/review/organisations/merge",
               {"survivor_id": walmart, "other_id": duplicate, "decision": "merge", "reason": "Same."})  # fmt: skip
     assert query(seeded.registry_db, "select count(*) from relationships where client_id = ?", [walmart]) == [(1,)]

@@ -30,6 +30,7 @@ LONGEST: dict[str, dict[str, int]] = {
     "reviews": {"note": 2000},
     "organisation_decisions": {"reason": 2000},
     "audit_log": {"reason": 2000},
+    "relationship_withdrawals": {"public_reason": 1000},
     "users": {"name": 100},
 }
 
@@ -55,6 +56,7 @@ SUBDIVISION = 10  # an ISO 3166-2 code such as US-FL
 ALIASES = 3000  # the organisation form's "other names", one per line
 COUNT = 20  # a number as typed, with separators: "2,200"
 PASSWORD = 1000
+REPORT = 4000  # an error report's "what is wrong" and "evidence" (kept in the private submission)
 
 
 def longest(table: str, column: str) -> int:

@@ -130,6 +130,13 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
         changes.append(
             f"New response ({r['kind']}) on relationship {r['relationship_id']}: {rel['vendor']} → {rel['client']}"
         )
+    for c in payload.get("corrections", []):
+        rel = lookups.relationship(db, c["relationship_id"])
+        names = f"{rel['vendor']} → {rel['client']}" if rel else "no longer in the registry"
+        changes.append(
+            f"Nothing is published: an error report on relationship {c['relationship_id']} ({names}). "
+            "Correct the record through an edit, a merge or a withdrawal, then approve to mark it handled."
+        )
     duplicates = {o["name"]: near_matches(o["name"], spellings) for o in new_orgs.values()}
     organisations = [
         {
@@ -142,7 +149,7 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
     ]
     return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload,
             "organisations": organisations, "sources": list(new_sources.values()),
-            "disclosures": payload.get("disclosures", [])}  # fmt: skip
+            "disclosures": payload.get("disclosures", []), "corrections": payload.get("corrections", [])}  # fmt: skip
 
 
 def edit(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from registry.config import Settings
+from registry.rules import limits
 from registry.services.approval import ReviewError, publishing
-from registry.store import curation, lookups
+from registry.store import curation, lookups, private
 from registry.store import submissions as submission_store
 
 
@@ -71,13 +72,28 @@ def _must_be_current(number: int, found: dict[str, Any] | None) -> None:
         raise ReviewError(f"Organisation {number} was merged into {found['id']} ({found['name']}): reload the page.")
 
 
-def withdraw(settings: Settings, rel_id: int, user: dict[str, Any], reason: str) -> None:
-    """Take a relationship out of registry.db; it stays in intake.db with its history."""
+def withdraw(settings: Settings, rel_id: int, user: dict[str, Any], reason: str, public_reason: str) -> None:
+    """Take a relationship out of registry.db; it stays in intake.db with its history.
+
+    `reason` is the reviewer's, kept in the audit log; `public_reason` is the notice
+    readers see at the relationship's old address (published, with the date)."""
+    reason, public_reason = reason.strip(), public_reason.strip()
+    if not public_reason:
+        raise ReviewError("Give the public notice readers will see at the relationship's address.")
+    if len(public_reason) > limits.longest("relationship_withdrawals", "public_reason"):
+        raise ReviewError(
+            f"The public notice is too long: at most {limits.longest('relationship_withdrawals', 'public_reason')} "
+            "characters."
+        )
+    if len(reason) >= private.shortest("audit_log", "reason") and reason.casefold() in public_reason.casefold():
+        # `registry check` would rightly find the private reason in registry.db
+        raise ReviewError("The public notice repeats the private reason: write it for readers, without review notes.")
     with publishing(settings) as db:
         before = submission_store.row(db, "relationships", rel_id)
         if before is None or before["status"] != "approved":
             raise ReviewError(f"No published relationship has number {rel_id}.")
         curation.set_relationship_status(db, rel_id, "withdrawn")
+        curation.record_withdrawal(db, rel_id, public_reason)
         submission_store.audit(
             db,
             "relationships",

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from registry.rules import limits
 from registry.rules.fields import FieldError, ValidationError, Vocabulary, slugify
 from registry.rules.names import name_key
 from registry.rules.records import (
@@ -198,12 +199,32 @@ def prepare_response(draft: Draft, data: Mapping[str, Any]) -> None:
         draft.payload["responses"] = [{**record, "relationship_id": rel["id"]}]
 
 
+def prepare_correction(draft: Draft, data: Mapping[str, Any]) -> None:
+    """An error report: which published relationship, what is wrong, the evidence. It
+    publishes nothing: a reviewer reads it and corrects the record through the usual means."""
+    rel = lookups.relationship(draft.db, data["relationship_id"]) if data.get("relationship_id") else None
+    if rel is None or rel["status"] != "approved":
+        draft.errors.append(
+            FieldError("relationship_id", f"No published relationship has number {data.get('relationship_id')}.")
+        )
+    report = {"relationship_id": rel["id"] if rel else None}
+    for field, missing in (("problem", "Say what is wrong."), ("evidence", "Give your evidence.")):
+        text = (data.get(field) or "").strip()
+        if not text:
+            draft.errors.append(FieldError(field, missing))
+        elif len(text) > limits.REPORT:
+            draft.errors.append(FieldError(field, f"At most {limits.REPORT} characters."))
+        report[field] = text
+    draft.payload["corrections"] = [report]
+
+
 PREPARERS: dict[str, Callable[[Draft, Mapping[str, Any]], None]] = {
     "organisation": prepare_organisation,
     "source": prepare_source,
     "disclosure": prepare_disclosure,
     "relationship": prepare_relationship,
     "response": prepare_response,
+    "correction": prepare_correction,
 }
 
 

@@ -110,6 +110,21 @@ def set_relationship_status(db: sqlite_utils.Database, rel_id: int, status: str)
     db.execute("UPDATE relationships SET status = ?, updated_at = ? WHERE id = ?", [status, now(), rel_id])
 
 
+def record_withdrawal(db: sqlite_utils.Database, rel_id: int, public_reason: str) -> None:
+    """Keep the date and the notice readers see at the withdrawn relationship's address."""
+    db.execute(
+        "INSERT OR REPLACE INTO relationship_withdrawals (relationship_id, withdrawn_at, public_reason) "
+        "VALUES (?, ?, ?)",
+        [rel_id, now(), public_reason],
+    )
+
+
+def withdrawal(db: sqlite_utils.Database, rel_id: int) -> dict[str, Any] | None:
+    """When a relationship was withdrawn and its public notice, if it was."""
+    found = list(db.query("SELECT * FROM relationship_withdrawals WHERE relationship_id = ?", [rel_id]))
+    return found[0] if found else None
+
+
 def organisation_links(db: sqlite_utils.Database, org_id: int) -> dict[str, Any]:
     """What hangs on an organisation, for the audit log of a merge."""
 

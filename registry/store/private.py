@@ -32,3 +32,8 @@ def private_values(intake: sqlite_utils.Database) -> set[str]:
         # ("Jordan Smith") are telling enough to look for.
         values.update(r[0] for r in rows if column != "submitter_name" or " " in r[0])
     return values
+
+
+def shortest(table: str, column: str) -> int:
+    """The shortest value of a private column that `registry check` looks for in registry.db."""
+    return next(n for t, c, n in PRIVATE_COLUMNS if (t, c) == (table, column))

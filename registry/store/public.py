@@ -27,6 +27,7 @@ PUBLIC_TABLES = (
     "citations",
     "responses",
     "observations",
+    "withdrawn_relationships",  # a withdrawn relationship's notice, for its old address
 )
 VOCABULARY_TABLES = PUBLIC_TABLES[:7]
 # Full-text search (sqlite-utils' FTS5, kept current by triggers): table -> columns.

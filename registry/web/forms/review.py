@@ -57,9 +57,19 @@ class MergeForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     reason = TextAreaField(
-        "Why it is withdrawn",
+        "Why it is withdrawn (private)",
         [
             DataRequired("Give the reason for withdrawing, for the record."),
             at_most("audit_log", "reason"),
         ],
+        description="For reviewers and the audit log; never published.",
+    )
+    public_reason = TextAreaField(
+        "Notice for readers (published)",
+        [
+            DataRequired("Give the notice readers will see at the relationship's address."),
+            at_most("relationship_withdrawals", "public_reason"),
+        ],
+        description="Shown with the date at the relationship's old address, e.g. 'The source was retracted.' "
+        "No names, no review notes.",
     )

@@ -1,4 +1,4 @@
-"""The contributor forms: organisation, source, disclosure, relationship, response."""
+"""The contributor forms: organisation, source, disclosure, relationship, response, error report."""
 
 from __future__ import annotations
 
@@ -255,4 +255,24 @@ class ResponseForm(SubmitterForm):
     source = FormField(SourceRefForm, label="Source of the response")
     locator = StringField(
         "Where in the source", [Optional(), at_most("responses", "locator")], description="e.g. 'paragraph 9'."
+    )
+
+
+class CorrectionForm(SubmitterForm):
+    """A reader's report of an error in a published relationship, for reviewers only."""
+
+    relationship_id = IntegerField(
+        "Relationship number",
+        [DataRequired("Give the number of a published relationship."), ID_RANGE],
+        description="The number in the relationship's address, e.g. 5 for /registry/relationships/5.",
+    )
+    problem = TextAreaField(
+        "What is wrong",
+        [DataRequired("Say what is wrong."), limit(limits.REPORT)],
+        description="e.g. 'The client is the Orlando Police Department, not the Orange County Sheriff.'",
+    )
+    evidence = TextAreaField(
+        "How you know",
+        [DataRequired("Give your evidence: a link, a document, or where to look."), limit(limits.REPORT)],
+        description="Links or references reviewers can check. Nothing you write here is published.",
     )

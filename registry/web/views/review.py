@@ -45,6 +45,8 @@ def headline(kind: str, payload: dict[str, Any]) -> str:
             return payload[key][0][field]
     if payload.get("responses"):
         return f"Response on relationship {payload['responses'][0]['relationship_id']}"
+    if payload.get("corrections"):
+        return f"Error report on relationship {payload['corrections'][0]['relationship_id']}"
     if payload.get("import"):
         return f"Import of {payload['import']['file']}: {payload['import'].get('summary', '')}"
     return kind
@@ -181,17 +183,20 @@ def relationship(rel_id: int) -> Response | tuple[str, int]:
         abort(404)
     form = WithdrawForm()
     if form.validate_on_submit():
-        assert form.reason.data is not None  # DataRequired
+        assert form.reason.data is not None and form.public_reason.data is not None  # DataRequired
+        settings = current_app.config["SETTINGS"]
         try:
-            curation.withdraw(current_app.config["SETTINGS"], rel_id, g.user, form.reason.data.strip())
+            curation.withdraw(settings, rel_id, g.user, form.reason.data, form.public_reason.data)
         except approval.ReviewError as e:
-            form.reason.errors = [*form.reason.errors, str(e)]
+            form.public_reason.errors = [*form.public_reason.errors, str(e)]
         else:
             flash(f"Relationship {rel_id} withdrawn from the public registry.")
             return redirect(url_for("review.relationship", rel_id=rel_id), 303)
     entries = submission_store.audit_entries(db, "relationships", rel_id)
     status = 422 if request.method == "POST" else 200
-    return render_template("review_relationship.html", rel=rel, form=form, entries=entries), status
+    withdrawal = curation_store.withdrawal(db, rel_id)
+    html = render_template("review_relationship.html", rel=rel, form=form, entries=entries, withdrawal=withdrawal)
+    return html, status
 
 
 @bp.get("/audit")

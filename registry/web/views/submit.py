@@ -1,4 +1,5 @@
-"""Contributors' pages: the five submission forms, the confirmation, name suggestions."""
+"""Contributors' pages: the submission forms (five kinds of record, and error reports), the
+confirmation, name suggestions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from registry.store import lookups
 from registry.store import submissions as submission_store
 from registry.web.db import get_db, get_vocabulary
 from registry.web.forms import attach_errors, set_choices
-from registry.web.forms.submit import DisclosureForm, OrganisationForm, RelationshipForm, ResponseForm, SourceForm
+from registry.web.forms.submit import (
+    CorrectionForm,
+    DisclosureForm,
+    OrganisationForm,
+    RelationshipForm,
+    ResponseForm,
+    SourceForm,
+)
 from registry.web.ratelimit import limiter, submit_limit
 
 bp = Blueprint("submit", __name__)
@@ -26,6 +34,7 @@ FORMS: dict[str, type[FlaskForm]] = {
     "source": SourceForm,
     "disclosure": DisclosureForm,
     "response": ResponseForm,
+    "correction": CorrectionForm,
 }
 TITLES = {
     "relationship": "A vendor-client relationship",
@@ -33,6 +42,7 @@ TITLES = {
     "source": "A source",
     "disclosure": "A disclosure",
     "response": "A response (right of reply)",
+    "correction": "An error report",
 }
 # Which vocabulary table fills each select field, per form.
 VOCABULARIES = {
@@ -41,7 +51,10 @@ VOCABULARIES = {
     "source": {},
     "disclosure": {"kind": "disclosure_kinds"},
     "response": {"kind": "response_kinds"},
+    "correction": {},
 }
+# The forms a published relationship's page links to, filled with its number (?relationship=5).
+ABOUT_RELATIONSHIP = ("response", "correction")
 
 
 def build_form(kind: str, data: dict | None = None) -> FlaskForm:
@@ -58,9 +71,21 @@ def build_form(kind: str, data: dict | None = None) -> FlaskForm:
 
 
 def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
-    countries = lookups.country_names(get_db())
+    db = get_db()
+    countries = lookups.country_names(db)
+    about = None
+    number = form.relationship_id.data if kind in ABOUT_RELATIONSHIP else None
+    if isinstance(number, int) and 0 < number < 2**63:  # as typed: it may be out of SQLite's range
+        found = lookups.relationship(db, number)
+        about = found if found is not None and found["status"] == "approved" else None
     html = render_template(
-        "submit.html", kind=kind, title=TITLES[kind], form=form, countries=countries, problems=problems or []
+        "submit.html",
+        kind=kind,
+        title=TITLES[kind],
+        form=form,
+        countries=countries,
+        problems=problems or [],
+        about=about,
     )
     return html, status
 
@@ -76,8 +101,9 @@ def submit(kind: str) -> Response | tuple[str, int]:
     if kind not in FORMS:
         abort(404)
     form = build_form(kind)
-    if request.method == "GET" and kind == "response" and request.args.get("relationship", "").isdigit():
-        form.relationship_id.data = int(request.args["relationship"])
+    wanted = request.args.get("relationship", "")
+    if request.method == "GET" and kind in ABOUT_RELATIONSHIP and wanted.isdigit() and len(wanted) <= 18:
+        form.relationship_id.data = int(wanted)
     if not form.validate_on_submit():
         return render_form(kind, form, status=422 if request.method == "POST" else 200)
     try:
