@@ -11,7 +11,6 @@ import io
 import os
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -110,12 +109,12 @@ def test_downloads_page_lists_the_release_and_its_files_download(site):
     (release,) = [p for p in (settings.instance / "releases").iterdir() if p.is_dir()]
     response = httpx.get(f"{served.datasette}/downloads")
     assert response.status_code == 200
-    page = response.text
-    assert "<title>Downloads — Exposure registry</title>" in page
-    assert f">{release.name}</h3>" in page
-    assert 'href="/registry.db"' in page
-    assert 'href="/registry/relationship_sources.csv?_stream=on&amp;_dl=1"' in page
-    links = release_links(page)
+    html = response.text
+    assert "<title>Downloads — Exposure registry</title>" in html
+    assert f">{release.name}</h3>" in html
+    assert 'href="/registry.db"' in html
+    assert 'href="/registry/relationship_sources.csv?_stream=on&amp;_dl=1"' in html
+    links = release_links(html)
     assert sorted(link.rsplit("/", 1)[1] for link in links) == sorted(
         p.name for p in release.iterdir() if not p.name.startswith(".")
     )
@@ -142,7 +141,7 @@ def test_release_routes_serve_nothing_outside_a_release_folder(site):
             f"/releases/{release.name}/../../intake.db",
             f"/releases/{release.name}/..%2F..%2Fintake.db",
             f"/releases/{release.name}/%2E%2E%2F%2E%2E%2Fintake.db",
-            f"/releases/..%2Fregistry-2000-01-01/datapackage.json",
+            "/releases/..%2Fregistry-2000-01-01/datapackage.json",
             f"/releases/{release.name}/%2Fetc%2Fpasswd",
             f"/releases/{release.name}//etc/passwd",
             f"/releases/{release.name}/linked.csv",
