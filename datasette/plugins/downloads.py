@@ -104,7 +104,11 @@ async def whole_database(datasette, request, send):
     if source is None or not source.exists():
         await Response.text("The public database is not there.", status=404).asgi_send(send)
         return
-    handle, size = await open_snapshot(source)
+    if datasette.get_database(DATABASE).is_mutable:
+        handle, size = await open_snapshot(source)
+    else:  # a replica's immutable file (`datasette serve -i`) is its own consistent copy
+        handle = open(source, "rb")  # noqa: SIM115  # closed by send_file
+        size = os.fstat(handle.fileno()).st_size
     name = f"exposure-registry-{dt.date.today().isoformat()}.db"
     headers = {"content-type": TYPES[".db"], "content-disposition": f'attachment; filename="{name}"'}
     await send_file(send, handle, size, headers)

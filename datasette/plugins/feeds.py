@@ -45,7 +45,7 @@ def feed_params(view_name: str, table: str | None, request) -> dict[str, str] | 
             if value and param not in params:
                 params[param] = value
         return params
-    if view_name == "query" and request.path.rstrip("/").endswith("/new_relationships"):
+    if request.path == f"/{DATABASE}/new_relationships":  # the canned query (Datasette 0.65 names its view "")
         return {k: v for k in ("vendor", "country", "organisation", "disclosure") if (v := request.args.get(k))}
     if view_name == "index":
         return {}
