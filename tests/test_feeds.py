@@ -67,7 +67,8 @@ def test_every_entry_links_to_its_relationship_page(site):
     [
         ("", "New relationships — Exposure registry"),
         ("?vendor=Clearview+AI", "New relationships: Clearview AI clients — Exposure registry"),
-        ("?vendor=clearview-ai&country=Belgique", "New relationships: Clearview AI clients in Belgium — Exposure registry"),
+        ("?vendor=clearview-ai&country=Belgique",
+         "New relationships: Clearview AI clients in Belgium — Exposure registry"),
         ("?country=FR", "New relationships: clients in France — Exposure registry"),
         ("?organisation=clearview-ai", "New relationships: Clearview AI, as vendor or client — Exposure registry"),
         ("?vendor=Nobody+Inc", "New relationships: Nobody Inc clients — Exposure registry"),
@@ -144,7 +145,8 @@ def test_pages_announce_their_feed(site):
         f"/registry/organisations/{organisation}": {"organisation": str(organisation)},
         f"/registry/disclosures/{disclosure}": {"disclosure": str(disclosure)},
         "/registry/relationships": {},
-        "/registry/relationships?vendor=Clearview+AI&client_country=Belgium": {"vendor": "Clearview AI", "country": "Belgium"},
+        "/registry/relationships?vendor=Clearview+AI&client_country=Belgium":
+            {"vendor": "Clearview AI", "country": "Belgium"},
         "/registry/new_relationships?country=Belgique": {"country": "Belgique"},
     }  # fmt: skip
     for path, params in pages.items():
