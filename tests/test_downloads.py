@@ -97,6 +97,7 @@ def test_concurrent_requests_share_one_snapshot(seeded: Settings):
             bodies = list(pool.map(lambda _: httpx.get(f"{served.datasette}/registry.db", timeout=60), range(20)))
         assert {r.status_code for r in bodies} == {200}
         assert len({hashlib.sha256(r.content).hexdigest() for r in bodies}) == 1
+        assert 'id="no-releases"' in httpx.get(f"{served.datasette}/downloads").text  # none made in this instance
     assert served.output.count(BUILT) == 1, served.output
 
 
@@ -124,6 +125,25 @@ def test_downloads_page_lists_the_release_and_its_files_download(site):
         assert got.content == (release / link.rsplit("/", 1)[1]).read_bytes(), link
     package = httpx.get(f"{served.datasette}/releases/{release.name}/datapackage.json").json()
     assert package["version"] == release.name
+
+
+def test_releases_folder_is_a_setting():
+    assert load_settings({"REGISTRY_INSTANCE": "/srv/a"}).releases == Path("/srv/a/releases")
+    assert load_settings({"REGISTRY_INSTANCE": "/srv/a", "REGISTRY_RELEASES": "/srv/r"}).releases == Path("/srv/r")
+
+
+def test_site_lists_and_serves_the_releases_of_the_setting(seeded: Settings, tmp_path: Path, monkeypatch):
+    elsewhere = tmp_path / "published"
+    result = invoke("publish", "--out", str(elsewhere))
+    assert result.exit_code == 0, result.output
+    (release,) = list(elsewhere.iterdir())
+    monkeypatch.setenv("REGISTRY_RELEASES", str(elsewhere))  # `registry serve` passes it on to Datasette
+    with serving(seeded) as served:
+        links = release_links(httpx.get(f"{served.datasette}/downloads").text)
+        assert f"/releases/{release.name}/datapackage.json" in links
+        got = httpx.get(f"{served.datasette}/releases/{release.name}/registry.db")
+        assert got.status_code == 200
+        assert got.content == (release / "registry.db").read_bytes()
 
 
 def test_release_routes_serve_nothing_outside_a_release_folder(site):
