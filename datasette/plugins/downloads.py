@@ -105,7 +105,13 @@ async def whole_database(datasette, request, send):
         await Response.text("The public database is not there.", status=404).asgi_send(send)
         return
     if datasette.get_database(DATABASE).is_mutable:
-        handle, size = await open_snapshot(source)
+        try:
+            handle, size = await open_snapshot(source)
+        except (OSError, sqlite3.Error) as e:  # a full disk, an unwritable instance folder
+            print(f"downloads: no snapshot of {source}: {e}", file=sys.stderr, flush=True)
+            message = "The database cannot be copied for download just now; please try again later."
+            await Response.text(message, status=503).asgi_send(send)
+            return
     else:  # a replica's immutable file (`datasette serve -i`) is its own consistent copy
         handle = open(source, "rb")  # noqa: SIM115  # closed by send_file
         size = os.fstat(handle.fileno()).st_size
