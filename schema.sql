@@ -651,3 +651,19 @@ CREATE TABLE IF NOT EXISTS withdrawn_relationships (
     withdrawn_at TEXT NOT NULL,
     public_reason TEXT NOT NULL
 ) STRICT;
+
+-- One row per citation, with its relationship and its source: the "relationships with
+-- their sources" CSV of the downloads page (/registry/relationship_sources.csv?_stream=on).
+-- Read in citation order, each relationship and source found by its key.
+CREATE VIEW IF NOT EXISTS relationship_sources AS
+SELECT ci.id AS citation_id,
+       r.id AS relationship_id,
+       r.vendor, r.client, r.client_country, r.arrangement,
+       r.start_date, r.end_date, r.disclosure,
+       s.title AS source_title, s.url AS source_url, s.archive_url,
+       s.publisher, s.published_date,
+       ci.locator, ci.quote
+FROM citations ci
+JOIN relationships r ON r.id = ci.relationship_id
+JOIN sources s ON s.id = ci.source_id
+ORDER BY ci.id;

@@ -35,6 +35,7 @@ class Settings:
     threads: int = 4
     max_db_mb: int = 0  # 0: no cap on intake.db beyond the disk's own size
     public_intake_url: str = ""  # where Datasette's pages link to the intake app; "": http://HOST:PORT
+    releases_dir: Path | None = None  # releases the public site lists and serves; None: <instance>/releases
 
     def intake_url(self, port: int | None = None) -> str:
         """The intake app's address as readers' links give it (REGISTRY_INTAKE_URL, else the
@@ -48,6 +49,11 @@ class Settings:
     @property
     def registry_db(self) -> Path:
         return self.instance / "registry.db"
+
+    @property
+    def releases(self) -> Path:
+        """The folder of releases (`registry publish --out`) that the public site lists and serves."""
+        return self.releases_dir or self.instance / "releases"
 
     @property
     def ratelimit_storage(self) -> str:
@@ -91,6 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         threads=_count(env, "REGISTRY_THREADS", 4, most=64, least=1),
         max_db_mb=_count(env, "REGISTRY_MAX_DB_MB", 0, most=10_000_000),
         public_intake_url=env.get("REGISTRY_INTAKE_URL", "").rstrip("/"),
+        releases_dir=Path(env["REGISTRY_RELEASES"]).resolve() if env.get("REGISTRY_RELEASES") else None,
     )
 
 

@@ -125,7 +125,11 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
         print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
     datasette = subprocess.Popen(
         datasette_command(settings, datasette_port),
-        env={**os.environ, "REGISTRY_INTAKE_URL": settings.intake_url(port)},  # read by datasette/plugins/site_links.py
+        env={
+            **os.environ,
+            "REGISTRY_INTAKE_URL": settings.intake_url(port),  # read by datasette/plugins/site_links.py
+            "REGISTRY_RELEASES": str(settings.releases),  # read by datasette/plugins/downloads.py
+        },
     )
     server = IntakeServer(gunicorn_options(settings, port), f"http://{settings.host}:{datasette_port}")
     print(f"Intake app: http://{settings.host}:{port}/", flush=True)

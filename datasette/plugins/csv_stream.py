@@ -35,6 +35,7 @@ import json
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections import deque
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
@@ -123,14 +124,21 @@ async def plan(
     if database not in datasette.databases:
         return None
     db = datasette.get_database(database)
-    if table not in await db.table_names() or not db.path:
+    is_view = table in await db.view_names()
+    if (table not in await db.table_names() and not is_view) or not db.path:
         return None
     columns = await db.table_columns(table)
     pks = await db.primary_keys(table)
-    if len(pks) != 1:
+    if len(pks) != 1 and not is_view:
         return None
     filters = Filters(sorted((k, v) for k, v in args if not k.startswith("_")))
     where, params = filters.build_where_clauses(table)
+    if is_view:  # a view (relationship_sources): its own order, column filters only (Datasette pages it by OFFSET)
+        if any(v for k, v in args if k in ("_search", "_sort", "_sort_desc")):
+            return None
+        filtered = f" where {' and '.join(where)}" if where else ""
+        selected = ", ".join(escape_sqlite(c) for c in columns)
+        return columns, f"select {selected} from {escape_sqlite(table)}{filtered}", params, db.path, None
     metadata = datasette.table_metadata(database, table) or {}
     search = dict(args).get("_search")
     if search:
@@ -407,10 +415,45 @@ def startup(datasette):
     return inner
 
 
+def download_name(table: str, args: list[tuple[str, str]], extension: str) -> str:
+    """A download's file name naming its filters: relationships-vendor-clearview-ai-client_country-belgium.csv."""
+    parts = [table]
+    for key, value in args:
+        if key == "_search":
+            key = "search"
+        elif key.startswith("_"):
+            continue
+        value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()  # "États" -> "etats"
+        parts += [re.sub(r"[^a-z0-9_]+", "-", key.lower()).strip("-"), re.sub(r"[^a-z0-9]+", "-", value).strip("-")]
+    name = "-".join(p for p in parts if p)[:150].rstrip("-")
+    return f"{name or 'download'}.{extension}"
+
+
+def named(send, name: str):
+    """`send`, with the response's Content-Disposition naming the file `name` (Datasette says table.csv)."""
+
+    async def with_name(message):
+        if message["type"] == "http.response.start":
+            kept = [(k, v) for k, v in message.get("headers") or [] if k.lower() != b"content-disposition"]
+            disposition = f'attachment; filename="{name}"'.encode()
+            message = {**message, "headers": [*kept, (b"content-disposition", disposition)]}
+        await send(message)
+
+    return with_name
+
+
+DOWNLOAD = re.compile(r"^/([^/]+)/([^/]+)\.(csv|json)$")
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
         async def stream(scope, receive, send):
+            download = DOWNLOAD.match(scope.get("path", "")) if scope["type"] == "http" else None
+            if download:
+                args = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+                if dict(args).get("_dl"):
+                    send = named(send, download_name(unquote(download.group(2)), args, download.group(3)))
             match = PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
             found = None
             if match and scope.get("method", "GET") == "GET":
@@ -433,13 +476,8 @@ def asgi_wrapper(datasette):
                 await app(scope, receive, send)
                 return
             headers = [(b"content-type", b"text/plain; charset=utf-8"), GUARDED]
-            if dict(args).get("_dl"):
-                disposition = f'attachment; filename="{match.group(2)}.csv"'.encode()
-                headers = [
-                    (b"content-type", b"text/csv; charset=utf-8"),
-                    GUARDED,
-                    (b"content-disposition", disposition),
-                ]
+            if dict(args).get("_dl"):  # its name: see `named` above
+                headers = [(b"content-type", b"text/csv; charset=utf-8"), GUARDED]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             if lines:
                 await send_lines(made, send)
