@@ -55,6 +55,10 @@ def path(rings: list[list[tuple[float, float]]]) -> str:
     to the one before (half the size of absolute decimals), repeated points dropped."""
     parts = []
     for points in rings:
+        if any(abs(b[0] - a[0]) > 180 for a, b in itertools.pairwise(points)):
+            # A ring across the antimeridian (Russia's far east, Fiji): drawn whole past 180°
+            # east, where the map's edge cuts it, instead of a line across the world.
+            points = [(lon + 360 if lon < 0 else lon, lat) for lon, lat in points]
         tenths: list[tuple[int, int]] = []
         for lon, lat in points:
             p = (round(lon * 10), round(-lat * 10))
