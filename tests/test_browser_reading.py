@@ -52,7 +52,7 @@ def test_reader_journey(seeded, page: Page, js_errors: JsErrors, shots: Path):  
         page.screenshot(path=shots / "organisation.png", full_page=True)
         page.locator("#vendors .citations a[href*='/registry/sources/']").first.click()
         expect(page).to_have_url(re.compile(r"/registry/sources/\d+"))
-        expect(page.locator("h1")).to_contain_text("sources")
+        expect(page.locator(".row-kind")).to_contain_text("sources table")
         expect(page.locator("body")).to_contain_text("Clearview")  # the cited article's title
         page.screenshot(path=shots / "source.png", full_page=True)
 

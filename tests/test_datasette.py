@@ -359,10 +359,10 @@ async def test_overview_page_charts_the_counts(ds):
 async def test_overview_maps_client_countries(ds):
     html = (await ds.client.get("/overview")).text
     assert '<svg id="map"' in html
-    points = dict(re.findall(r'data-country="([^"]+)"><title>[^:]+: (\d+)</title>', html))
-    assert points == {"United States": "25", "France": "3", "Belgium": "1"}
-    (belgium,) = re.findall(r'<circle cx="([-\d.]+)" cy="([-\d.]+)"[^>]*data-country="Belgium"', html)
-    assert (float(belgium[0]), float(belgium[1])) == (4.0, -50.83333333)  # 4° E, 50.8° N
+    shaded = dict(re.findall(r'<a href="[^"]*" aria-label="([^:"]+): (\d+) relationships?">', html))
+    assert shaded == {"United States": "25", "France": "3", "Belgium": "1"}
+    (belgium,) = re.findall(r'<path class="shade-\d" d="M(-?\d+) (-?\d+)l[^"]*" data-code="BE"', html)
+    assert (int(belgium[0]), int(belgium[1])) == (62, -508)  # Natural Earth's Belgium starts at 6.2° E, 50.8° N
 
 
 async def test_a_streamed_csv_download_has_every_row(seeded):

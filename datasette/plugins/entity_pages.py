@@ -6,6 +6,9 @@ row-registry-disclosures.html and pages/overview.html)."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 from datasette import hookimpl
@@ -164,25 +167,60 @@ CHARTS = [
      "SELECT substr(start_date, 1, 4) AS label, count(*) AS n FROM relationships WHERE start_date IS NOT NULL "
      "GROUP BY 1 ORDER BY 1"),
 ]  # fmt: skip
+YEARS = "start_date__startswith"  # the year chart: dated rows only, bars as shares of all relationships
+
+# Natural Earth's countries at 1:110m as SVG paths keyed by ISO code (scripts/build-map.py,
+# datasette/static/NATURAL-EARTH.md), read once: the map is drawn in the page, one link per country.
+SHAPES_FILE = Path(__file__).resolve().parent.parent / "static" / "world-110m.json"
+SHADES = [(1, 1), (2, 9), (10, 99), (100, 999), (1000, 9999), (10000, 99999), (100000, None)]
+
+
+@functools.cache
+def shapes() -> dict[str, dict[str, str]]:
+    return json.loads(SHAPES_FILE.read_text(encoding="utf-8"))
+
+
+def shade(n: int) -> int:
+    """The map's class for a count: 1, 2-9, 10-99... (decades read at a glance, at any size)."""
+    return next(i for i, (low, high) in enumerate(SHADES) if high is None or n <= high) + 1
+
+
+async def country_map(db):
+    """Every country shape, with its name, count and class when it has relationships, and the legend."""
+    found = await rows(
+        db,
+        "SELECT r.client_country_code AS code, c.name, count(*) AS n FROM relationships r "
+        "JOIN countries c ON c.code = r.client_country_code GROUP BY r.client_country_code ORDER BY n DESC, c.name",
+    )
+    counted = {f["code"]: f for f in found}
+    countries = [
+        {"code": code, "d": shape["d"], **({"name": counted[code]["name"], "n": counted[code]["n"],
+                                             "shade": shade(counted[code]["n"])} if code in counted else {})}
+        for code, shape in shapes().items()
+    ]  # fmt: skip
+    top = max((f["n"] for f in found), default=0)
+    legend = [
+        {"shade": i + 1, "label": f"{low:,}" if low == high else (f"{low:,}–{high:,}" if high else f"{low:,} or more")}
+        for i, (low, high) in enumerate(SHADES)
+        if low <= top
+    ]
+    unmapped = [f for f in found if f["code"] not in shapes()]  # small states the 1:110m map has no shape for
+    return {"countries": countries, "table": found, "legend": legend, "unmapped": unmapped}
 
 
 async def overview_page(db):
     charts = []
+    total = (await rows(db, "SELECT count(*) AS n FROM relationships"))[0]["n"]
     for title, column, sql in CHARTS:
         items = await rows(db, sql)
+        top = max((i["n"] for i in items), default=1)
+        # The year chart covers dated rows only: its bars are shares of all relationships,
+        # so three dated rows out of hundreds do not fill the width.
         charts.append(
-            {"title": title, "column": column, "items": items, "top": max((i["n"] for i in items), default=1)}
+            {"title": title, "column": column, "items": items, "top": max(total, 1) if column == YEARS else top}
         )
-    total = (await rows(db, "SELECT count(*) AS n FROM relationships"))[0]["n"]
-    points = await rows(
-        db,
-        "SELECT c.name, c.latitude, c.longitude, count(*) AS n FROM relationships r "
-        "JOIN countries c ON c.code = r.client_country_code WHERE c.latitude IS NOT NULL GROUP BY c.code ORDER BY n",
-    )
-    top = max((p["n"] for p in points), default=1)
-    for p in points:
-        p["radius"] = round(2 + 10 * (p["n"] / top) ** 0.5, 1)
-    return {"charts": charts, "total": total, "points": points}
+    dated = sum(i["n"] for i in charts[-1]["items"])
+    return {"charts": charts, "total": total, "undated": total - dated, "map": await country_map(db)}
 
 
 @hookimpl
