@@ -181,6 +181,8 @@ class Codes:
                     empty[i] = code
             self.arrays[column] = empty
         self.values = {c: {code: value for value, code in self.codes[c].items()} for c in columns}
+        # A filter's value is text from the query string: 2019 in an INTEGER column is found by "2019".
+        self.by_text = {c: {None if v is None else str(v): k for v, k in self.codes[c].items()} for c in columns}
         # The latest searches' counts: (search, filters, columns) -> what counts() gave.
         self.searched: OrderedDict[tuple, dict[str, list[tuple]]] = OrderedDict()
 
@@ -191,8 +193,8 @@ class Codes:
             values = [
                 r[0] for r in conn.execute(f"SELECT DISTINCT {escape_sqlite(column)} FROM {escape_sqlite(self.table)}")
             ]
-            if not all(isinstance(v, str | None) for v in values):  # query strings compare as text only with text
-                raise ValueError(f"{column} holds values other than text")
+            if not all(isinstance(v, str | int | None) for v in values):  # found by their text (see by_text)
+                raise ValueError(f"{column} holds values other than text and integers")
             if len(values) > 50_000:  # char() of the codes would reach the surrogates
                 raise ValueError(f"{column} has too many values for codes")
             numbered[column] = {v: k + 1 for k, v in enumerate(values)}
@@ -206,7 +208,7 @@ class Codes:
     def counts(self, ids: list[int], filters: list[tuple[str, str]], columns: list[str]) -> dict[str, list[tuple]]:
         """Count the values of `columns` among the rows `ids` that pass `filters` (column equals value)."""
         for column, value in filters:
-            code, codes = self.codes[column].get(value, -1), self.arrays[column]
+            code, codes = self.by_text[column].get(value, -1), self.arrays[column]
             ids = [i for i in ids if codes[i] == code]
         gather = itemgetter(*ids) if len(ids) > 1 else lambda codes: tuple(codes[i] for i in ids)
         counted = {}

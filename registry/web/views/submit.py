@@ -15,7 +15,14 @@ from registry.store import lookups
 from registry.store import submissions as submission_store
 from registry.web.db import get_db, get_vocabulary
 from registry.web.forms import attach_errors, set_choices
-from registry.web.forms.submit import DisclosureForm, OrganisationForm, RelationshipForm, ResponseForm, SourceForm
+from registry.web.forms.submit import (
+    DisclosureForm,
+    OrganisationForm,
+    RelationshipForm,
+    ResponseForm,
+    SourceForm,
+    suggest_government_level,
+)
 from registry.web.ratelimit import limiter, submit_limit
 
 bp = Blueprint("submit", __name__)
@@ -37,7 +44,7 @@ TITLES = {
 # Which vocabulary table fills each select field, per form.
 VOCABULARIES = {
     "relationship": {"kind": "organisation_kinds", "sector": "sectors", "arrangement": "arrangements"},
-    "organisation": {"kind": "organisation_kinds", "sector": "sectors"},
+    "organisation": {"kind": "organisation_kinds", "sector": "sectors", "government_level": "government_levels"},
     "source": {},
     "disclosure": {"kind": "disclosure_kinds"},
     "response": {"kind": "response_kinds"},
@@ -58,6 +65,8 @@ def build_form(kind: str, data: dict | None = None) -> FlaskForm:
 
 
 def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    if isinstance(form, OrganisationForm):
+        suggest_government_level(form)
     countries = lookups.country_names(get_db())
     html = render_template(
         "submit.html", kind=kind, title=TITLES[kind], form=form, countries=countries, problems=problems or []
