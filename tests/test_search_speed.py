@@ -136,8 +136,11 @@ def traced_sql(data: dict) -> list[str]:
         ("_search=police&client_country__isnull=1", '"police"', "client_country is null"),
         ("_search=police&start_year=2019", '"police"', "start_year = 2019"),
         ("_search=hospital&client_government_level=Local", '"hospital"', "client_government_level = 'Local'"),
-        ("_search=police&start_year=2019&client_government_level=International", '"police"',
-         "start_year = 2019 and client_government_level = 'International'"),  # fmt: skip
+        (
+            "_search=police&start_year=2019&client_government_level=International",
+            '"police"',
+            "start_year = 2019 and client_government_level = 'International'",
+        ),
         ("_search=police&id__gt=1500", '"police"', "id > 1500"),
         ("_search=polic*&_searchmode=raw", "polic*", "1"),
         ("_search=vendor+b+police", '"vendor" "b" "police"', "1"),
