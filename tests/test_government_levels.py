@@ -18,7 +18,7 @@ from registry.rules.government import derive_level
 from registry.rules.records import build_organisation
 from registry.store.connection import connect
 from registry.store.vocabulary import load_vocabulary
-from tests.conftest import SHARED, dump, post_form, query, text
+from tests.conftest import ROOT, SHARED, dump, post_form, query, text
 
 ATLAS = SHARED / "data" / "eff-atlas-2020" / "Atlas_of_Surveillance-20201007.csv"
 FLOCK = SHARED / "data" / "nando-flock-private-eyes" / "agency20240426.csv"
@@ -301,3 +301,28 @@ def test_published_relationships_carry_the_client_level_and_start_year(seeded):
         assert start_year == (int(start_date[:4]) if start_date else None)
     assert {r[0] for r in rows} >= {"National or federal", "Local", "International", None}
     assert {r[5] for r in rows} - {None}  # the seed dates some relationships
+
+
+def test_the_atlas_mapping_sets_each_agency_s_level(seeded):
+    mapping = ROOT / "seed" / "mappings" / "eff-atlas-face-recognition.yml"
+    result = CliRunner().invoke(cli, ["import", str(ATLAS), "--mapping", str(mapping), "--approve"])
+    assert result.exit_code == 0, result.output
+    juris: dict[str, set[str]] = {}
+    with ATLAS.open(encoding="utf-8", errors="replace", newline="") as f:
+        for r in csv.DictReader(f):
+            if r["Technology"] == "Face Recognition":
+                juris.setdefault(" ".join(r["Agency"].split()), set()).add(r["Type of Juris"].strip())
+    found = query(
+        seeded.intake_db,
+        "select o.name, o.government_level from organisations o join organisation_identifiers i "
+        "on i.organisation_id = o.id where i.scheme = 'atlas-of-surveillance'",
+    )
+    assert len(found) > 250
+    want = {"Municipal": "local", "County": "local", "State": "regional", "Federal": "national"}
+    checked = Counter()
+    for name, level in found:
+        kinds = juris.get(name, set())
+        if len(kinds) == 1 and (only := next(iter(kinds))) in want:
+            assert level == want[only], name
+            checked[level] += 1
+    assert checked["local"] > 200 and checked["regional"] >= 15, checked
