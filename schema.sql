@@ -68,6 +68,13 @@ CREATE TABLE IF NOT EXISTS response_kinds (
     description TEXT NOT NULL
 ) STRICT;
 
+-- The level of government of a public body: readers keep to federal agencies, or local ones.
+CREATE TABLE IF NOT EXISTS government_levels (
+    code TEXT PRIMARY KEY CHECK (code IN ('international', 'national', 'regional', 'local')),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
 -- part: intake
 
 -- Review state shared by every domain table: only 'approved' rows are published.
@@ -86,6 +93,9 @@ CREATE TABLE IF NOT EXISTS organisations (
     city TEXT CHECK (city IS NULL OR (city <> '' AND length(city) <= 200)),
     parent_id INTEGER REFERENCES organisations(id),
     description TEXT,
+    -- only public bodies have one (registry.rules.government derives it from the name when not given)
+    government_level TEXT REFERENCES government_levels(code)
+        CHECK (government_level IS NULL OR kind IN ('public-agency', 'international-body')),
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'approved', 'rejected', 'merged')),
     merged_into_id INTEGER REFERENCES organisations(id),
@@ -310,7 +320,12 @@ WHERE r.status = 'approved'
 CREATE VIEW IF NOT EXISTS public_organisations AS
 SELECT o.id, o.slug, o.name, o.kind, o.sector, o.country, o.subdivision, o.city,
        (SELECT p.id FROM organisations p WHERE p.id = o.parent_id AND p.status = 'approved') AS parent_id,
-       o.description
+       o.description,
+       o.government_level,
+       -- the published aliases, for search (organisations_fts): "DoJ" finds the Department of Justice
+       (SELECT group_concat(alias, '; ') FROM (
+            SELECT a.alias FROM public_organisation_aliases a WHERE a.organisation_id = o.id ORDER BY a.alias
+        )) AS aliases
 FROM organisations o WHERE o.status = 'approved';
 
 CREATE VIEW IF NOT EXISTS public_organisation_aliases AS
@@ -377,10 +392,12 @@ SELECT r.id,
         )) AS client_aliases,
        sec.label AS client_sector,
        co.name AS client_country,
+       gl.label AS client_government_level,
        arr.label AS arrangement,
        d.title AS disclosure,
        r.product, r.trial_days,
-       r.start_date, r.start_precision, r.end_date, r.end_precision,
+       r.start_date, r.start_precision, CAST(substr(r.start_date, 1, 4) AS INTEGER) AS start_year,
+       r.end_date, r.end_precision,
        r.summary, r.notes, coalesce(r.approved_at, r.created_at) AS published_at,
        (SELECT count(*) FROM public_citations ci WHERE ci.relationship_id = r.id) AS citation_count,
        (SELECT count(*) FROM public_responses re WHERE re.relationship_id = r.id) AS response_count,
@@ -388,6 +405,7 @@ SELECT r.id,
        c.sector AS client_sector_code,
        c.country AS client_country_code,
        c.kind AS client_kind,
+       c.government_level AS client_government_level_code,
        r.arrangement_code,
        r.disclosure_id
 FROM publishable_relationships r
@@ -395,6 +413,7 @@ JOIN organisations v ON v.id = r.vendor_id
 JOIN organisations c ON c.id = r.client_id
 JOIN sectors sec ON sec.code = c.sector
 LEFT JOIN countries co ON co.code = c.country
+LEFT JOIN government_levels gl ON gl.code = c.government_level
 JOIN arrangements arr ON arr.code = r.arrangement_code
 LEFT JOIN disclosures d ON d.id = r.disclosure_id;
 
@@ -484,7 +503,9 @@ CREATE TABLE IF NOT EXISTS organisations (
     subdivision TEXT REFERENCES subdivisions(code),
     city TEXT,
     parent_id INTEGER REFERENCES organisations(id),
-    description TEXT
+    description TEXT,
+    government_level TEXT REFERENCES government_levels(code),
+    aliases TEXT  -- its published aliases, '; '-separated, for organisations_fts
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisations_name ON organisations(name);  -- a vendor page looks for namesakes
 CREATE INDEX IF NOT EXISTS organisations_kind ON organisations(kind);
@@ -492,6 +513,7 @@ CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
 CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);
 CREATE INDEX IF NOT EXISTS organisations_subdivision ON organisations(subdivision);
 CREATE INDEX IF NOT EXISTS organisations_parent ON organisations(parent_id);
+CREATE INDEX IF NOT EXISTS organisations_government_level ON organisations(government_level);
 
 CREATE TABLE IF NOT EXISTS organisation_aliases (
     id INTEGER PRIMARY KEY,
@@ -561,12 +583,14 @@ CREATE TABLE IF NOT EXISTS relationships (
     client_aliases TEXT,
     client_sector TEXT NOT NULL,
     client_country TEXT,
+    client_government_level TEXT,
     arrangement TEXT NOT NULL,
     disclosure TEXT,
     product TEXT,
     trial_days INTEGER,
     start_date TEXT,
     start_precision TEXT,
+    start_year INTEGER,  -- start_date's year, for the year facet
     end_date TEXT,
     end_precision TEXT,
     summary TEXT NOT NULL,
@@ -579,6 +603,7 @@ CREATE TABLE IF NOT EXISTS relationships (
     client_sector_code TEXT NOT NULL REFERENCES sectors(code),
     client_country_code TEXT REFERENCES countries(code),
     client_kind TEXT NOT NULL REFERENCES organisation_kinds(code),
+    client_government_level_code TEXT REFERENCES government_levels(code),
     arrangement_code TEXT NOT NULL REFERENCES arrangements(code),
     disclosure_id INTEGER REFERENCES disclosures(id)
 ) STRICT;
@@ -597,6 +622,9 @@ CREATE INDEX IF NOT EXISTS relationships_client_sector_published
     ON relationships(client_sector, published_at, id DESC);
 CREATE INDEX IF NOT EXISTS relationships_arrangement_published ON relationships(arrangement, published_at, id DESC);
 CREATE INDEX IF NOT EXISTS relationships_disclosure_published ON relationships(disclosure, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS relationships_client_government_level_published
+    ON relationships(client_government_level, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS relationships_start_year_published ON relationships(start_year, published_at, id DESC);
 CREATE INDEX IF NOT EXISTS relationships_start_date ON relationships(start_date);
 CREATE INDEX IF NOT EXISTS relationships_published_at ON relationships(published_at, id DESC);  -- the default sort
 -- A vendor's page: its latest clients in order (datasette/plugins/entity_pages.py).

@@ -85,10 +85,11 @@ METADATA = yaml.safe_load((FOLDER / "metadata.yml").read_text(encoding="utf-8"))
 A_FACETS = len(METADATA["databases"]["registry"]["tables"]["relationships"]["facets"])
 
 
-RELATIONSHIP_COLUMNS = ("id", "vendor", "client", "client_aliases", "client_sector", "client_country", "arrangement",
-                        "disclosure", "product", "trial_days", "start_date", "start_precision", "end_date",
-                        "end_precision", "summary", "notes", "published_at", "citation_count", "response_count",
-                        "vendor_id", "client_id", "client_sector_code", "client_country_code", "client_kind",
+RELATIONSHIP_COLUMNS = ("id", "vendor", "client", "client_aliases", "client_sector", "client_country",
+                        "client_government_level", "arrangement", "disclosure", "product", "trial_days", "start_date",
+                        "start_precision", "start_year", "end_date", "end_precision", "summary", "notes",
+                        "published_at", "citation_count", "response_count", "vendor_id", "client_id",
+                        "client_sector_code", "client_country_code", "client_kind", "client_government_level_code",
                         "arrangement_code", "disclosure_id")  # fmt: skip
 
 
@@ -126,7 +127,8 @@ def build(path: Path, n: int, seed: int) -> dict:
     conn.execute("BEGIN")
     countries = country_rows()
     insert(conn, "countries", countries)
-    for table in ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds"):
+    for table in ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds",
+                  "government_levels"):  # fmt: skip
         insert(conn, table, vocab.get(table) or [])
     kinds = {k["code"] for k in vocab["disclosure_kinds"]}
     picked = rng.sample(countries, 200)
@@ -135,24 +137,30 @@ def build(path: Path, n: int, seed: int) -> dict:
     sector_codes = list(sectors)
     sector_cw = cum_zipf(len(sector_codes), 0.9)
     kind_codes = [k["code"] for k in vocab["organisation_kinds"]]
+    levels = {g["code"]: g["label"] for g in vocab["government_levels"]}
+    level_cw = cum_zipf(len(levels), 1.0)
     places = [f"{a}{b}".capitalize() for a in SYLLABLES for b in SYLLABLES]
     orgs = [{"id": i + 1, "slug": f"vendor-{i + 1}", "name": name, "kind": "company", "sector": "technology",
-             "country": "US", "description": "A surveillance or data vendor."}
+             "country": "US", "description": "A surveillance or data vendor.", "government_level": None}
             for i, name in enumerate(VENDORS)]  # fmt: skip
     for i in range(N_VENDORS + 1, max(n // 5, 100) + N_VENDORS + 1):
         sector = rng.choices(sector_codes, cum_weights=sector_cw)[0]
         country = None if rng.random() < 0.02 else rng.choices(picked, cum_weights=country_cw)[0]
         ending = rng.choice(ENDINGS.get(sector, [sectors[sector] + " Group"]))
         kind = "public-agency" if sector in ENDINGS and sector not in ("retail", "banking-finance") else "company"
+        level = rng.choices(list(levels)[::-1], cum_weights=level_cw)[0] if kind == "public-agency" else None
         orgs.append({"id": i, "slug": f"org-{i}", "name": f"{rng.choice(places)} {ending}",
                      "kind": kind if kind in kind_codes else kind_codes[0], "sector": sector,
-                     "country": country and country["code"], "description": None})  # fmt: skip
+                     "country": country and country["code"], "description": None,
+                     "government_level": level})  # fmt: skip
     insert(conn, "organisations", orgs)
     aliased = rng.sample(range(N_VENDORS, len(orgs)), len(orgs) // 10)
     insert(conn, "organisation_aliases", ({"id": k + 1, "organisation_id": orgs[j]["id"],
                                            "alias": orgs[j]["name"].upper(), "language": None}
                                           for k, j in enumerate(aliased)))  # fmt: skip
     aliases = {orgs[j]["id"]: orgs[j]["name"].upper() for j in aliased}
+    conn.execute("UPDATE organisations SET aliases = (SELECT group_concat(alias, '; ') FROM organisation_aliases a "
+                 "WHERE a.organisation_id = organisations.id)")  # fmt: skip
     publishers = [f"{rng.choice(places)} {p}" for p in ("Times", "Post", "Herald", "News", "Records Office")]
     insert(conn, "sources", ({"id": i, "slug": f"source-{i}", "title": f"Report no. {i}",
                               "url": f"https://example.org/{i}", "publisher": rng.choice(publishers),
@@ -184,15 +192,16 @@ def build(path: Path, n: int, seed: int) -> dict:
             start = start or f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
             ended = rng.random() < 0.3
             yield (i, vendor["name"], client["name"], aliases.get(client["id"]), sectors[client["sector"]],
-                   names.get(client["country"]), arrangements[arr], disc and disc["title"],
+                   names.get(client["country"]), levels.get(client.get("government_level") or ""),
+                   arrangements[arr], disc and disc["title"],
                    f"{vendor['name']} product {rng.randint(1, 5)}" if rng.random() < 0.6 else None,
                    rng.randint(7, 120) if arr == "trial" and rng.random() < 0.5 else None,
-                   start, precision, f"{year + 1}" if ended else None, "year" if ended else None,
+                   start, precision, year, f"{year + 1}" if ended else None, "year" if ended else None,
                    f"{vendor['name']} {arr} with {client['name']}.",
                    "The sources do not give the value." if rng.random() < 0.1 else None,
                    f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00Z", 1, 0,
-                   vendor["id"], client["id"], client["sector"], client["country"], client["kind"], arr,
-                   disc and disc["id"])  # fmt: skip
+                   vendor["id"], client["id"], client["sector"], client["country"], client["kind"],
+                   client.get("government_level"), arr, disc and disc["id"])  # fmt: skip
 
     named = ", ".join(RELATIONSHIP_COLUMNS)  # by name: columns added to the table since stay null
     conn.executemany(f"INSERT INTO relationships ({named}) VALUES ({', '.join('?' * len(RELATIONSHIP_COLUMNS))})",

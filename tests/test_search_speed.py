@@ -37,6 +37,8 @@ def generate(path: Path, rows: int = ROWS, seed: int = 5) -> None:
     countries = [None, "Belgium", "France", "United States", "Kenya", "Brazil", "Japan"]
     arrangements = ["Contract", "Trial", "Pitch", "Unknown"]
     disclosures = [None, "Leak one", "Leak two", "Lawsuit three"]
+    levels = [None, "Local", "State or regional", "National or federal", "International"]
+    years = [None, 2015, 2018, 2019, 2020]  # start_year: integers, counted from codes as text is
     start = datetime(2025, 1, 1, tzinfo=UTC)
     conn.execute("BEGIN")
     for i in range(1, rows + 1):
@@ -48,8 +50,8 @@ def generate(path: Path, rows: int = ROWS, seed: int = 5) -> None:
         conn.execute(
             "INSERT INTO relationships (id, vendor, client, client_aliases, client_sector, client_country, "
             "arrangement, disclosure, summary, published_at, citation_count, response_count, vendor_id, client_id, "
-            "client_sector_code, client_kind, arrangement_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, "
-            "'public-agency', ?)",
+            "client_sector_code, client_kind, arrangement_code, client_government_level, start_year) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, 'public-agency', ?, ?, ?)",
             [
                 i,
                 vendor,
@@ -66,6 +68,8 @@ def generate(path: Path, rows: int = ROWS, seed: int = 5) -> None:
                 1000 + i,
                 sector.lower(),
                 arrangement.lower(),
+                rng.choice(levels),
+                rng.choice(years),
             ],
         )
     conn.execute("COMMIT")
@@ -130,6 +134,13 @@ def traced_sql(data: dict) -> list[str]:
         ("_search=police&client_country=Kenya&client_country=Japan", '"police"', "0"),
         ("_search=police&arrangement__exact=Trial&_sort=client", '"police"', "arrangement = 'Trial'"),
         ("_search=police&client_country__isnull=1", '"police"', "client_country is null"),
+        ("_search=police&start_year=2019", '"police"', "start_year = 2019"),
+        ("_search=hospital&client_government_level=Local", '"hospital"', "client_government_level = 'Local'"),
+        (
+            "_search=police&start_year=2019&client_government_level=International",
+            '"police"',
+            "start_year = 2019 and client_government_level = 'International'",
+        ),
         ("_search=police&id__gt=1500", '"police"', "id > 1500"),
         ("_search=polic*&_searchmode=raw", "polic*", "1"),
         ("_search=vendor+b+police", '"vendor" "b" "police"', "1"),

@@ -198,6 +198,8 @@ class Codes:
                     empty[i] = code
             self.arrays[column] = empty
         self.values = {c: {code: value for value, code in self.codes[c].items()} for c in columns}
+        # A filter's value is text from the query string: 2019 in an INTEGER column is found by "2019".
+        self.by_text = {c: {None if v is None else str(v): k for v, k in self.codes[c].items()} for c in columns}
         # The latest searches' counts: (search, filters, columns) -> what counts() gave.
         self.searched: OrderedDict[tuple, dict[str, list[tuple]]] = OrderedDict()
 
@@ -208,8 +210,8 @@ class Codes:
             values = [
                 r[0] for r in conn.execute(f"SELECT DISTINCT {escape_sqlite(column)} FROM {escape_sqlite(self.table)}")
             ]
-            if not all(isinstance(v, str | None) for v in values):  # query strings compare as text only with text
-                raise ValueError(f"{column} holds values other than text")
+            if not all(isinstance(v, str | int | None) for v in values):  # found by their text (see by_text)
+                raise ValueError(f"{column} holds values other than text and integers")
             if len(values) > 50_000:  # char() of the codes would reach the surrogates
                 raise ValueError(f"{column} has too many values for codes")
             numbered[column] = {v: k + 1 for k, v in enumerate(values)}
@@ -221,9 +223,10 @@ class Codes:
         return numbered
 
     def counts(self, ids: list[int], filters: list[tuple[str, tuple]], columns: list[str]) -> dict[str, list[tuple]]:
-        """Count the values of `columns` among the rows `ids` that pass `filters` (column is one of values)."""
+        """Count the values of `columns` among the rows `ids` that pass `filters` (column is one of values,
+        found by their text: see by_text)."""
         for column, chosen in filters:
-            wanted, codes = {self.codes[column].get(v, -1) for v in chosen}, self.arrays[column]
+            wanted, codes = {self.by_text[column].get(v, -1) for v in chosen}, self.arrays[column]
             ids = [i for i in ids if codes[i] in wanted]
         gather = itemgetter(*ids) if len(ids) > 1 else lambda codes: tuple(codes[i] for i in ids)
         counted = {}

@@ -28,7 +28,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
 }
 CACHE_SIZE = 20_000  # distinct values remembered per column (a column of names starts again when full)
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
-CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city"}
+CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
 SOURCE_FIELDS = {"url", "title", "publisher", "language", "published_date", "locator"}
 OBSERVATION_FIELDS = {"metric", "unit", "value", "low", "high", "period_start", "period_end", "locator"}
@@ -356,6 +356,7 @@ def _parse_date_cached(text: str, formats: tuple[str, ...]) -> str:
 def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:
     """Refuse constants and value maps that name a sector, kind or arrangement that does not exist."""
     checks = (("client", "sector", vocabulary.sectors), ("client", "kind", vocabulary.organisation_kinds),
+              ("client", "government_level", vocabulary.government_levels),
               ("relationship", "arrangement", vocabulary.arrangements))  # fmt: skip
     for group, name, allowed in checks:
         spec = (data.get(group) or {}).get(name)

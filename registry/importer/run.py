@@ -26,6 +26,7 @@ from registry.rules.fields import (
     check_date_order,
     slugify,
 )
+from registry.rules.government import derive_level
 from registry.rules.limits import longest
 from registry.rules.names import name_key
 from registry.rules.records import (
@@ -709,6 +710,8 @@ class _Job:
         if checked is None or checked_name is None:  # only a vendor defined in the mapping can get here
             raise ValidationError([*name_errors, *errors])
         record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
+        if record.get("government_level") is None:  # checked with a stand-in name: the level the real one shows
+            record["government_level"] = derive_level(checked_name, record["kind"])
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.generation[key] = self.generation.get(key, 0) + 1  # earlier answers for this key are stale

@@ -52,6 +52,7 @@ class Vocabulary:
     country_names: Mapping[str, str]  # folded name or code -> ISO alpha-2
     # (code, label) pairs of each vocabulary table, in label order: the forms' choices
     labels: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    government_levels: frozenset[str] = frozenset()
 
     def country(self, text: str) -> str | None:
         """Return the ISO code for a code or an English or French name, or None."""

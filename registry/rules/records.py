@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.rules.fields import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
+from registry.rules.government import GOVERNED_KINDS, derive_level
 from registry.rules.limits import longest, span
 
 
@@ -34,6 +35,7 @@ class OrganisationRecord:
     description: str | None = None
     aliases: tuple[AliasRecord, ...] = ()
     identifiers: tuple[tuple[str, str], ...] = ()
+    government_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,11 +164,23 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
         description=f.text("description", max_length=longest("organisations", "description")),
         aliases=tuple(aliases),
         identifiers=tuple(identifiers),
+        government_level=_government_level(f, name, vocabulary),
     )
     if record["subdivision"] and record["country"] and not record["subdivision"].startswith(record["country"] + "-"):
         f.error("subdivision", f"{record['subdivision']} is not in country {record['country']}")
     _raise_if(f)
     return OrganisationRecord(**record)
+
+
+def _government_level(f: Fields, name: str | None, vocabulary: Vocabulary) -> str | None:
+    """The level given, or the one the name shows (registry.rules.government); none for a company."""
+    level = f.choice("government_level", vocabulary.government_levels)
+    kind = f.data.get("kind")
+    if level and kind and kind not in GOVERNED_KINDS:
+        f.error("government_level", "only a public agency or an international body has a level of government")
+    elif level is None and name and isinstance(kind, str):
+        level = derive_level(name, kind)
+    return level
 
 
 def build_source(data: Mapping[str, Any]) -> SourceRecord:

@@ -119,7 +119,8 @@ def _describe_org(org: Mapping[str, Any]) -> str:
 
 
 def prepare_organisation(draft: Draft, data: Mapping[str, Any]) -> None:
-    mapping = {k: data.get(k) for k in ("name", "kind", "sector", "country", "subdivision", "description")}
+    keys = ("name", "kind", "sector", "country", "subdivision", "description", "government_level")
+    mapping = {k: data.get(k) for k in keys}
     mapping["subdivision"] = (mapping["subdivision"] or "").strip().upper() or None
     mapping["aliases"] = [line.strip() for line in (data.get("aliases") or "").splitlines() if line.strip()]
     mapping["slug"] = draft.new_slug("organisations", mapping["name"] or "organisation")

@@ -17,6 +17,7 @@ PUBLIC_TABLES = (
     "arrangements",
     "disclosure_kinds",
     "response_kinds",
+    "government_levels",
     "organisations",
     "organisation_aliases",
     "organisation_identifiers",
@@ -29,9 +30,12 @@ PUBLIC_TABLES = (
     "observations",
     "withdrawn_relationships",  # a withdrawn relationship's notice, for its old address
 )
-VOCABULARY_TABLES = PUBLIC_TABLES[:7]
+VOCABULARY_TABLES = PUBLIC_TABLES[:8]
 # Full-text search (sqlite-utils' FTS5, kept current by triggers): table -> columns.
-SEARCH = {"relationships": ("vendor", "client", "client_aliases", "product", "summary", "disclosure")}
+SEARCH = {
+    "relationships": ("vendor", "client", "client_aliases", "product", "summary", "disclosure"),
+    "organisations": ("name", "aliases"),
+}
 TOKENIZE = "unicode61 remove_diacritics 2"  # "federale" finds "fédérale"
 PRIMARY_KEYS = {table: "code" for table in VOCABULARY_TABLES} | {"organisation_redirects": "old_id"}
 

@@ -104,6 +104,7 @@ def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, sta
         "city": record.city,
         "parent_id": _optional_id(db, "organisations", record.parent),
         "description": record.description,
+        "government_level": record.government_level,
     }
     org_id = _save(db, "organisations", {"slug": record.slug}, values, status)
     for alias in record.aliases:

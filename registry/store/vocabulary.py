@@ -10,7 +10,14 @@ import sqlite_utils
 
 from registry.rules.fields import Vocabulary, fold
 
-VOCABULARY_TABLES = ("sectors", "organisation_kinds", "arrangements", "disclosure_kinds", "response_kinds")
+VOCABULARY_TABLES = (
+    "sectors",
+    "organisation_kinds",
+    "arrangements",
+    "disclosure_kinds",
+    "response_kinds",
+    "government_levels",
+)
 
 
 def load_reference_data(
@@ -77,6 +84,7 @@ def _read_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
         arrangements=codes["arrangements"],
         disclosure_kinds=codes["disclosure_kinds"],
         response_kinds=codes["response_kinds"],
+        government_levels=codes["government_levels"],
         subdivisions=subdivisions,
         country_names=names,
         labels=labels,

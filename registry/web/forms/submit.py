@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from registry.rules import limits
+from registry.rules.government import derive_level
 from registry.rules.limits import longest
 
 DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD: give only what the source says, e.g. 2020-02."
@@ -111,6 +112,14 @@ class OrganisationForm(SubmitterForm):
     )
     sector = SelectField(
         "Sector", [DataRequired("Choose a sector.")], validate_choice=True, description="e.g. Law enforcement."
+    )
+    government_level = SelectField(
+        "Level of government",
+        [Optional()],
+        default="",
+        validate_choice=True,
+        description="Public bodies only: e.g. Local for a sheriff's office, National or federal for the FBI. "
+        "Left empty, it is worked out from the name where the name says it.",
     )
     country = StringField("Country", [Optional(), limit(limits.COUNTRY)], description=COUNTRY_HELP)
     subdivision = StringField(
@@ -276,3 +285,10 @@ class CorrectionForm(SubmitterForm):
         [DataRequired("Give your evidence: a link, a document, or where to look."), limit(limits.REPORT)],
         description="Links or references reviewers can check. Nothing you write here is published.",
     )
+
+
+def suggest_government_level(form: OrganisationForm) -> None:
+    """Fill in the level of government the name shows when none was chosen: the contributor
+    sees it and may change it (the same rule applies on submission, registry.rules.government)."""
+    if not form.government_level.data and form.name.data:
+        form.government_level.data = derive_level(form.name.data, form.kind.data or "public-agency") or ""

@@ -23,6 +23,7 @@ from registry.web.forms.submit import (
     RelationshipForm,
     ResponseForm,
     SourceForm,
+    suggest_government_level,
 )
 from registry.web.ratelimit import limiter, submit_limit
 
@@ -47,7 +48,7 @@ TITLES = {
 # Which vocabulary table fills each select field, per form.
 VOCABULARIES = {
     "relationship": {"kind": "organisation_kinds", "sector": "sectors", "arrangement": "arrangements"},
-    "organisation": {"kind": "organisation_kinds", "sector": "sectors"},
+    "organisation": {"kind": "organisation_kinds", "sector": "sectors", "government_level": "government_levels"},
     "source": {},
     "disclosure": {"kind": "disclosure_kinds"},
     "response": {"kind": "response_kinds"},
@@ -71,6 +72,8 @@ def build_form(kind: str, data: dict | None = None) -> FlaskForm:
 
 
 def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    if isinstance(form, OrganisationForm):
+        suggest_government_level(form)
     db = get_db()
     countries = lookups.country_names(db)
     about = None
