@@ -143,7 +143,7 @@ def test_every_page_type_reads_well(site, browsing, viewport):
     problems += [f"the title {t!r} is shared by several kinds of page" for t in repeated]
     problems += errors.found
     problems += [f"request to another host: {url}" for url in requests.elsewhere]
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def test_the_relationships_table_shows_search_and_five_rows_on_the_first_screen(site, browsing):
@@ -214,4 +214,4 @@ def test_a_crawl_from_the_front_door_meets_no_broken_link(site):
                     seen.add(kind)
                     queue.append((target, url))
     assert fetched > 30, f"the crawl found only {fetched} pages"
-    assert broken == []
+    assert not broken, "\n".join(broken)

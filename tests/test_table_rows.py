@@ -18,7 +18,7 @@ PAGES = [  # every column (`_columns=all`): Datasette's template writes them all
     "/registry/relationships?_sort_desc=start_date&_size=7&_columns=all",
     "/registry/organisations?_columns=all",
     "/registry/sources?_columns=all",
-    "/registry/relationships/1",
+    "/registry/sources/1",  # a row page (relationships have their own, row-registry-relationships.html)
     "/registry/disclosures?_columns=all",
 ]
 # The names the filter links to their pages (readable_columns.py), unlinked to compare with Datasette's cells.

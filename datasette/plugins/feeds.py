@@ -47,7 +47,7 @@ def feed_params(view_name: str, table: str | None, request) -> dict[str, str] | 
         return params
     if request.path == f"/{DATABASE}/new_relationships":  # the canned query (Datasette 0.65 names its view "")
         return {k: v for k in ("vendor", "country", "organisation", "disclosure") if (v := request.args.get(k))}
-    if view_name == "index":
+    if view_name == "index" or request.path == "/":  # the front door (front_door.py's route, view "page")
         return {}
     return None
 
