@@ -217,7 +217,7 @@ async def test_year_chart_counts_dated_rows_and_says_how_many_have_no_date(ds, s
     total, undated = sql(seeded, "SELECT count(*), count(*) - count(start_date) FROM relationships")[0]
     assert undated > 0
     assert f'<p class="chart-note" id="undated">{undated:,} of {total:,} relationships have no date' in html
-    chart = re.search(r'<figure class="chart" data-chart="start_date__startswith">.*?</figure>', html, re.S).group(0)
+    chart = re.search(r'<figure class="chart" data-chart="start_year">.*?</figure>', html, re.S).group(0)
     widths = [float(w) for w in re.findall(r"width:([\d.]+)%", chart)]
     years = sql(
         seeded, "SELECT substr(start_date, 1, 4), count(*) FROM relationships WHERE start_date IS NOT NULL GROUP BY 1"
