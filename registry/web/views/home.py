@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, send_file
 
 from registry.store import public
 from registry.store.connection import DatabaseError, connect
@@ -29,3 +29,11 @@ def index() -> str:
         unavailable=unavailable,
         datasette=current_app.config["DATASETTE_URL"],
     )
+
+
+@bp.get("/registry.css")
+def stylesheet() -> Response:
+    """The public site's stylesheet (datasette/static/registry.css), one file for both apps'
+    single look, served from this app's own host (no page asks another host for anything)."""
+    settings = current_app.config["SETTINGS"]
+    return send_file(settings.datasette_dir / "static" / "registry.css", mimetype="text/css", max_age=300)
