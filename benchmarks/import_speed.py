@@ -18,9 +18,10 @@ row's values, cites the later row and lists it in its report, as it should).
 Then measures, each in its own child process on a fresh instance folder (so peak RSS is per measurement):
   import        `registry init`, then registry.importer.service.import_file(settings, csv, mapping): a pending
                 submission (rows checked and matched into a staging file, then moved into intake.db in short
-                write transactions; see registry/store/staging.py). Time of import_file only (after the
+                write transactions; see registry/store/staging.py; a large file's rows are staged by a
+                second process, registry/importer/stager.py). Time of import_file only (after the
                 interpreter and the registry are loaded); peak RSS (the child's VmHWM on Linux, else
-                ru_maxrss) includes the interpreter; a child process's peak, if the code starts one, is printed apart.
+                ru_maxrss) includes the interpreter; the staging process's peak is printed apart.
   raw           csv.reader -> sqlite3 executemany into one plain table with the CSV's columns, one transaction.
   sqlite-utils  `sqlite-utils insert DB clients FILE --csv` (the venv's CLI) as a subprocess; its wall time
                 includes the CLI's start-up, its peak RSS is RUSAGE_CHILDREN of a small child that only

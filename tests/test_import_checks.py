@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from registry.importer import service
-from registry.importer.run import ImportFailed
+from registry.importer import service, stager
+from registry.importer.run import ImportFailed, _default_summary
+from registry.rules.records import build_organisation, free_text_errors
 from registry.store import staging
 from registry.store.connection import DatabaseError, connect
+from registry.store.vocabulary import load_vocabulary
 from tests.conftest import query
 
 MAPPING = """
@@ -137,3 +139,63 @@ def test_new_organisations_whose_slugs_are_taken_get_the_next_free_numbers(seede
         ("US-OH", "oakdale-police-department-2"),
         ("US-CA", "oakdale-police-department-4"),
     ]
+
+
+def test_a_large_file_is_staged_by_a_second_process_with_the_same_rows(seeded, tmp_path, monkeypatch):
+    monkeypatch.setattr(stager, "SEPARATE_FROM", 0)  # every file is large
+    started = []
+    popen = stager.subprocess.Popen
+    monkeypatch.setattr(stager.subprocess, "Popen", lambda *a, **k: started.append(a[0]) or popen(*a, **k))
+    rows = ["Oakdale Police Department,US,OH,trial,02/03/2020,12", "Oakdale PD,USA,OH,paid,02/04/2020,",
+            "Pinewood Police Department,US,TX,paid,01/02/2020,3"]  # fmt: skip
+    result = import_rows(seeded, tmp_path, rows)
+    assert len(started) == 1 and started[0][1:3] == ["-m", "registry.importer.stager"]
+    submission = query(seeded.intake_db, "select id from submissions where reference = ?", [result.reference])[0][0]
+    assert query(seeded.intake_db, "select o.name, r.arrangement_code, r.start_date from relationships r join "
+                 "organisations o on o.id = r.client_id where r.submission_id = ? order by r.id", [submission]) == [
+        ("Oakdale Police Department", "trial", "2020-02-03"),
+        ("Pinewood Police Department", "contract", "2020-01-02"),
+    ]  # fmt: skip
+    assert query(seeded.intake_db, "select count(*) from citations where submission_id = ?", [submission]) == [(3,)]
+    assert query(seeded.intake_db, "select alias from organisation_aliases where submission_id = ?", [submission]) == [
+        ("Oakdale PD",)
+    ]
+    assert list(seeded.intake_db.parent.glob("intake.db.staging-*")) == []
+
+
+def test_a_staging_process_that_dies_fails_the_import_clearly(tmp_path):
+    rows = stager.Stager(tmp_path / "staging.db", separate=True)
+    rows.process.kill()
+    rows.process.wait()
+    constants = {"disclosure_id": None, "status": "pending", "approved_at": None, "submission_id": None,
+                 "created_at": "2024-01-01T00:00:00Z"}  # fmt: skip
+    with pytest.raises(stager.StagingError, match=r"staging the rows in staging\.db failed"):
+        rows.write(constants, {"citations": [(1, 1, 1, "row 2", None)]})
+    rows.abandon()
+
+
+def test_a_staging_process_that_fails_says_why_and_nothing_is_kept(tmp_path):
+    """The child's own error (here rows of the wrong width: SQLite refuses them) ends it with
+    one line that the importer's error carries."""
+    rows = stager.Stager(tmp_path / "staging.db", separate=True)
+    constants = {"disclosure_id": None, "status": "pending", "approved_at": None, "submission_id": None,
+                 "created_at": "2024-01-01T00:00:00Z"}  # fmt: skip
+    try:
+        rows.write(constants, {"citations": [(1, 1)]})  # far fewer values than staged columns
+        with pytest.raises(stager.StagingError, match=r"staging the rows in staging\.db failed: ProgrammingError"):
+            rows.close()
+        assert rows.process.returncode == 2
+    finally:
+        rows.abandon()
+
+
+@pytest.mark.parametrize("name", ["A" * 300, "Ä" * 299 + "é", "Fédération \"Ça\" <&> 'Ñ' " * 11 + "x"])
+def test_a_name_that_passes_the_name_rule_makes_a_default_summary_that_passes_the_summary_rule(name, seeded):
+    """run._Job._client checks the default summary only of a name that fails the name rule
+    (or spans lines): this pins the reason, should the rules in registry/rules/records.py change."""
+    db = connect(seeded.intake_db)
+    vocabulary = load_vocabulary(db)
+    db.close()
+    name = name[:300]
+    build_organisation({"name": name, "slug": "org", "kind": "company", "sector": "retail"}, vocabulary)  # passes
+    assert free_text_errors({"summary": _default_summary(name), "notes": None, "locator": "-"}) == []

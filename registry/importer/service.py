@@ -77,7 +77,8 @@ def import_file(
         except RecursionError as e:
             raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
-    options = {"skip_invalid": skip_invalid, "progress": progress}
+    options = {"skip_invalid": skip_invalid, "progress": progress,
+               "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM}  # fmt: skip
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
         # the write lock that contributors' submissions need.
@@ -127,7 +128,7 @@ def _write(
     """Read, check and match every row into a staging file, then move the rows into intake.db
     in short write transactions (registry.store.staging)."""
     path = staging.staging_path(intake_db, reference)
-    rows = stager.Stager(path)
+    rows = stager.Stager(path, separate=options["separate"])  # a large file's, by a second process
     try:
         first_ids = payload["import"]["first_ids"]
         report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
