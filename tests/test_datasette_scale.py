@@ -357,3 +357,36 @@ async def test_vendor_page_counts_with_sql_when_a_facet_runs_out_of_time(seeded)
     hurried = ours(seeded.registry_db, suggest_facets=False, facet_time_limit_ms=1)
     html = (await hurried.client.get(f"/registry/organisations/{vendor}")).text
     assert f"Clients ({total:,})" in html
+
+
+async def test_a_big_disclosure_page_lists_its_latest_relationships_and_counts_them_all(ds, seeded):
+    """A leak of more relationships than the page lists (1,000): its latest 50, read in order,
+    a link to all of them, and counts (from the table's facets) that cover every one."""
+    disclosure = registry_rows(seeded, "select disclosure_id from relationships where vendor = 'Clearview AI' limit 1")
+    (disclosure,) = disclosure[0]
+    conn = sqlite3.connect(seeded.registry_db)
+    first = conn.execute("select max(id) from relationships").fetchone()[0]
+    for k in range(50):
+        conn.execute("create temp table copied as select * from relationships where disclosure_id = ? and id <= ?",
+                     [disclosure, first])  # fmt: skip
+        conn.execute(
+            "update copied set id = id + ?, published_at = '2030-01-01T00:00:' || printf('%02d', ?) || 'Z'",
+            [first * (k + 1), k],
+        )
+        conn.execute("insert into relationships select * from copied")
+        conn.execute("drop table copied")
+    conn.execute("update disclosures set published_count = (select count(*) from relationships r "
+                 "where r.disclosure_id = disclosures.id)")  # fmt: skip
+    conn.commit()
+    total, unknown = conn.execute(
+        "select count(*), sum(arrangement = 'Unknown') from relationships where disclosure_id = ?", [disclosure]
+    ).fetchone()
+    newest = [r[0] for r in conn.execute("select id from relationships where disclosure_id = ? "
+                                         "order by published_at desc, id desc limit 50", [disclosure])]  # fmt: skip
+    conn.close()
+    assert total > 1000
+    html = (await ds.client.get(f"/registry/disclosures/{disclosure}")).text
+    listed = [int(i) for i in re.findall(r'class="relationship-page" href="/registry/relationships/(\d+)"', html)]
+    assert listed == newest
+    assert f"all {total:,} in the relationships table</a>" in html
+    assert re.search(rf"<td>Unknown</td><td[^>]*>{unknown:,}</td>", html)  # counts cover every row

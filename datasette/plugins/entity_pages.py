@@ -133,23 +133,50 @@ async def facet_counts(datasette, db, organisation):
     return {**by, "total": total, "filter": {"vendor": organisation["name"]}}
 
 
-async def disclosure_page(db, disclosure_id):
+async def disclosure_page(datasette, db, disclosure_id):
     params = {"id": disclosure_id, "limit": LIMIT}
     found = await rows(
         db,
-        "SELECT d.*, k.label AS kind_label, s.title AS primary_source, s.url AS primary_source_url "
+        "SELECT d.*, k.label AS kind_label, s.title AS primary_source, s.url AS primary_source_url, "
+        "(SELECT count(*) FROM disclosures t WHERE t.title = d.title) AS namesakes "
         "FROM disclosures d JOIN disclosure_kinds k ON k.code = d.kind "
         "LEFT JOIN sources s ON s.id = d.primary_source_id WHERE d.id = :id",
         params,
     )
     if not found:
         return None
-    listed = f"{RELATIONSHIP} WHERE r.disclosure_id = :id ORDER BY r.vendor, r.client_sector, r.client LIMIT :limit"
+    disclosure = found[0]
+    params["title"] = disclosure["title"]
+    if (disclosure["published_count"] or 0) <= LIMIT:
+        listed = f"{RELATIONSHIP} WHERE r.disclosure_id = :id ORDER BY r.vendor, r.client_sector, r.client LIMIT :limit"
+    else:  # a leak of hundreds of thousands: its latest, read in order from (disclosure, published_at)
+        listed = (f"{RELATIONSHIP} WHERE r.disclosure = :title AND r.disclosure_id = :id "
+                  f"ORDER BY r.published_at DESC, r.id DESC LIMIT {RECENT_CLIENTS}")  # fmt: skip
+    by = None
+    if disclosure["namesakes"] == 1:
+        by = await table_facets(datasette, db, {"disclosure": disclosure["title"]}, DISCLOSURE_COUNTED)
+    if by is None:  # another disclosure has the same title, or a facet ran out of time
+        by = {
+            key: await counts(db, column, "disclosure_id = :id", params) for key, column in DISCLOSURE_COUNTED.items()
+        }
+    return {"disclosure": disclosure, "relationships": await with_evidence(db, await rows(db, listed, params)), **by}
+
+
+DISCLOSURE_COUNTED = {"by_arrangement": "arrangement", "by_sector": "client_sector"}
+
+
+async def table_facets(datasette, db, filters: dict[str, str], counted: dict[str, str]) -> dict[str, list] | None:
+    """The relationships table's facet counts under `filters` (counted_facets.py answers them
+    from its in-memory cubes), or None if any is missing or timed out."""
+    query = urlencode({**filters, "_size": 0, "_facet_size": "max", "_nocount": 1})
+    response = await datasette.client.get(f"/{db.name}/relationships.json?{query}")
+    data = response.json() if response.status_code == 200 else {}
+    facets = data.get("facet_results") or {}
+    if data.get("facets_timed_out") or any(column not in facets for column in counted.values()):
+        return None
     return {
-        "disclosure": found[0],
-        "relationships": await with_evidence(db, await rows(db, listed, params)),
-        "by_arrangement": await counts(db, "arrangement", "disclosure_id = :id", params),
-        "by_sector": await counts(db, "client_sector", "disclosure_id = :id", params),
+        key: [{"value": r["value"], "label": r["label"], "n": r["count"]} for r in facets[column]["results"]]
+        for key, column in counted.items()
     }
 
 
@@ -275,6 +302,6 @@ def extra_template_vars(view_name, database, table, request, datasette):
         db = datasette.get_database("registry")
         if table == "organisations":
             return {"entity": await organisation_page(datasette, db, int(key))}
-        return {"entity": await disclosure_page(db, int(key))}
+        return {"entity": await disclosure_page(datasette, db, int(key))}
 
     return page

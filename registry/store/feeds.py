@@ -27,22 +27,29 @@ def country_name(conn: sqlite3.Connection, value: str) -> str | None:
     )
 
 
+def _by_key(conn: sqlite3.Connection, table: str, column: str, value: str) -> str | None:
+    """`column` of the row of `table` given by its number, short name (slug) or `column`
+    itself, each looked up in its own index (an OR of the three, or a cast of the id,
+    would read every row: 200,000 organisations at a million relationships)."""
+    if value.isdigit() and len(value) <= 18:
+        row = conn.execute(f"select {column} from {table} where id = ?", [int(value)]).fetchone()
+        if row:
+            return str(row[0])
+    for where in ("slug = :v", f"{column} = :v", f"{column} = :v collate nocase"):
+        row = conn.execute(f"select {column} from {table} where {where} limit 1", {"v": value}).fetchone()
+        if row:
+            return str(row[0])
+    return None
+
+
 def organisation_name(conn: sqlite3.Connection, value: str) -> str | None:
     """The name of an organisation given by its number, short name (slug) or name."""
-    return _one(
-        conn,
-        "select name from organisations where cast(id as text) = :v or slug = :v or name = :v collate nocase limit 1",
-        value,
-    )
+    return _by_key(conn, "organisations", "name", value)
 
 
 def disclosure_title(conn: sqlite3.Connection, value: str) -> str | None:
     """The title of a disclosure given by its number, short name (slug) or title."""
-    return _one(
-        conn,
-        "select title from disclosures where cast(id as text) = :v or slug = :v or title = :v collate nocase limit 1",
-        value,
-    )
+    return _by_key(conn, "disclosures", "title", value)
 
 
 def feed_title(conn: sqlite3.Connection, params: Mapping[str, str]) -> str:
