@@ -88,7 +88,9 @@ class Cube:
     def counts(self, column: str, filters: list[tuple[str, tuple]]) -> list[tuple]:
         col = escape_sqlite(column)
         table = "cube"
-        if len(filters) == 1 and filters[0][0] != column:
+        if not filters:  # every value's count (a selected column's other choices): the column's own table
+            table = f"one_{self.columns.index(column)}"
+        elif len(filters) == 1 and filters[0][0] != column:
             i, j = sorted((self.columns.index(column), self.columns.index(filters[0][0])))
             table = f"pair_{i}_{j}"
         elif {c for c, _ in filters} == {column}:
