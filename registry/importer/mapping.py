@@ -31,7 +31,7 @@ SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "nul
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
 SOURCE_FIELDS = {"url", "title", "publisher", "language", "published_date", "locator"}
-OBSERVATION_FIELDS = {"metric", "unit", "value", "low", "high", "period_start", "period_end", "locator"}
+OBSERVATION_FIELDS = {"metric", "unit", "value", "low", "high", "period_start", "period_end"}
 TOP_KEYS = {"format", "json_path", "sheet", "vendor", "vendors", "disclosure", "source", "locator", "where",
             "identifier", "client", "relationship", "sources", "observations", "on_error", "description"}  # fmt: skip
 
@@ -277,10 +277,16 @@ class _Compiler:
 
     def observation(self, spec: Any, where: str) -> dict[str, Any]:
         spec = _mapping(spec, where)
-        for required in ("metric", "unit", "value"):
+        for required in ("metric", "unit"):
             if required not in spec:
                 raise MappingError(f"{where}: '{required}' is required")
+        if ("value" in spec) == ("low" in spec or "high" in spec):
+            raise MappingError(f"{where}: give either 'value' (one figure) or 'low' and 'high' (a range), not both")
+        if ("low" in spec) != ("high" in spec):
+            raise MappingError(f"{where}: a range needs both 'low' and 'high' (or 'value' for one figure)")
         getters = self.group({k: v for k, v in spec.items() if k not in ("metric", "unit")}, where, OBSERVATION_FIELDS)
+        if "value" in getters:  # one figure: low = high = the value
+            getters["low"] = getters["high"] = getters.pop("value")
         return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), **getters}
 
 

@@ -492,10 +492,10 @@ class _Job:
                          for e in (*rel[1], *dates[1])]  # fmt: skip
         for spec, (_, errors) in zip(self.plan.observations, figures, strict=True):
             if errors:
-                raw = spec["value"](cells)
                 start, end = (spec["period_start"](cells) if "period_start" in spec else None,
                               spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
-                data = {"low": raw, "high": raw, "period_start": start, "period_end": end}
+                data = {"low": spec["low"](cells), "high": spec["high"](cells), "period_start": start,
+                        "period_end": end}  # fmt: skip
                 where = f"observation.{spec['metric']}"
                 problems += [Problem(number, f"{where}.{e.field}", str(data.get(e.field) or ""), e.message)
                              for e in errors]  # fmt: skip
@@ -640,8 +640,8 @@ class _Job:
         """((figure, value), ()) or (None, errors); (None, ()) for an empty cell. The rule once per
         metric and period; the value, by the same number rule the builder applies (low = high =
         the value), once per distinct value."""
-        raw = spec["value"](cells)
-        if raw is None or raw == "":
+        raw = (spec["low"](cells), spec["high"](cells))
+        if all(r is None or r == "" for r in raw):
             return None, ()
         start, end = (spec["period_start"](cells) if "period_start" in spec else None,
                       spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
@@ -650,9 +650,11 @@ class _Job:
         if value is None:
             if len(self.numbers) >= CLIENTS_KEPT:
                 self.numbers.clear()
-            checked = Fields({"low": raw, "high": raw})
-            low, _ = checked.number("low", required=True), checked.number("high")
-            value = self.numbers[raw] = (low, tuple(checked.errors))
+            checked = Fields({"low": raw[0], "high": raw[1]})
+            low, high = checked.number("low", required=True), checked.number("high", required=True)
+            if low is not None and high is not None and high < low:
+                checked.error("high", f"{high:g} is below low {low:g}")
+            value = self.numbers[raw] = ((low, high), tuple(checked.errors))
         if errors or value[1]:
             return None, (*value[1], *errors)
         return (base, value[0]), ()

@@ -235,15 +235,17 @@ class Writer:
         if self.pending >= BATCH:
             self.flush()
 
-    def figure(self, rel_id: int, figure: tuple[dict[str, Any], float], row: int, source_id: int | None) -> None:
-        """Stage a figure of row `row`: (metric, unit and period, value)."""
+    def figure(
+        self, rel_id: int, figure: tuple[dict[str, Any], tuple[float, float]], row: int, source_id: int | None
+    ) -> None:
+        """Stage a figure of row `row`: (metric, unit and period, (low, high))."""
         if source_id is None:
             return
-        f, value = figure
+        f, (low, high) = figure
         ids = self.ids
         number = ids["observations"]
         ids["observations"] = number + 1
-        self.observations.append((number, rel_id, f["metric"], value, value, f["unit"], f["period_start"],
+        self.observations.append((number, rel_id, f["metric"], low, high, f["unit"], f["period_start"],
                                   f["period_end"], source_id, f"row {row}"))  # fmt: skip
         self.pending += 1
         if self.pending >= BATCH:
