@@ -234,7 +234,8 @@ class _Job:
         self.date_checks: dict[tuple[Any, Any], tuple[tuple[Any, Any], tuple[FieldError, ...]]] = {}
         self.text_checks: dict[tuple[Any, Any], tuple[FieldError, ...]] = {}
         self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
-        self.numbers: dict[Any, tuple[float | None, tuple[FieldError, ...]]] = {}
+        # a figure's (low, high) cells -> ((low, high) as numbers, errors)
+        self.numbers: dict[Any, tuple[tuple[float | None, float | None], tuple[FieldError, ...]]] = {}
 
     def release(self) -> None:
         """Drop what was kept per distinct value (the job refers to itself through its caches:
