@@ -180,3 +180,12 @@ def test_clicking_belgium_then_france_shows_both_and_a_chip_goes_back(seeded, pa
         expect(page.locator("table.rows-and-columns tbody tr")).to_have_count(1)
         expect(page).to_have_url(re.compile(r"client_country=Belgium$"))
     assert js_errors.found == []
+
+
+async def test_the_row_count_names_the_sort_column_by_its_label(ds):
+    html = (await ds.client.get("/registry/relationships")).text
+    heading = re.search(r'<h2 class="table-count">(.*?)</h2>', html, re.S).group(1)
+    assert "sorted by Published descending" in " ".join(heading.split())
+    html = (await ds.client.get("/registry/relationships?_sort=client_country")).text
+    heading = re.search(r'<h2 class="table-count">(.*?)</h2>', html, re.S).group(1)
+    assert "sorted by Client country" in " ".join(heading.split()) and "client_country" not in heading
