@@ -326,3 +326,12 @@ def test_the_atlas_mapping_sets_each_agency_s_level(seeded):
             assert level == want[only], name
             checked[level] += 1
     assert checked["local"] > 200 and checked["regional"] >= 15, checked
+
+
+def test_the_reviewer_sees_the_level_of_a_new_organisation(client, reviewer_client, seeded):
+    response = post_form(client, "/submit/organisation", ORGANISATION)
+    assert response.status_code == 303
+    (submission,) = query(seeded.intake_db, "select id from submissions order by id desc limit 1")[0]
+    html = reviewer_client.get(f"/review/submissions/{submission}").get_data(as_text=True)
+    preview = re.search(r'<table class="preview" data-preview="organisation">.*?</table>', html, re.S).group(0)
+    assert re.search(r"<th>Level of government</th><td>Local</td>", preview)

@@ -11,6 +11,7 @@ import sqlite_utils
 
 from registry.config import Settings
 from registry.rules.fields import FieldError, ValidationError, Vocabulary
+from registry.rules.government import GOVERNED_KINDS
 from registry.rules.names import near_matches
 from registry.rules.records import (
     build_disclosure,
@@ -87,6 +88,7 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
     """What a payload would publish, with labels, the changes, and possible duplicates."""
     sectors, countries = lookups.labels(db, "sectors"), lookups.labels(db, "countries")
     arrangements, kinds = lookups.labels(db, "arrangements"), lookups.labels(db, "organisation_kinds")
+    levels = lookups.labels(db, "government_levels")
     new_orgs = {o["slug"]: o for o in payload.get("organisations", [])}
     new_sources = {s["slug"]: s for s in payload.get("sources", [])}
     vocabulary = vocabulary_store.load_vocabulary(db)
@@ -144,6 +146,8 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
             "kind": kinds.get(o["kind"]),
             "sector": sectors.get(o["sector"]),
             "country": countries.get(o.get("country")),
+            "governed": o["kind"] in GOVERNED_KINDS,
+            "government_level": levels.get(o.get("government_level") or ""),
         }
         for o in new_orgs.values()
     ]
