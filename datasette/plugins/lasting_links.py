@@ -13,26 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 
 from datasette.utils.asgi import Request
 
 from datasette import hookimpl
+from registry.rules.dates import partial_date
 
 DATABASE = "registry"
 ROW = re.compile(rf"^/{DATABASE}/(organisations|relationships)/([0-9]{{1,18}})(\.json)?$")
 REPLACED = (b"content-type", b"content-length", b"location")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")  # fmt: skip
-
-
-def day(text: str) -> str:
-    """'2026-12-03T07:02:00Z' as '3 December 2026'."""
-    try:
-        found = date.fromisoformat(text[:10])
-    except ValueError:
-        return text
-    return f"{found.day} {MONTHS[found.month - 1]} {found.year}"
 
 
 async def first(datasette, sql, params):
@@ -58,7 +47,7 @@ async def gone(datasette, scope, receive, row_id, suffix):
     found = await first(datasette, sql, [row_id])
     if found is None:
         return None
-    found["withdrawn_on"] = day(found["withdrawn_at"])
+    found["withdrawn_on"] = partial_date(found["withdrawn_at"])
     if suffix == ".json":
         message = f"Relationship {row_id} was withdrawn on {found['withdrawn_on']}: {found['public_reason']}"
         body = json.dumps({"ok": False, "status": 410, "error": message, "title": "Withdrawn", **found})

@@ -7,13 +7,12 @@ few queries shared with entity_pages.py are written out here rather than importe
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from datasette import hookimpl
+from registry.rules.dates import partial_date
 
 DATABASE = "registry"
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")  # fmt: skip
 
 RELATIONSHIP = """
     SELECT r.*, a.description AS arrangement_description, d.title AS disclosure_title,
@@ -37,23 +36,6 @@ OBSERVATIONS = """
            s.id AS source_id, s.title AS source
     FROM observations ob JOIN sources s ON s.id = ob.source_id WHERE ob.relationship_id = :id ORDER BY ob.id
 """
-
-
-def partial_date(text: str | None) -> str:
-    """'2020' as '2020', '2020-03' as 'March 2020', '2020-03-03' as '3 March 2020'."""
-    if not text:
-        return ""
-    parts = text.split("-")
-    try:
-        numbers = [int(p) for p in parts]
-        if len(numbers) == 1:
-            return str(numbers[0])
-        if len(numbers) == 2:
-            return f"{MONTHS[numbers[1] - 1]} {numbers[0]}"
-        found = date(*numbers)
-    except (ValueError, IndexError, TypeError):
-        return text
-    return f"{found.day} {MONTHS[found.month - 1]} {found.year}"
 
 
 def number(value: float) -> str:
