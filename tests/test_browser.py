@@ -5,6 +5,7 @@ download (tests/conftest.py:chromium_executable); the test fails, not skips, wit
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -72,14 +73,21 @@ def servers(seeded: Settings, reviewer: tuple[str, str]) -> Iterator[Served]:
     assert served.process.returncode == 0, served.output
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
+@contextlib.contextmanager
+def launched() -> Iterator[Browser]:
+    """Headless Chromium (CHROMIUM, with the flags this machine's closed network needs), closed afterwards."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with launched() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from registry.config import Settings, load_settings
 from tests.conftest import ROOT, Served, serving
 from tests.site import DESKTOP, PHONE, Requests, axe_violations, sideways_overflow
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, JsErrors
+from tests.test_browser import TIMEOUT_MS, JsErrors, launched
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +42,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, seeded_template: Path) -> Ite
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched() as browser:  # one browser for the module's tests
+        yield browser
 
 
 def one(settings: Settings, sql: str) -> int:

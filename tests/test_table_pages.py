@@ -182,10 +182,13 @@ def test_clicking_belgium_then_france_shows_both_and_a_chip_goes_back(seeded, pa
     assert js_errors.found == []
 
 
-async def test_the_row_count_names_the_sort_column_by_its_label(ds):
+async def test_the_row_count_names_its_filter_and_sort_columns_by_their_labels(ds):
     html = (await ds.client.get("/registry/relationships")).text
     heading = re.search(r'<h2 class="table-count">(.*?)</h2>', html, re.S).group(1)
     assert "sorted by Published descending" in " ".join(heading.split())
     html = (await ds.client.get("/registry/relationships?_sort=client_country")).text
     heading = re.search(r'<h2 class="table-count">(.*?)</h2>', html, re.S).group(1)
     assert "sorted by Client country" in " ".join(heading.split()) and "client_country" not in heading
+    html = (await ds.client.get("/registry/relationships?client_country__in=Belgium,France&vendor=Clearview+AI")).text
+    heading = " ".join(re.search(r'<h2 class="table-count">(.*?)</h2>', html, re.S).group(1).split())
+    assert "Client country in" in heading and "Vendor = " in heading and "client_country" not in heading

@@ -38,6 +38,16 @@ class Readable:
     def label(self, column: str) -> str:
         return self.labels.get(column) or column.replace("_", " ").capitalize()
 
+    def described(self, text: str, columns: list[str]) -> str:
+        """Datasette's description of a page ("where client_country = "Belgium" sorted by
+        published_at") with each column's label ("where Client country = ... sorted by
+        Published"): whole words only, longest names first (client_country is not client).
+        Values are quoted in it, so a value that is also a column's name stays as it is."""
+        said = f" {text} "
+        for column in sorted(columns, key=len, reverse=True):
+            said = said.replace(f" {column} ", f" {self.label(column)} ")
+        return said.strip()
+
     def columns(self, display_columns: list[dict]) -> list[dict]:
         """Datasette's display columns of the page, those shown in the order of `show`."""
         if self.show is None:
