@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from registry.importer.readers import ReadError, count_rows
 from registry.importer.run import ImportFailed
 from registry.rules.countries import country_rows, subdivision_rows
 from registry.rules.fields import ValidationError
-from registry.services import accounts, backup, publisher, release, seed
+from registry.services import accounts, backup, cleanup, publisher, release, seed
 from registry.services.check import check as run_check
 from registry.store import imports as import_store
 from registry.store import records as record_store
@@ -50,6 +52,10 @@ def settings() -> Settings:
 @click.version_option(package_name="exposure-registry")
 def cli() -> None:
     """The exposure registry: who was a client of which surveillance vendor."""
+    # Every file a command or the servers create is the owner's alone (0600, folders
+    # 0700): intake.db, uploads, backups and copies hold contributors' contact details
+    # and password hashes. Datasette runs as the same user, so it still reads registry.db.
+    os.umask(0o077)
 
 
 @cli.command()
@@ -225,6 +231,25 @@ def _write_report(report: Any, path: Path) -> None:
         raise click.ClickException(f"cannot write the error report {path}: {e}") from e
 
 
+@cli.command("clean")
+@click.option("--every", type=click.IntRange(min=10), metavar="SECONDS",
+              help="Clean again every SECONDS until stopped (as `registry serve` does).")  # fmt: skip
+def clean_command(every: int | None) -> None:
+    """Delete uploads past REGISTRY_UPLOAD_RETENTION_HOURS, old import jobs and the copies
+    of databases that killed processes left behind."""
+    s = settings()
+    while True:
+        try:
+            report = cleanup.clean_up(s, time.time())
+        except OSError as e:
+            raise click.ClickException(f"clean-up stopped: {e.strerror}") from e
+        if every is None or any((report.uploads, report.sent, report.jobs, report.leftovers)):
+            click.echo(report.summary())
+        if every is None:
+            return
+        time.sleep(every)
+
+
 @cli.command("create-user")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["reviewer", "admin"]), required=True, help="What the account may do.")
@@ -255,3 +280,7 @@ def serve(port: int | None, datasette_port: int | None) -> None:
         serve_both(s, port or s.intake_port, datasette_port or s.datasette_port)
     except USER_ERRORS as e:
         raise click.ClickException(str(e)) from e
+
+
+if __name__ == "__main__":  # `python -m registry.cli`: how `registry serve` starts its cleaner
+    cli()

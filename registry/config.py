@@ -36,6 +36,12 @@ class Settings:
     max_db_mb: int = 0  # 0: no cap on intake.db beyond the disk's own size
     public_intake_url: str = ""  # where Datasette's pages link to the intake app; "": http://HOST:PORT
     releases_dir: Path | None = None  # releases the public site lists and serves; None: <instance>/releases
+    upload_retention_hours: int = 24  # an upload not sent for review, and a job's state, go after this
+    upload_quota_mb: int = 200  # bytes of unsent uploads one address may hold at once
+    upload_quota_files: int = 10  # unsent uploads one address may hold at once
+    disk_reserve_mb: int = 100  # uploads never leave less free space than this on the instance's disk
+    mapping_limit: str = "60 per minute;600 per hour"  # views of an upload's mapping page, per address
+    preview_limit: str = "10 per minute;100 per hour"  # previews and submissions of uploads, per address
 
     def intake_url(self, port: int | None = None) -> str:
         """The intake app's address as readers' links give it (REGISTRY_INTAKE_URL, else the
@@ -98,6 +104,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_db_mb=_count(env, "REGISTRY_MAX_DB_MB", 0, most=10_000_000),
         public_intake_url=env.get("REGISTRY_INTAKE_URL", "").rstrip("/"),
         releases_dir=Path(env["REGISTRY_RELEASES"]).resolve() if env.get("REGISTRY_RELEASES") else None,
+        upload_retention_hours=_count(env, "REGISTRY_UPLOAD_RETENTION_HOURS", 24, most=24 * 366),
+        upload_quota_mb=_count(env, "REGISTRY_UPLOAD_QUOTA_MB", 200, most=10_000_000, least=1),
+        upload_quota_files=_count(env, "REGISTRY_UPLOAD_QUOTA_FILES", 10, most=100_000, least=1),
+        disk_reserve_mb=_count(env, "REGISTRY_DISK_RESERVE_MB", 100, most=10_000_000),
+        mapping_limit=_limit(env, "REGISTRY_MAPPING_LIMIT", Settings.mapping_limit),
+        preview_limit=_limit(env, "REGISTRY_PREVIEW_LIMIT", Settings.preview_limit),
     )
 
 

@@ -18,6 +18,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from registry import create_app
 from registry.config import Settings
+from registry.services import cleanup
 from registry.store import imports
 from registry.store.connection import DatabaseError
 
@@ -62,6 +63,9 @@ def datasette_command(settings: Settings, port: int) -> list[str]:
         "default_cache_ttl",
         "0",
     ]
+
+
+CLEAN_EVERY_SECONDS = 600
 
 
 class SharingThreadWorker(ThreadWorker):
@@ -123,6 +127,9 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
         raise DatabaseError(f"{settings.registry_db}: not found (run `registry init` and `registry publish`)")
     for reference in imports.clean_up(settings.intake_db):  # an import the last run left half-written
         print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
+    cleanup.restrict_modes(settings)
+    print(cleanup.clean_up(settings).summary(), flush=True)
+    cleaner = subprocess.Popen(cleaner_command())
     datasette = subprocess.Popen(
         datasette_command(settings, datasette_port),
         env={
@@ -139,9 +146,17 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        datasette.terminate()
-        try:
-            datasette.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            datasette.kill()
+        for child in (datasette, cleaner):
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
         print("Stopped both servers.", flush=True)
+
+
+def cleaner_command() -> list[str]:
+    """`registry clean --every`, beside the servers: uploads past their retention and
+    leftover copies go while the registry serves, not only when it starts. A process of
+    its own rather than a thread in gunicorn's arbiter, which forks the workers."""
+    return [sys.executable, "-m", "registry.cli", "clean", "--every", str(CLEAN_EVERY_SECONDS)]

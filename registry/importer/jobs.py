@@ -8,6 +8,7 @@ and when the job ends. A job whose process died (a restart, a kill) is reported 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import pickle
@@ -23,8 +24,9 @@ from registry.importer.mapping import MappingError
 from registry.importer.readers import ReadError
 from registry.importer.run import ImportFailed, ImportReport
 from registry.importer.service import ImportResult
+from registry.importer.uploads import private_file
 from registry.rules.fields import ValidationError
-from registry.store.connection import DatabaseError
+from registry.store.connection import DatabaseError, StorageFullError
 
 # Failures a contributor can act on; anything else is a bug and is logged as such.
 EXPECTED = (ImportFailed, ReadError, MappingError, ValidationError, DatabaseError)
@@ -59,15 +61,32 @@ def _path(folder: Path, job_id: str) -> Path:
 
 
 def _save(folder: Path, job: Job) -> None:
-    """Write the job's state atomically (a reader never sees half a file)."""
+    """Write the job's state atomically (a reader never sees half a file); a full disk
+    is a StorageFullError, and no half-written file stays."""
     temporary = folder / f".{job.id}.{threading.get_ident()}.tmp"
-    temporary.write_bytes(pickle.dumps(replace(job), protocol=pickle.HIGHEST_PROTOCOL))
-    temporary.replace(_path(folder, job.id))
+    try:
+        with private_file(temporary) as out:  # a report quotes the upload's rows
+            out.write(pickle.dumps(replace(job), protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.replace(_path(folder, job.id))
+    except OSError as e:
+        temporary.unlink(missing_ok=True)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFullError(f"import jobs: {e.strerror}") from e
+        raise
+
+
+def _save_quietly(folder: Path, job: Job) -> None:
+    """Save from the job's thread: a full disk must not kill the thread (this worker's
+    memory still answers; other workers see the last state saved)."""
+    try:
+        _save(folder, job)
+    except (StorageFullError, OSError) as e:
+        logger.error("import job %s: state not saved (%s)", job.id, e)
 
 
 def start(kind: str, upload: str, work: Callable[[Callable[[int], None]], ImportResult], folder: Path) -> Job:
     """Run `work(progress)` in a thread; return the job to poll (by id, from any worker)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     job = Job(secrets.token_urlsafe(12), kind, upload)
     with _lock:
         _jobs[job.id] = job
@@ -78,7 +97,7 @@ def start(kind: str, upload: str, work: Callable[[Callable[[int], None]], Import
         job.rows = rows
         if time.monotonic() - saved[0] > SAVE_EVERY:
             saved[0] = time.monotonic()
-            _save(folder, job)
+            _save_quietly(folder, job)
 
     def target() -> None:
         try:
@@ -88,13 +107,16 @@ def start(kind: str, upload: str, work: Callable[[Callable[[int], None]], Import
             job.failure_report, job.error, job.state = e.report, str(e), "failed"
         except EXPECTED as e:
             job.error, job.state = str(e), "failed"
+        except StorageFullError:  # its text names files of the instance: not for the contributor
+            logger.error("import job %s: the disk is full", job.id)
+            job.error, job.state = "the server's disk is full, so nothing was stored; try again later", "failed"
         except Exception as e:  # a bug: the page must still end, and the log keeps the trace
             logger.exception("import job %s failed", job.id)
             job.error, job.state = (
                 f"an unexpected error stopped the import ({type(e).__name__}); nothing was stored",
                 "failed",
             )
-        _save(folder, job)
+        _save_quietly(folder, job)
 
     threading.Thread(target=target, name=f"import-{job.id}", daemon=True).start()
     return job

@@ -49,10 +49,15 @@ def integrity_problems_of(path: Path) -> list[str]:
 @contextmanager
 def snapshot(path: Path) -> Iterator[Path]:
     """A private copy of a database, made with SQLite's online backup (readers and
-    writers of the original go on), deleted afterwards."""
+    writers of the original go on), deleted afterwards.
+
+    The copy holds everything the original does (of intake.db: emails, password hashes),
+    so it is created 0600 and named with this process's id: a process killed while it
+    used the copy (a preview stopped by gunicorn's timeout) leaves it behind, and
+    `registry/services/cleanup.py` deletes it once that process has ended."""
     if not path.exists():
         raise DatabaseError(f"{path}: database file not found (run `registry init` first)")
-    handle, name = tempfile.mkstemp(prefix=".snapshot-", suffix=".db", dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=f".snapshot-{os.getpid()}-", suffix=".db", dir=path.parent)
     os.close(handle)
     copy = Path(name)
     source, target = sqlite3.connect(path), sqlite3.connect(copy)

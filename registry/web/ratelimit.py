@@ -6,10 +6,19 @@ without a server of that kind, so this module gives `limits` one more store: fix
 counters in `instance/ratelimit.db` (WAL, one short write statement per hit), which
 all of gunicorn's workers see. Set REGISTRY_RATELIMIT_STORAGE to a `limits` URI
 (e.g. `redis://localhost:6379`) to use another store.
+
+When the store fails (a full disk: SQLITE_FULL; a Redis server gone), the counters go on
+in each worker's memory (Flask-Limiter's in-memory fallback) until the store answers
+again: limits still hold, per worker process instead of for all of them. Failing open
+would let anyone guess passwords on a full disk; failing closed (a 500 to every limited
+request) locked reviewers out when 7 uploads filled the disk (issue 18, finding 5), so
+nobody could get in to clean up. A post that then cannot be stored is answered 507 by
+the write that fails, not by the limiter.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -22,6 +31,7 @@ from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
 SCHEME = "registry-sqlite"
+logger = logging.getLogger(__name__)
 
 
 class SQLiteStorage(Storage):
@@ -34,6 +44,12 @@ class SQLiteStorage(Storage):
         self.path = Path(uri.removeprefix(f"{SCHEME}://"))
         self.local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._create()
+        except sqlite3.Error as e:  # a full disk at start: the limiter falls back to memory, and retries
+            logger.error("rate-limit counters: cannot create %s (%s); counting in memory meanwhile", self.path.name, e)
+
+    def _create(self) -> None:
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, hits INTEGER, expires REAL)")
@@ -80,8 +96,11 @@ class SQLiteStorage(Storage):
         return row[0] if row else time.time()
 
     def check(self) -> bool:
+        """Whether counters can be written again (Flask-Limiter asks while it counts in
+        memory): a read would succeed on a full disk, so count a probe hit."""
         try:
-            self._connection().execute("SELECT 1").fetchone()
+            self._create()
+            self.incr("registry-storage-check", 1)
         except sqlite3.Error:
             return False
         return True
@@ -104,6 +123,14 @@ def submit_limit() -> str:
     return current_app.config["SETTINGS"].submit_limit
 
 
+def mapping_limit() -> str:
+    return current_app.config["SETTINGS"].mapping_limit
+
+
+def preview_limit() -> str:
+    return current_app.config["SETTINGS"].preview_limit
+
+
 def login_limit() -> str:
     return current_app.config["SETTINGS"].login_limit
 
@@ -117,7 +144,9 @@ def login_account() -> str:
     return "account:" + (request.form.get("name") or "").strip().casefold()[:200]
 
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="fixed-window")
+limiter = Limiter(
+    key_func=get_remote_address, headers_enabled=True, strategy="fixed-window", in_memory_fallback_enabled=True
+)
 
 
 def init_app(app: Flask) -> None:
