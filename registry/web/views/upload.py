@@ -56,7 +56,7 @@ class MappingForm(FlaskForm):
 
 
 def settings() -> Settings:
-    return current_app.config["SETTINGS"]  # type: ignore[no-any-return]
+    return current_app.config["SETTINGS"]
 
 
 def upload_meta(token: str) -> dict[str, Any]:
@@ -97,6 +97,7 @@ def upload() -> Any:
     if not form.validate_on_submit():
         return render_template("import_upload.html", form=form), 422 if form.is_submitted() else 200
     if refused := refuse_beyond_quota():
+        form.file.data.close()  # the spooled upload, unread
         return refused
     s, token = settings(), secrets.token_urlsafe(18)
     name = secure_filename(form.file.data.filename or "") or "upload"
