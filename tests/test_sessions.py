@@ -15,7 +15,7 @@ from flask.sessions import SecureCookieSessionInterface
 from registry import create_app
 from registry.web.throttle import DEVICE_COOKIE
 
-from .conftest import REVIEWER_PASSWORD, hidden_fields, post_form, query, serving
+from .conftest import REVIEWER_PASSWORD, dump, hidden_fields, post_form, query, serving, text
 
 HOUR = 3600.0
 
@@ -124,6 +124,16 @@ def test_a_cookie_of_the_old_shape_is_refused(monkeypatch, reviewer):
     assert not can_review(client)
 
 
+def test_logging_in_writes_nothing_to_intake_db(monkeypatch, reviewer, seeded):
+    """So a full disk does not stop a reviewer getting in to clean up (finding 5)."""
+    client = make_app(monkeypatch).test_client()
+    before = dump(seeded.intake_db)
+    assert log_in(client, password="wrong password!").status_code == 200
+    assert log_in(client).status_code == 303
+    assert can_review(client)
+    assert dump(seeded.intake_db) == before
+
+
 # Logout ends the session on the server
 
 
@@ -228,8 +238,11 @@ def test_guessing_one_account_from_many_addresses_is_slowed(monkeypatch, reviewe
     statuses = [log_in(attacker, password=f"guess {n}", address=f"198.51.100.{n}").status_code for n in range(7)]
     assert statuses == [200] * 5 + [429] * 2
     # a browser that never logged in to the account waits too, even with the right
-    # password: what the attacker can still do (SECURITY.md)
-    assert log_in(app.test_client(), address="192.0.2.77").status_code == 429
+    # password: what the attacker can still do (SECURITY.md); it is told what to do
+    refused = log_in(app.test_client(), address="192.0.2.77")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "log in from a browser you have used for it" in text(refused)
 
 
 def test_guessing_many_accounts_from_one_address_is_slowed(monkeypatch, reviewer):

@@ -22,11 +22,16 @@ failed login writes nothing there.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request, url_for
+from flask import Response as FlaskResponse
+from flask import current_app, g, make_response, request, url_for
+from flask_limiter import RequestLimit
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
+
+from registry.web.errors import render_error
 
 DEVICE_COOKIE = "registry_device"
 DEVICE_DAYS = 180  # a browser not used to log in for this long is a stranger again
@@ -92,3 +97,24 @@ def remember_device(response: Response, account: str) -> None:
         httponly=True,
         samesite="Strict",
     )
+
+
+# What each login limit tells the person refused (Flask-Limiter still adds Retry-After).
+# The same words whether or not the account exists, so they reveal no account names.
+_REFUSALS = {
+    "address": "Too many login attempts from your address. Wait a little and try again.",
+    "account": (
+        "Too many login attempts for this account from browsers that have not logged in to it "
+        "before. Wait a little, or log in from a browser you have used for it."
+    ),
+    "device": "Too many wrong passwords from this browser. Wait a little and try again.",
+}
+
+
+def refusal(kind: str) -> Callable[[RequestLimit], FlaskResponse]:
+    """The 429 page of one login limit (`on_breach`)."""
+
+    def refuse(limit: RequestLimit) -> FlaskResponse:
+        return make_response(render_error(429, "Too many login attempts", _REFUSALS[kind]))
+
+    return refuse

@@ -83,13 +83,20 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"], scope="login-address", exempt_when=throttle.known_device)
+@limiter.limit(
+    login_limit,
+    methods=["POST"],
+    scope="login-address",
+    exempt_when=throttle.known_device,
+    on_breach=throttle.refusal("address"),
+)
 @limiter.limit(
     login_account_limit,
     methods=["POST"],
     key_func=login_account,
     scope="login-account",
     exempt_when=throttle.known_device,
+    on_breach=throttle.refusal("account"),
 )
 @limiter.limit(
     throttle.login_device_limit,
@@ -97,6 +104,7 @@ def safe_next(target: str | None) -> str:
     key_func=throttle.device_key,
     scope="login-device",
     exempt_when=throttle.unknown_device,
+    on_breach=throttle.refusal("device"),
 )
 def login() -> str | Response:
     form = LoginForm()
