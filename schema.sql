@@ -458,7 +458,7 @@ CREATE TABLE IF NOT EXISTS ended_sessions (
     user_id INTEGER NOT NULL REFERENCES users(id),
     ended_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
+) WITHOUT ROWID, STRICT;
 CREATE INDEX IF NOT EXISTS ended_sessions_expiry ON ended_sessions(expires_at);
 
 -- PRIVATE. Review decisions: approve, reject, merge, "not the same", withdraw.
