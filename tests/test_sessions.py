@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import os
+import shutil
+import subprocess
 import time
 
 import httpx
@@ -132,6 +135,52 @@ def test_logging_in_writes_nothing_to_intake_db(monkeypatch, reviewer, seeded):
     assert log_in(client).status_code == 303
     assert can_review(client)
     assert dump(seeded.intake_db) == before
+
+
+def fill(folder) -> None:
+    """Write a file until the filesystem has no byte left."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_reviewer_logs_in_on_a_full_disk_and_is_told_when_logout_cannot_be_recorded(
+    monkeypatch, reviewer, seeded, tmp_path
+):
+    """As under `registry serve`, whose worker threads keep their connection to intake.db
+    (a new connection cannot open a WAL database on a full disk: the disk helpers' part).
+    Rate-limit counters in memory here: their store on a full disk is another part's."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    size_kb = (seeded.intake_db.stat().st_size + seeded.registry_db.stat().st_size) // 1024 + 400
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
+    try:
+        for name in ("intake.db", "registry.db"):
+            shutil.copy(seeded.instance / name, mount / name)
+        monkeypatch.setenv("REGISTRY_INSTANCE", str(mount))
+        monkeypatch.setenv("REGISTRY_SECRET_KEY", "k" * 64)
+        monkeypatch.setenv("REGISTRY_RATELIMIT_STORAGE", "memory://")
+        app = create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test", "REUSE_CONNECTIONS": True})
+        browser = app.test_client()
+        assert browser.get("/submit/relationship").status_code == 200  # the thread's connection opens
+        fill(mount)
+        assert log_in(browser).status_code == 303  # logging in writes nothing
+        page = browser.get("/review")
+        assert page.status_code == 200
+        response = browser.post("/logout", data=hidden_fields(page.get_data(as_text=True)))
+        assert response.status_code == 507
+        assert "out of space" in text(response)
+        assert not can_review(browser)  # the browser's cookie is gone all the same
+        app.extensions["registry_connections"].db.close()
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 # Logout ends the session on the server
