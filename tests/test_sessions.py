@@ -103,8 +103,10 @@ def test_a_form_posted_after_the_session_ended_goes_to_login_not_form_expired(mo
     page = client.get("/review").get_data(as_text=True)
     before = query(seeded.intake_db, "select count(*) from ended_sessions")
     clock.advance(9 * HOUR)
-    response = client.post("/logout", data=hidden_fields(page))
-    assert response.status_code == 303  # the CSRF token survived the session's end
+    response = client.post("/review/submissions/1/reject", data={**hidden_fields(page), "reason": "spam"})
+    assert response.status_code == 302  # the CSRF token survived the session's end
+    assert response.headers["Location"].startswith("/login?next=")
+    assert client.post("/logout", data=hidden_fields(page)).status_code == 303
     assert query(seeded.intake_db, "select count(*) from ended_sessions") == before  # nothing to end
 
 
