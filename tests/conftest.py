@@ -225,6 +225,9 @@ def make_hostile_app(monkeypatch):
     monkeypatch.setenv("REGISTRY_SUBMIT_LIMIT", "1000000 per minute")
     monkeypatch.setenv("REGISTRY_LOGIN_LIMIT", "1000000 per minute")
     monkeypatch.setenv("REGISTRY_LOGIN_ACCOUNT_LIMIT", "1000000 per minute")
+    monkeypatch.setenv("REGISTRY_MAPPING_LIMIT", "1000000 per minute")
+    monkeypatch.setenv("REGISTRY_PREVIEW_LIMIT", "1000000 per minute")
+    monkeypatch.setenv("REGISTRY_UPLOAD_QUOTA_FILES", "100000")
     return create_app({"TESTING": True, "DATASETTE_URL": "http://datasette.test"})
 
 
