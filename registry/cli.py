@@ -242,9 +242,12 @@ def clean_command(every: int | None) -> None:
         try:
             report = cleanup.clean_up(s, time.time())
         except OSError as e:
-            raise click.ClickException(f"clean-up stopped: {e.strerror}") from e
-        if every is None or any((report.uploads, report.sent, report.jobs, report.leftovers)):
-            click.echo(report.summary())
+            if every is None:
+                raise click.ClickException(f"clean-up stopped: {e.strerror}") from e
+            click.echo(f"clean-up failed, trying again in {every} s: {e.strerror}", err=True)
+        else:
+            if every is None or any((report.uploads, report.sent, report.jobs, report.leftovers)):
+                click.echo(report.summary())
         if every is None:
             return
         time.sleep(every)

@@ -211,6 +211,13 @@ def test_a_full_disk_is_507_everywhere_reviewers_log_in_and_the_clean_up_frees_i
         subprocess.run([str(REGISTRY), "create-user", "rev", "--role", "reviewer", "--password", password], env=env,
                        check=True, capture_output=True)  # fmt: skip
         vendor_id = str(query(instance / "intake.db", "select id from organisations where slug = 'clearview-ai'")[0][0])
+        # What an older instance and a killed preview left: world-readable files, a snapshot.
+        instance.chmod(0o755)
+        (instance / "intake.db").chmod(0o644)
+        with subprocess.Popen(["true"]) as gone:
+            pass
+        snapshot = instance / f".snapshot-{gone.pid}-abcd.db"
+        snapshot.write_bytes((instance / "intake.db").read_bytes())
         # As if from many addresses (IPv6 makes them cheap) and with no reserve of free
         # space: what the other defences do once the disk is full. Two workers: login
         # counters in each worker's memory must still stop guessing.
@@ -219,6 +226,9 @@ def test_a_full_disk_is_507_everywhere_reviewers_log_in_and_the_clean_up_frees_i
         monkeypatch.setenv("REGISTRY_WORKERS", "2")
         server = Server(dataclasses.replace(seeded, instance=instance), tmp_path / "serve.log")
         try:
+            assert not snapshot.exists()  # `registry serve` cleaned up as it started...
+            assert stat.S_IMODE(instance.stat().st_mode) == 0o700  # ...and closed the instance
+            assert stat.S_IMODE((instance / "intake.db").stat().st_mode) == 0o600
             anonymous = httpx.Client(base_url=server.url, timeout=60)
             body = b"name,country\n" + b"".join(b"Agency %07d with a long name,US\n" % i for i in range(90_000))
             statuses = []
