@@ -147,16 +147,20 @@ def test_files_and_folders_are_created_private(seeded, tmp_path, monkeypatch):
     assert backup.returncode == 0
     assert stat.S_IMODE((tmp_path / "backup" / "intake.db").stat().st_mode) == 0o600
 
-    client = make_app(monkeypatch).test_client()  # in a process with the usual umask (022)
-    token = token_of(upload(client))
+    previous = os.umask(0o022)  # the usual umask (the fixtures ran the CLI in this process: 077)
+    try:
+        client = make_app(monkeypatch).test_client()
+        token = token_of(upload(client))
+        page = client.get(f"/import/{token}").get_data(as_text=True)
+        client.post(f"/import/{token}/preview", data={**hidden_fields(page), "mapping": "x: 1"})
+    finally:
+        os.umask(previous)
     folder = seeded.instance / "uploads"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    for path in folder.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
-    page = client.get(f"/import/{token}").get_data(as_text=True)
-    client.post(f"/import/{token}/preview", data={**hidden_fields(page), "mapping": "x: 1"})
     assert stat.S_IMODE((folder / "jobs").stat().st_mode) == 0o700
-    assert {stat.S_IMODE(p.stat().st_mode) for p in (folder / "jobs").iterdir()} == {0o600}
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) == 3  # the list, its metadata, the preview's state
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
 
 
 KILLED_SNAPSHOT = """
