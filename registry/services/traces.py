@@ -8,7 +8,7 @@ submitter calling themself "Clearview AI" must not turn `registry check` red).
 
 Matching is Aho-Corasick (ahocorasick-rs) over UTF-8 bytes lower-cased in ASCII, so one
 pass reads any number of secrets: 2.7 s of CPU for the 1.3 GB file of a million
-relationships. Words must be whole where the secret's ends are letters or digits: a
+relationships. Short secrets must be whole words where their ends are letters or digits: a
 reviewer called "admin" is not leaked by "Administration"."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from registry.store.curation import unpublished_relationship_texts
 # characters, free text from 12 (a one-word summary is too likely to be ordinary words).
 SHORTEST_WITHDRAWN = {"vendor": 4, "client": 4, "client alias": 4, "product": 4, "disclosure": 4}
 SHORTEST_FREE_TEXT = 12
+WHOLE_FROM = 12
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,12 @@ class Finder:
 
 def _whole(text: bytes, start: int, end: int, pattern: bytes) -> bool:
     """Whether a match is not a piece of a longer word (only where the pattern's own end is
-    a letter or digit; any byte of a multi-byte character counts as a letter)."""
+    a letter or digit; any byte of a multi-byte character counts as a letter). Secrets of
+    WHOLE_FROM bytes or more match anywhere: in a file, the byte before a text is its
+    length or type, any value, and a long name or sentence inside a longer word is no
+    accident."""
+    if len(pattern) >= WHOLE_FROM:
+        return True
     before = text[start - 1 : start]
     after = text[end : end + 1]
     return not (_wordy(pattern[:1]) and _wordy(before)) and not (_wordy(pattern[-1:]) and _wordy(after))
