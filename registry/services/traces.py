@@ -59,6 +59,9 @@ class Finder:
     def without(self, indexes: set[int]) -> Finder:
         return Finder(s for i, s in enumerate(self.secrets) if i not in indexes)
 
+    def without_secrets(self, secrets: set[Secret]) -> Finder:
+        return Finder(s for s in self.secrets if s not in secrets)
+
 
 def _whole(text: bytes, start: int, end: int, pattern: bytes) -> bool:
     """Whether a match is not a piece of a longer word (only where the pattern's own end is
@@ -87,16 +90,20 @@ def secrets(intake: sqlite_utils.Database) -> list[Secret]:
     return found
 
 
-def published(finder: Finder, fresh: sqlite_utils.Database) -> set[int]:
-    """The secrets that a rebuild from intake.db publishes itself: not secret after all."""
-    hits: set[int] = set()
+def published(finder: Finder, fresh: sqlite_utils.Database) -> set[Secret]:
+    """The secrets that a rebuild from intake.db publishes itself: not secret after all.
+    Each one found leaves the matcher, which is not run again where it matched."""
+    found: set[Secret] = set()
     for table in [*public.PUBLIC_TABLES, "sqlite_master"]:  # the schema, readable by anyone, too
         for chunk in traces.table_bytes(fresh, table):
-            hits |= finder.found(chunk)
-    return hits
+            hits = finder.found(chunk)
+            if hits:
+                found |= {finder.secrets[i] for i in hits}
+                finder = finder.without(hits)
+    return found
 
 
-def cell_problems(finder: Finder, registry: sqlite_utils.Database) -> Iterator[tuple[int, str]]:
+def cell_problems(finder: Finder, registry: sqlite_utils.Database) -> Iterator[tuple[Secret, str]]:
     """(secret, problem) for each table and column of registry.db holding a secret."""
     for table in traces.stored_tables(registry):
         hits: set[int] = set()
@@ -104,11 +111,11 @@ def cell_problems(finder: Finder, registry: sqlite_utils.Database) -> Iterator[t
             hits |= finder.found(chunk)
         if not hits:
             continue
+        narrowed = finder.without(set(range(len(finder.secrets))) - hits)
         for column in traces.columns(registry, table):
-            narrowed = finder.without(set(range(len(finder.secrets))) - hits)
             for index in {i for chunk in traces.table_bytes(registry, table, column) for i in narrowed.found(chunk)}:
                 secret = narrowed.secrets[index]
-                yield finder.secrets.index(secret), f"registry.db {table}.{column} holds {secret.what}"
+                yield secret, f"registry.db {table}.{column} holds {secret.what}"
 
 
 def index_problems(registry: sqlite_utils.Database, withdrawn: dict[int, list[str]]) -> list[str]:
@@ -129,32 +136,31 @@ def index_problems(registry: sqlite_utils.Database, withdrawn: dict[int, list[st
     ]
 
 
-def file_problems(finder: Finder, path: Path) -> list[str]:
-    """Secrets in the raw bytes of the file or its journal: free pages, slack, old pages."""
+def file_problems(finder: Finder, path: Path) -> Iterator[tuple[Secret, str]]:
+    """(secret, problem) for secrets in the raw bytes of the file or its journal: free
+    pages, the slack of pages, old copies of pages."""
     where: dict[int, str] = {}
     for name, chunk in traces.file_bytes(path, finder.longest):
         for index in finder.found(chunk):
             where.setdefault(index, name)
-    return [
-        f"{name}'s raw bytes hold {finder.secrets[i].what}, outside any row (free pages or a journal)"
-        for i, name in sorted(where.items())
-    ]
+    for i, name in sorted(where.items()):
+        yield finder.secrets[i], f"{name}'s raw bytes hold {finder.secrets[i].what}, outside any row (free pages?)"
 
 
 def trace_problems(
     intake: sqlite_utils.Database, registry: sqlite_utils.Database, path: Path, fresh: sqlite_utils.Database
 ) -> list[str]:
     """Every place in registry.db's file where private or withdrawn text is, that no
-    rebuild would publish."""
-    finder = Finder(secrets(intake))
-    finder = finder.without(published(finder, fresh))
-    problems, in_cells = [], set()
-    for index, problem in cell_problems(finder, registry):
-        in_cells.add(index)
-        problems.append(problem)
+    rebuild would publish. Names a rebuild publishes as such (a vendor's, given as a
+    submitter's) are dropped first, at the cost of a set; the rest is looked for in the
+    rebuild's public tables, then what remains in registry.db, its index and its bytes."""
+    names = traces.public_names(fresh)
+    finder = Finder(s for s in secrets(intake) if s.text.casefold() not in names)
+    finder = finder.without_secrets(published(finder, fresh))
+    found = list(cell_problems(finder, registry))
+    in_cells = {secret for secret, _ in found}
+    found += file_problems(finder.without_secrets(in_cells), path)  # a secret in a cell is in the bytes too
     withdrawn: dict[int, list[str]] = {}
     for rel_id, _, text in unpublished_relationship_texts(intake):
         withdrawn.setdefault(rel_id, []).append(text)
-    problems += index_problems(registry, withdrawn)
-    problems += file_problems(finder.without(in_cells), path)  # a secret in a cell is in the bytes too
-    return problems
+    return [problem for _, problem in found] + index_problems(registry, withdrawn)

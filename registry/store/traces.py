@@ -38,6 +38,16 @@ def table_bytes(db: sqlite_utils.Database, table: str, only: str | None = None) 
         yield b"\x00".join(r[0] for r in batch)
 
 
+def public_names(db: sqlite_utils.Database) -> set[str]:
+    """Names and titles a registry publishes, case-folded: organisations (and their
+    aliases), disclosures and sources."""
+    rows = db.execute(
+        "SELECT name FROM organisations UNION SELECT alias FROM organisation_aliases "
+        "UNION SELECT title FROM disclosures UNION SELECT title FROM sources"
+    )
+    return {r[0].casefold() for r in rows if r[0]}
+
+
 def file_bytes(path: Path, overlap: int) -> Iterator[tuple[str, bytes]]:
     """(file name, chunk) over the database file and its journal or WAL if there is one;
     consecutive chunks share `overlap` bytes, so nothing shorter is cut in two."""
