@@ -65,8 +65,8 @@ def main() -> None:
     ids = rng.sample(range(1, args.rows + 1), args.withdrawn)
     conn = sqlite3.connect(work)
     columns = ", ".join(f"coalesce([{c}], '')" for c in FIELDS)
-    withdrawn = {i: [t for t in conn.execute(f"SELECT {columns} FROM relationships WHERE id = ?", [i]).fetchone() if t]
-                 for i in ids}  # fmt: skip
+    withdrawn = {i: ("withdrawn", [t for t in conn.execute(f"SELECT {columns} FROM relationships WHERE id = ?", [i])
+                                   .fetchone() if t]) for i in ids}  # fmt: skip
     conn.close()
     db = sqlite_utils.Database(sqlite3.connect(work, isolation_level=None))
 
@@ -86,7 +86,7 @@ def main() -> None:
     secrets = [
         traces.Secret(f"Private Person{n} Surname{n}@example.org", "a private value") for n in range(args.private)
     ]
-    secrets += [traces.Secret(t, f"text of withdrawn relationship {i}") for i, texts in withdrawn.items()
+    secrets += [traces.Secret(t, f"text of withdrawn relationship {i}") for i, (_, texts) in withdrawn.items()
                 for t in texts if len(t) >= 12]  # fmt: skip
     names = timed("the names a registry publishes (organisations, titles)", lambda: traces_store.public_names(registry))
     kept = [s for s in secrets if s.text.casefold() not in names]

@@ -83,10 +83,10 @@ def _wordy(byte: bytes) -> bool:
 def secrets(intake: sqlite_utils.Database) -> list[Secret]:
     """Every private value and every text of a withdrawn or merged relationship, long enough to tell."""
     found = [Secret(value, "a private value") for value in private.private_values(intake)]
-    for rel_id, field, text in unpublished_relationship_texts(intake):
+    for rel_id, status, field, text in unpublished_relationship_texts(intake):
         text = text.strip()
         if len(text) >= SHORTEST_WITHDRAWN.get(field, SHORTEST_FREE_TEXT):
-            found.append(Secret(text, f"text of withdrawn relationship {rel_id} ({field})"))
+            found.append(Secret(text, f"text of {status} relationship {rel_id} ({field})"))
     return found
 
 
@@ -118,19 +118,20 @@ def cell_problems(finder: Finder, registry: sqlite_utils.Database) -> Iterator[t
                 yield secret, f"registry.db {table}.{column} holds {secret.what}"
 
 
-def index_problems(registry: sqlite_utils.Database, withdrawn: dict[int, list[str]]) -> list[str]:
-    """Words of withdrawn relationships that the search index still keeps against their rows."""
+def index_problems(registry: sqlite_utils.Database, withdrawn: dict[int, tuple[str, list[str]]]) -> list[str]:
+    """Words of withdrawn (or merged) relationships that the search index still keeps
+    against their rows; `withdrawn` gives each one's status and texts."""
     gone = set(withdrawn) - {r[0] for r in registry.execute("SELECT id FROM relationships")}
     if not gone:
         return []
-    texts = [text for rel_id in gone for text in withdrawn[rel_id]]
+    texts = [text for rel_id in gone for text in withdrawn[rel_id][1]]
     words = search_index.tokens(registry, texts, public.TOKENIZE)
     kept: dict[int, set[str]] = {}
     for entry in search_index.entries(registry, "relationships_fts", words, gone):
         if entry.rowid in gone:
             kept.setdefault(entry.rowid, set()).add(entry.term)
     return [
-        f"registry.db relationships_fts_data keeps words of withdrawn relationship {rel_id}: "
+        f"registry.db relationships_fts_data keeps words of {withdrawn[rel_id][0]} relationship {rel_id}: "
         f"{', '.join(sorted(terms)[:8])} (run `registry publish --rebuild`)"
         for rel_id, terms in sorted(kept.items())
     ]
@@ -157,10 +158,11 @@ def trace_problems(
     names = traces.public_names(fresh)
     finder = Finder(s for s in secrets(intake) if s.text.casefold() not in names)
     finder = finder.without_secrets(published(finder, fresh))
-    found = list(cell_problems(finder, registry))
+    found = list(cell_problems(finder, registry)) if finder.secrets else []
     in_cells = {secret for secret, _ in found}
-    found += file_problems(finder.without_secrets(in_cells), path)  # a secret in a cell is in the bytes too
-    withdrawn: dict[int, list[str]] = {}
-    for rel_id, _, text in unpublished_relationship_texts(intake):
-        withdrawn.setdefault(rel_id, []).append(text)
+    rest = finder.without_secrets(in_cells)  # a secret in a cell is in the file's bytes too
+    found += file_problems(rest, path) if rest.secrets else []
+    withdrawn: dict[int, tuple[str, list[str]]] = {}
+    for rel_id, status, _, text in unpublished_relationship_texts(intake):
+        withdrawn.setdefault(rel_id, (status, []))[1].append(text)
     return [problem for _, problem in found] + index_problems(registry, withdrawn)

@@ -153,9 +153,9 @@ def decisions_between(db: sqlite_utils.Database, a: int, b: int) -> list[dict[st
     )
 
 
-def unpublished_relationship_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
-    """(relationship id, field, text) of every relationship withdrawn or merged away: what
-    it published, which must leave registry.db with it (`registry check` looks for it)."""
+def unpublished_relationship_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str, str]]:
+    """(relationship id, status, field, text) of every relationship withdrawn or merged
+    away: what it published, which must leave registry.db with it (`registry check`)."""
     gone = "SELECT id FROM relationships WHERE status IN ('withdrawn', 'merged')"
     sql = f"""
         SELECT r.id, 'summary', r.summary FROM relationships r WHERE r.id IN ({gone})
@@ -173,4 +173,5 @@ def unpublished_relationship_texts(db: sqlite_utils.Database) -> list[tuple[int,
         UNION ALL SELECT relationship_id, 'response', summary FROM responses WHERE relationship_id IN ({gone})
         UNION ALL SELECT relationship_id, 'response quote', quote FROM responses WHERE relationship_id IN ({gone})
     """
-    return [(r[0], r[1], r[2]) for r in db.execute(sql) if r[2]]
+    status = dict(db.execute(gone.replace("SELECT id", "SELECT id, status")).fetchall())
+    return [(r[0], status[r[0]], r[1], r[2]) for r in db.execute(sql) if r[2]]
