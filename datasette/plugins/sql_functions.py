@@ -28,7 +28,7 @@ from typing import Any
 from datasette import hookimpl
 
 SHORT = 4096  # characters: below this SQLite's quadratic worst case is microseconds
-SPEC = re.compile(r"%([-+ 0#,!]*)(\*|\d+)?(?:\.(\*|\d*))?l{0,2}([a-zA-Z%])")
+SPEC = re.compile(r"%(?:[-+ 0#,!]*)(\*|\d+)?(?:\.(\*|\d*))?l{0,2}([a-zA-Z%])")
 BOUNDED_BY_PRECISION = set("sqQwz")  # for these a precision is a maximum, not a length
 local = threading.local()
 
@@ -101,9 +101,9 @@ def printf(conn: sqlite3.Connection):
 
 
 def oversized(template: str, args: tuple, limit: int) -> bool:
-    """Whether a width or a precision of `template` (`*` taking the next argument) asks for more than `limit` characters."""
+    """Whether a width or precision of `template` (`*`: the next argument) asks for more than `limit` characters."""
     position = 0
-    for flags, width, precision, kind in SPEC.findall(template):
+    for width, precision, kind in SPEC.findall(template):
         asked = []
         for part in (width, precision):
             if part == "*":

@@ -91,7 +91,7 @@ class Watchdog:
 
 
 def with_budget(budget: list[float], fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run `fn` (a statement of a request bringing its own SQL) under the request's deadline, set at its first statement."""
+    """Run `fn`, a statement of a request bringing its own SQL, under the request's deadline (set at its first)."""
     if not budget:
         budget.append(time.monotonic() + TIME_LIMIT_MS / 1000)
     local.budget = budget
@@ -112,10 +112,11 @@ def in_place(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except BaseException as error:
         seen: set[int] = set()
-        while error is not None and id(error) not in seen:
-            seen.add(id(error))
-            traceback.clear_frames(error.__traceback__)
-            error = error.__cause__ or error.__context__
+        chained: BaseException | None = error
+        while chained is not None and id(chained) not in seen:
+            seen.add(id(chained))
+            traceback.clear_frames(chained.__traceback__)
+            chained = chained.__cause__ or chained.__context__
         raise
 
 
@@ -126,7 +127,7 @@ class RoutingExecutor(ThreadPoolExecutor):
         super().__init__(max_workers=max_workers, thread_name_prefix="registry-pages")
         self.sql = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix=SQL_THREADS)
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[no-untyped-def]
+    def submit(self, fn, /, *args, **kwargs) -> Future:
         budget = readers_sql.get()  # run_in_executor calls submit in the request's context
         if budget is None:
             return super().submit(in_place, fn, *args, **kwargs)
