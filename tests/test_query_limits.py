@@ -76,16 +76,20 @@ def many(call: str, head: str = "", length: int = 9_500) -> str:
     return f"{head} select {', '.join(columns)}"
 
 
-LONG = "with t(a) as (select printf('%.*c', 131000, 'a'))"
+LONG = "with t(a) as (select printf('%.*c', 131000, 'a'))"  # at the readers' limit of 128 KB
+MEGABYTE = "with t(a) as (select printf('%.*c', 1000000, 'a'))"
+NEEDLE = "substr(a, 1, 65000) || 'b'"  # matches at every position until its last character
 HEAVY = {
     # issue 18: 12.9 s; 8.9 s and 1 GB
     "40 printf columns": "select " + ", ".join(f"length(upper(printf('%.*c', 1e8, 'x'))) as c{i}" for i in range(40)),
     "printf of 900,000,000": "select length(printf('%.*c', 900000000, 'x'))",
     "printf of 2^31, five times": "select " + ", ".join(["length(printf('%.*c', 2147483647, 'x'))"] * 5),
-    "instr quadratic": many("instr(a, a || 'b')", LONG + " ") + " from t",
-    "replace quadratic": many("length(replace(a, a || 'b', 'c'))", LONG + " ") + " from t",
+    "instr quadratic": many(f"instr(a, {NEEDLE})", LONG + " ") + " from t",
+    "replace quadratic": many(f"length(replace(a, {NEEDLE}, 'c'))", LONG + " ") + " from t",
+    # SQLite keeps every result of a call on constant arguments until the statement ends
     "trim, values kept": many("length(trim(a, 'b'))", LONG + " ") + " from t",
     "upper, values kept": many("length(upper(a))", LONG + " ") + " from t",
+    "trim of a megabyte, values kept": many("length(trim(a, 'b'))", MEGABYTE + " ") + " from t",
     "large rows": "with recursive c(x) as (select 1 union all select x + 1 from c limit 1000) select "
     + ", ".join(["printf('%.*c', 100000, 'x')"] * 20)
     + " from c",
