@@ -34,6 +34,8 @@ def at_once(server: Server, texts: list[str]) -> list[int]:
     return statuses
 
 
+RECURSIVE = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
+
 MALFORMED = [
     "/registry/relationships.json?_through=x",
     '/registry/relationships.json?_through={"table":"organisations","column":"id","value":"1"}',
@@ -48,6 +50,13 @@ ATTACKS = [
     Attack("40 columns of length(upper(printf('%.*c', 1e8, 'x')))", "1", lambda s: [sql(s, FORTY)]),
     Attack("printf('%.*c', 900000000, 'x')", "1", lambda s: [sql(s, "select length(printf('%.*c', 900000000, 'x'))")]),
     Attack("three 40-column printf queries at once", "1", lambda s: at_once(s, [FORTY] * 3)),
+    Attack("three recursive queries at once, each to its time limit", "1", lambda s: at_once(s, [RECURSIVE] * 3)),
+    Attack("eight recursive queries at once (four may wait)", "1", lambda s: at_once(s, [RECURSIVE] * 8)),
+    Attack(
+        "a table page's _where= to its time limit, facets included",
+        "1",
+        lambda s: [s.reader.get("/registry/relationships.json", params={"_where": f"({RECURSIVE}) > 0"}).status_code],
+    ),
     Attack("instr() on 128 KB values, ~1,000 calls", "1", lambda s: [sql(s, many(f"instr(a, {NEEDLE})"))]),
     Attack("trim() kept for ~1,000 calls of 128 KB", "1", lambda s: [sql(s, many("length(trim(a, 'b'))"))]),
     Attack(

@@ -1,20 +1,24 @@
-"""Readers' own SQL runs on a thread of its own, under a shorter time limit, watched.
+"""Readers' own SQL runs on a thread of its own, under a shorter time limit; every time
+limit is kept by a watchdog's interrupts.
 
-Datasette runs every statement on one pool of `num_sql_threads` threads. Three heavy
-`?sql=` queries took all three, and an ordinary one-row JSON page waited 49.6 s behind
-them. Here a request that brings its own SQL (`sql=` on the database page, `_where=` on
-a table page) is "readers' SQL":
+Datasette runs every statement on one pool of `num_sql_threads` threads and keeps its
+time limit with a Python progress handler that SQLite calls every 1,000 instructions, at
+its jumps only. Three heavy `?sql=` queries took the three threads, and an ordinary
+one-row JSON page waited 49.6 s behind them. Here:
 
-- its statements run on SQL_THREADS threads (named `registry-sql-...`, whose connections
-  sql_limits.py holds to its strict figures), so the page pool always has its threads,
-  and readers' SQL takes at most one core of the server's two;
-- its time limit is TIME_LIMIT_MS for all its statements together (Datasette's
-  `_timelimit`, which may only lower the limit of each, is set to it when absent or larger);
-- a watchdog interrupts its connection GRACE after that limit, again every GRACE until the
-  statement returns: Datasette's own check runs only every 1,000 jumps, an interrupt is
-  seen at the next one, and a table page's facets would each have had a second of their own;
+- Datasette's `sqlite_timelimit` is replaced by Watchdog.time_limit: one thread calls
+  `interrupt()` on a connection past its deadline (again every GRACE until the statement
+  returns); SQLite sees it at its next jump, and no Python runs meanwhile (see there);
+- a request that brings its own SQL (`sql=` on the database page, `_where=` on a table
+  page) runs its statements on SQL_THREADS threads (named `registry-sql-...`, whose
+  connections sql_limits.py holds to its strict figures), so the pages always have their
+  threads and readers' SQL takes at most one core of the server's two;
+- such a request has TIME_LIMIT_MS for all its statements together (a table page's facets
+  would each have had a second of their own); Datasette's `_timelimit`, which may only
+  lower the limit of each statement, is set to it when absent or larger;
 - at most WAITING such requests are running or queued at once; the next one is answered
-  503 "busy" with Retry-After, before any work.
+  429 "too many SQL queries" with Retry-After, before any work (a 4xx: the server is
+  well, the readers asked too much; a 5xx would page whoever watches for faults).
 
 Any request's `_timelimit` must be a whole number of milliseconds (Datasette 0.65 answered
 `_timelimit=abc` with a 500).
@@ -196,7 +200,7 @@ def asgi_wrapper(datasette):
                 return
             if running >= WAITING:
                 message = "Too many SQL queries are running: try again in a few seconds"
-                await answer(send, 503, message, [(b"retry-after", b"2")])
+                await answer(send, 429, message, [(b"retry-after", b"2")])
                 return
             running += 1
             token = readers_sql.set([])
