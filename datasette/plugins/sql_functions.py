@@ -5,16 +5,17 @@ interrupt stops one (sql_limits.py explains why that bounds a row's work by the 
 one call). Three of SQLite 3.40's functions do much more than read their input:
 
 - `instr(X, Y)` and `replace(X, Y, Z)` compare Y at every position of X: 0.3 s a call for a
-  256 KB X and a 128 KB Y that matches until its last character. Above SHORT characters
-  they run here in Python, whose str.find is linear (CPython's two-way search);
+  256 KB X and a 128 KB Y that matches until its last character. On texts (and blobs) they
+  run here in Python, whose search is linear (CPython's two-way search), about 1 µs a call
+  more than SQLite's own on short values;
 - `printf('%.*c', N, 'x')` (and `format`, its other name) writes its N characters one
   at a time without looking at the length limit: 3.4 s and nothing returned for
   N = 2,147,483,647. A width or a precision larger than the length limit would make a
   value longer than the limit anyway, so the call gets SQLite's own "string or blob too
   big"; other calls are run by SQLite, on an in-memory connection of the same limit.
 
-Short arguments, numbers and NULLs go to SQLite's own functions (on that in-memory
-connection), so results are SQLite's to the character.
+Numbers, NULLs and short mixes of text and blob go to SQLite's own functions (on that
+in-memory connection), so results are SQLite's to the character.
 
 One hook: prepare_connection."""
 
@@ -56,6 +57,11 @@ def as_text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
+def same_kind(*values: Any) -> bool:
+    """Whether the values are all texts or all blobs: Python's search is then SQLite's, made linear."""
+    return all(isinstance(v, str) for v in values) or all(isinstance(v, bytes) for v in values)
+
+
 def long_text(*values: Any) -> bool:
     """Whether the values are texts or blobs, one of them long enough to need the linear path."""
     return all(isinstance(v, (str, bytes)) for v in values) and any(len(v) > SHORT for v in values)
@@ -63,18 +69,18 @@ def long_text(*values: Any) -> bool:
 
 def instr(conn: sqlite3.Connection):
     def run(haystack: Any, needle: Any) -> Any:
-        if not long_text(haystack, needle):
-            return builtin(conn, "instr", (haystack, needle))
-        if isinstance(haystack, bytes) and isinstance(needle, bytes):
+        if same_kind(haystack, needle):
             return haystack.find(needle) + 1
-        return as_text(haystack).find(as_text(needle)) + 1
+        if long_text(haystack, needle):  # a text and a blob: SQLite reads both as text
+            return as_text(haystack).find(as_text(needle)) + 1
+        return builtin(conn, "instr", (haystack, needle))
 
     return run
 
 
 def replace(conn: sqlite3.Connection):
     def run(text: Any, old: Any, new: Any) -> Any:
-        if not long_text(text, old) or not isinstance(new, (str, bytes)):
+        if not (all(isinstance(v, str) for v in (text, old, new)) or long_text(text, old, new)):
             return builtin(conn, "replace", (text, old, new))
         if not old:
             return text  # SQLite gives X back as it is
