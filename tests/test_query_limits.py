@@ -269,3 +269,11 @@ def test_no_page_tells_where_the_instance_is(served):
         assert folder not in response.text and str(served[1].instance) not in response.text, path
     databases = httpx.get(served[0].datasette + "/-/databases.json", timeout=30).json()
     assert [(d["name"], d["path"]) for d in databases] == [("registry", "registry.db")]
+
+
+def test_a_reader_cannot_ask_for_a_longer_time_limit(served):
+    pid = datasette_pid(served)
+    cpu = cpu_seconds(pid)
+    response = run_sql(served, RECURSIVE, _timelimit="60000")
+    assert response.status_code == 400 and "took too long" in response.json()["error"]
+    assert cpu_seconds(pid) - cpu <= 1.5
