@@ -9,6 +9,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -284,3 +285,31 @@ def test_a_full_disk_is_507_everywhere_reviewers_log_in_and_the_clean_up_frees_i
         assert query(instance / "intake.db", "pragma integrity_check") == [("ok",)]
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_rate_limit_counters_on_a_full_disk_fail_so_the_limiter_counts_in_memory(tmp_path):
+    """The store itself: it starts on a full disk, and says it is down (a read would still
+    work there, so its check writes), so Flask-Limiter keeps counting in memory."""
+    from registry.web.ratelimit import SQLiteStorage
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
+    try:
+        working = SQLiteStorage(f"registry-sqlite://{mount / 'ratelimit.db'}")
+        assert working.incr("a", 60) == 1 and working.check()
+        subprocess.run(["dd", "if=/dev/zero", f"of={mount / 'filler'}", "bs=4k"], capture_output=True)
+        with pytest.raises(sqlite3.Error):
+            for n in range(1000):
+                working.incr(f"key-{n}-" + "k" * 500, 60)
+        assert not working.check()
+        starting = SQLiteStorage(f"registry-sqlite://{mount / 'other.db'}")  # a worker starting now
+        assert not starting.check()
+        (mount / "filler").unlink()
+        assert working.check() and starting.check()  # space again: the limiter goes back to the file
+        for storage in (working, starting):
+            storage._connection().close()
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: a failed test's files may be open
