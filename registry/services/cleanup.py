@@ -60,19 +60,19 @@ def clean_up(settings: Settings, now: float | None = None) -> CleanupReport:
 
 def restrict_modes(settings: Settings) -> None:
     """Close an instance made before files were created private (0644 by default): only
-    its owner may enter the folder, and the private files are the owner's alone."""
+    its owner may enter the folder, and the private files are the owner's alone. A file
+    this user does not own is left as it is, with a warning."""
     if not settings.instance.is_dir():
         return
-    settings.instance.chmod(0o700)
-    for name in ("intake.db", "intake.db-wal", "intake.db-shm", "ratelimit.db", "ratelimit.db-wal",
-                 "ratelimit.db-shm", "secret_key"):  # fmt: skip
-        path = settings.instance / name
-        if path.exists():
-            path.chmod(0o600)
+    private = [settings.instance / name for name in ("intake.db", "intake.db-wal", "intake.db-shm", "ratelimit.db",
+                                                     "ratelimit.db-wal", "ratelimit.db-shm", "secret_key")]  # fmt: skip
     folder = uploads.folder(settings)
-    folder.chmod(0o700)
-    for path in folder.rglob("*"):
-        path.chmod(0o700 if path.is_dir() else 0o600)
+    for path in [settings.instance, *private, folder, *folder.rglob("*")]:
+        try:
+            if path.exists():
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        except PermissionError:
+            logger.warning("cannot make %s private: it belongs to another user", path.name)
 
 
 def _clean_uploads(settings: Settings, now: float, report: CleanupReport) -> None:
