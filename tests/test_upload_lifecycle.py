@@ -21,7 +21,7 @@ import pytest
 
 from registry import create_app
 from registry.services.cleanup import LEFTOVER_SECONDS, clean_up
-from tests.conftest import REGISTRY, hidden_fields, query, text
+from tests.conftest import REGISTRY, free_port, hidden_fields, query, text, wait_until_answers
 from tests.test_faults import Server, relationship
 from tests.test_upload import FLOCK_AGENCIES, FLOCK_MAPPING, run_mapping
 
@@ -313,3 +313,42 @@ def test_rate_limit_counters_on_a_full_disk_fail_so_the_limiter_counts_in_memory
             storage._connection().close()
     finally:
         subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: a failed test's files may be open
+
+
+@pytest.mark.slow
+def test_a_disk_full_before_any_page_was_read_still_lets_reviewers_in(seeded, tmp_path):
+    """The disk fills before any worker thread has opened intake.db: SQLite cannot create
+    its shared-memory file then, so each worker keeps one connection open from its start."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
+    try:
+        instance = mount / "instance"
+        subprocess.run(["cp", "-r", str(seeded.instance), str(instance)], check=True)
+        env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
+        password = "a reviewer password long enough"
+        subprocess.run([str(REGISTRY), "create-user", "rev", "--role", "reviewer", "--password", password], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+        port, log = free_port(), (tmp_path / "serve.log").open("w")
+        server = subprocess.Popen([str(REGISTRY), "serve", "--port", str(port), "--datasette-port", str(free_port())],
+                                  env={**env, "REGISTRY_WORKERS": "2"}, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_answers(f"{url}/import", server, tmp_path / "serve.log")  # a page that reads no database
+            subprocess.run(["dd", "if=/dev/zero", f"of={mount / 'filler'}", "bs=4k"], capture_output=True)
+            assert os.statvfs(mount).f_bavail == 0
+            with httpx.Client(base_url=url, timeout=60) as client:
+                assert [client.get("/submit/relationship").status_code for _ in range(10)] == [200] * 10
+                token = hidden_fields(client.get("/login").text)["csrf_token"]
+                login = client.post("/login", data={"csrf_token": token, "name": "rev", "password": password})
+                assert login.status_code == 303, login.text[:300]
+                assert client.get("/review").status_code == 200
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+            log.close()
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)

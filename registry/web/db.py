@@ -15,7 +15,7 @@ import sqlite_utils
 from flask import Flask, current_app, g
 
 from registry.rules.fields import Vocabulary
-from registry.store.connection import connect
+from registry.store.connection import DatabaseError, connect
 from registry.store.vocabulary import load_vocabulary
 from registry.store.writers import checkpoint_outside_the_queue
 
@@ -55,3 +55,20 @@ def close_db(exception: BaseException | None = None) -> None:
 
 def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_db)
+    if app.config.get("REUSE_CONNECTIONS"):
+        hold_shared_memory(app)
+
+
+def hold_shared_memory(app: Flask) -> None:
+    """Keep one connection to intake.db open for the worker's life.
+
+    While any connection is open, intake.db's `-shm` and `-wal` files stay; when the last
+    one closes SQLite deletes them, and on a full disk a new connection cannot create them
+    again ("disk I/O error"). Measured under `registry serve` on a full 24 MB tmpfs: every
+    page of the intake app, login included, answered 503 when the disk filled before a
+    worker thread had opened its connection (issue 18, finding 5). Held open here, a full
+    disk refuses writes only (507), and reviewers can still log in."""
+    try:
+        app.extensions["registry_intake_holder"] = connect(app.config["SETTINGS"].intake_db)
+    except DatabaseError as e:  # a missing or unusable file: the first request says so
+        app.logger.warning("intake.db not held open: %s", e)
