@@ -17,8 +17,8 @@ from werkzeug.utils import secure_filename
 from wtforms.fields import StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from registry.importer import jobs, service
-from registry.importer.readers import FORMATS, ReadError, sample
+from registry.importer import budget, jobs, service
+from registry.importer.readers import FORMATS, ReadError
 from registry.importer.run import ImportReport
 from registry.importer.suggest import suggest_mapping
 from registry.web.ratelimit import limiter, submit_limit
@@ -80,20 +80,24 @@ def upload() -> Any:
     form.file.data.save(path)
     meta = {"name": name, "suffix": suffix, "submitter": [form.submitter_name.data or None,
                                                           form.submitter_contact.data or None]}  # fmt: skip
-    try:
-        columns, rows = sample(path, 10)
+    try:  # in a child process, within the reading budget: the file is anyone's
+        columns, rows = budget.sample(path, 10, _budget(), name=name)
     except ReadError as e:
         path.unlink(missing_ok=True)
-        form.file.errors = [str(e).replace(path.name, name)]
+        form.file.errors = [str(e)]
         return render_template("import_upload.html", form=form), 422
     meta["mapping"] = suggest_mapping(name, columns, rows)
     save_meta(token, meta)
     return redirect(url_for("upload.mapping", token=token), 303)
 
 
+def _budget() -> budget.Budget:
+    return budget.Budget.of(current_app.config["SETTINGS"])
+
+
 def _sample(token: str, meta: dict[str, Any]) -> tuple[list[str], list[dict[str, str]]]:
     try:
-        return sample(uploads() / f"{token}{meta['suffix']}", 10)
+        return budget.sample(uploads() / f"{token}{meta['suffix']}", 10, _budget(), name=meta["name"])
     except ReadError:
         return [], []
 
@@ -131,6 +135,7 @@ def run(token: str, action: str) -> Any:
             progress=progress,
             submitter=tuple(meta["submitter"]),
             file_name=meta["name"],
+            budget=budget.Budget.of(settings),
         )
 
     job = jobs.start(action, token, work, uploads() / "jobs")
