@@ -10,16 +10,16 @@ import zipfile
 from collections.abc import Callable, Iterator
 
 SNIFFER_BOMB = b'!"a' * 21845  # 64 KB that csv.Sniffer took 16 CPU seconds over
-REGEX_BOMB_MAPPING = """\
-vendor: {new: {name: Bomb Vendor, kind: company, sector: technology, country: US}}
-source: {new: {title: Bomb list, language: en}}
-client:
-  name: {column: name, transforms: [{extract: '^(a+)+$'}]}
-  kind: {value: public-agency}
-  country: {value: US}
-relationship: {arrangement: {value: contract}}
-"""
-REGEX_BOMB_CSV = ("name\n" + "a" * 40 + "b\n").encode()
+REGEX_BOMB = "^(a+)+$"  # exponential in Python's engine on 'a' * 40 + 'b'
+REGEX_BOMB_CSV = b"id,name,notes\n1," + b"a" * 40 + b"b,NA\n"
+CLIENT_NAME = "name: {column: name, transforms: [collapse]}"  # in seed/mappings/flock-agencies.yml
+
+
+def with_name_transform(mapping: str, transform: str) -> str:
+    """The Flock agencies mapping with `transform` (YAML) applied to the client's name instead."""
+    assert CLIENT_NAME in mapping
+    return mapping.replace(CLIENT_NAME, f"name: {{column: name, transforms: [{transform}]}}")
+
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -146,3 +146,27 @@ def huge_dimension() -> bytes:
     rows = sheet_xml([["name", "country"], ["Police of Springfield", "US"]], dimension="A1:XFD1048576",
                      tail='<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')  # fmt: skip
     return workbook({"xl/worksheets/sheet1.xml": rows})
+
+
+def distinct_strings(count: int) -> bytes:
+    """A well-formed workbook of `count` distinct shared strings: costly to open, not a bomb."""
+
+    def strings() -> Iterator[bytes]:
+        yield f'<?xml version="1.0"?><sst xmlns="{MAIN}">'.encode()
+        for start in range(0, count, 10_000):
+            yield "".join(f"<si><t>Agency {i}</t></si>" for i in range(start, min(count, start + 10_000))).encode()
+        yield b"</sst>"
+
+    sheet = f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'
+    sheet += '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>'
+    return workbook({"xl/sharedStrings.xml": strings, "xl/worksheets/sheet1.xml": sheet + "</sheetData></worksheet>"})
+
+
+def damaged_after(rows: int = 30) -> bytes:
+    """A sheet of `rows` good rows (id, name, notes), cut off inside its last one: the first rows,
+    those a mapping page shows, read well; the preview finds the damage."""
+    good = sheet_xml(
+        [["id", "name", "notes"], *([str(i), f"Town {i} PD", "NA"] for i in range(1, rows + 1))],
+        dimension=f"A1:C{rows + 1}",  # else openpyxl reads the whole sheet to find its size, and fails at once
+    )
+    return workbook({"xl/worksheets/sheet1.xml": good[: good.index(f"Town {rows} PD")]})
