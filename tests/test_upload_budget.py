@@ -163,8 +163,8 @@ def test_a_catastrophic_regex_in_a_mapping_runs_in_linear_time(client, seeded):
 )
 def test_a_regex_re2_cannot_run_is_refused_naming_the_rule(client, seeded, regex, feature):
     location = upload(client, "agencies.csv", b"id,name,notes\n1,Springfield PD,NA\n").headers["Location"]
-    page = text(run_mapping(client, location, "preview", hostile.with_name_transform(FLOCK_MAPPING,
-                                                                                     f"{{extract: '{regex}'}}")))  # fmt: skip
+    mapping = hostile.with_name_transform(FLOCK_MAPPING, f"{{extract: '{regex}'}}")
+    page = text(run_mapping(client, location, "preview", mapping))
     assert "Nothing was stored" in page
     assert "client.name.transforms[0]: the regular expression" in page
     assert feature in page and "RE2 syntax" in page

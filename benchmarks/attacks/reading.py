@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from attacks.harness import Attack, Server  # noqa: E402
-
 from tests import hostile_uploads as hostile  # noqa: E402
 
 ENV = {"REGISTRY_SUBMIT_LIMIT": "10000 per minute"}
