@@ -139,7 +139,7 @@ def test_a_file_past_the_cpu_budget_gets_a_clear_message(seeded, monkeypatch):
     before = cpu_seconds()
     response = upload(client, "agencies.xlsx", content)
     assert response.status_code == 422
-    assert "agencies.xlsx: This file could not be read within 2000 MB of memory and 1 seconds of CPU" in text(response)
+    assert "agencies.xlsx: This file could not be read within 2000 MB of memory and 1 second of CPU" in text(response)
     assert "it needs more CPU time" in text(response)
     assert cpu_seconds() - before < 1
 

@@ -11,8 +11,9 @@ the system when it ends, the worker carries on, and the contributor reads "This 
 not be read within ...".
 
 The children are forked by multiprocessing's fork server, which imports the readers and
-openpyxl once: a child costs about 10 ms of wall time, where a new interpreter would cost
-about 200 ms of CPU, and nothing is forked from a worker's threads. The command-line
+openpyxl once (a process per worker, started at its first upload): a child costs about
+10 ms where a new interpreter would cost about 200 ms of CPU, and nothing is forked from
+a worker's threads (figures: docs/performance.md, "Reading uploads within a budget"). The command-line
 import does not use this: an operator's own files are read in the importer's process, at
 full speed.
 """
@@ -63,7 +64,8 @@ class Budget:
         return cls(settings.read_memory_mb, settings.read_cpu_seconds, max(30.0, 10.0 * settings.read_cpu_seconds))
 
     def describe(self) -> str:
-        return f"{self.memory_mb} MB of memory and {self.cpu_seconds} seconds of CPU"
+        seconds = "1 second" if self.cpu_seconds == 1 else f"{self.cpu_seconds} seconds"
+        return f"{self.memory_mb} MB of memory and {seconds} of CPU"
 
 
 def sample(path: Path, rows: int, budget: Budget, **options: Any) -> tuple[list[str], list[dict[str, str]]]:
