@@ -449,6 +449,18 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL
 ) STRICT;
 
+-- PRIVATE. Reviewer sessions ended before their time (logout): a copy of the session's
+-- cookie is refused from then on. A session lives in its signed cookie, so logging in
+-- writes nothing (a full disk does not stop it); a row may go once its session would
+-- have ended anyway (expires_at, the login time plus REGISTRY_SESSION_HOURS).
+CREATE TABLE IF NOT EXISTS ended_sessions (
+    session_id TEXT PRIMARY KEY CHECK (length(session_id) BETWEEN 32 AND 64),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    ended_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS ended_sessions_expiry ON ended_sessions(expires_at);
+
 -- PRIVATE. Review decisions: approve, reject, merge, "not the same", withdraw.
 CREATE TABLE IF NOT EXISTS reviews (
     id INTEGER PRIMARY KEY,

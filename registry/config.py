@@ -31,6 +31,9 @@ class Settings:
     submit_limit: str = "30 per minute;300 per hour"
     login_limit: str = "10 per minute;50 per hour"
     login_account_limit: str = "5 per minute;20 per hour"
+    login_device_limit: str = "5 per minute;20 per hour"
+    session_hours: int = 8  # a reviewer's session ends this long after login, however active
+    session_idle_minutes: int = 60  # ... or after this long without a request (0: never)
     ratelimit_uri: str = ""
     proxies: int = 0
     workers: int = 2
@@ -95,6 +98,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         submit_limit=_limit(env, "REGISTRY_SUBMIT_LIMIT", Settings.submit_limit),
         login_limit=_limit(env, "REGISTRY_LOGIN_LIMIT", Settings.login_limit),
         login_account_limit=_limit(env, "REGISTRY_LOGIN_ACCOUNT_LIMIT", Settings.login_account_limit),
+        login_device_limit=_limit(env, "REGISTRY_LOGIN_DEVICE_LIMIT", Settings.login_device_limit),
+        session_hours=_count(env, "REGISTRY_SESSION_HOURS", Settings.session_hours, most=720, least=1),
+        session_idle_minutes=_count(env, "REGISTRY_SESSION_IDLE_MINUTES", Settings.session_idle_minutes, most=43_200),
         ratelimit_uri=env.get("REGISTRY_RATELIMIT_STORAGE", ""),
         proxies=_count(env, "REGISTRY_PROXIES", 0),
         workers=_count(env, "REGISTRY_WORKERS", default_workers(), most=64, least=1),

@@ -304,7 +304,8 @@ def test_create_user_command(instance):
 
 def test_session_cookie_is_httponly_and_samesite(client, reviewer):
     response = post_form(client, "/login", {"name": "alice", "password": reviewer["password"]})
-    cookie = response.headers["Set-Cookie"]
+    # the session's cookie (login also sets a device cookie: tests/test_sessions.py)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
 

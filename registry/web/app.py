@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 from flask import Flask
@@ -24,12 +26,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,  # set REGISTRY_HTTPS=1 behind a TLS proxy
+        # A reviewer's session: the server ends it this long after login, or after this long
+        # without a request (registry/services/sessions.py); Flask's own default is 31 days.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours),
+        SESSION_IDLE_TIMEOUT=dt.timedelta(minutes=settings.session_idle_minutes),
+        CLOCK=time.time,  # what sessions are timed by; tests pass a clock they move
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
     app.config["DEBUG"] = False  # never the debugger, whatever FLASK_DEBUG says
     if test_config:
         app.config.update(test_config)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
     csrf.init_app(app)
 
     from registry.web import db, errors, ratelimit, security

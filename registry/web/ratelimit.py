@@ -94,8 +94,11 @@ class SQLiteStorage(Storage):
         self._connection().execute("DELETE FROM counters WHERE key = ?", [key])
 
 
-def too_many_requests(error: Any) -> tuple[str, int]:
-    """429: say what was limited and when to try again (Flask-Limiter adds Retry-After)."""
+def too_many_requests(error: Any) -> Any:
+    """429: say what was limited and when to try again (Flask-Limiter adds Retry-After),
+    or the page a limit made for itself (`on_breach`: the login limits, web/throttle.py)."""
+    if getattr(error, "response", None) is not None:
+        return error.response
     limit: RequestLimit | None = getattr(error, "limit", None)
     return render_template("too_many.html", limit=str(limit.limit) if limit else None), 429
 

@@ -1,8 +1,11 @@
-"""Security headers on every response of the intake app."""
+"""Security headers on every response of the intake app, and the session cookie's expiry."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 # Scripts and styles only from this site (the templates' one inline <style> block is
 # allowed by its hash-free 'unsafe-inline' for styles only; no inline script runs).
@@ -13,6 +16,8 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = ReviewerSessionInterface()
+
     @app.after_request
     def add_headers(response: Response) -> Response:
         datasette = app.config.get("DATASETTE_URL", "")
@@ -23,3 +28,20 @@ def init_app(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+class ReviewerSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with a reviewer's cookie set to expire when the
+    server will end its session (the earlier of login + lifetime and last request + idle
+    timeout), not a lifetime after every request. The server checks those times itself
+    (registry/services/sessions.py): the expiry only spares the browser a dead cookie."""
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> dt.datetime | None:
+        login, seen = session.get("login"), session.get("seen")
+        if not session.permanent or not isinstance(login, int | float) or not isinstance(seen, int | float):
+            return super().get_expiration_time(app, session)
+        end = login + app.permanent_session_lifetime.total_seconds()
+        idle = app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
+        if idle:
+            end = min(end, seen + idle)
+        return dt.datetime.fromtimestamp(end, dt.UTC)

@@ -1,4 +1,7 @@
-"""Login and logout for reviewers; who is logged in; who may review."""
+"""Login and logout for reviewers; who is logged in; who may review.
+
+The rules of a session (lifetime, idle timeout, ending it) are in
+registry/services/sessions.py, those of login throttling in registry/web/throttle.py."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from registry.services import sessions
 from registry.services.accounts import authenticate
-from registry.store import submissions as submission_store
+from registry.web import throttle
 from registry.web.db import get_db
 from registry.web.forms.review import LoginForm, LogoutForm
 from registry.web.ratelimit import limiter, login_account, login_account_limit, login_limit
@@ -19,10 +23,38 @@ from registry.web.ratelimit import limiter, login_account, login_account_limit, 
 bp = Blueprint("auth", __name__)
 
 
+def now() -> float:
+    """The time sessions are judged by (the CLOCK setting, which tests move)."""
+    return float(current_app.config["CLOCK"]())
+
+
+def policy() -> sessions.SessionPolicy:
+    return sessions.SessionPolicy(
+        lifetime=current_app.permanent_session_lifetime.total_seconds(),
+        idle=current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds(),
+    )
+
+
+def forget_session() -> None:
+    """Drop the reviewer's session from the cookie, keeping its CSRF token (a form
+    posted after the session ended then goes to the login page, not "The form expired")."""
+    for key in sessions.SessionCookie.KEYS:
+        session.pop(key, None)
+    session.permanent = False
+
+
 @bp.before_app_request
 def load_user() -> None:
-    user_id = session.get("user_id")
-    g.user = submission_store.user_by_id(get_db(), user_id) if user_id else None
+    g.user, g.session_cookie = None, sessions.SessionCookie.read(session)
+    if g.session_cookie is None:
+        if "user_id" in session:  # a cookie of an older shape, with no session id: over
+            forget_session()
+        return
+    g.user = sessions.resume(get_db(), g.session_cookie, now(), policy())
+    if g.user is None:
+        forget_session()
+    elif touched := sessions.touched(g.session_cookie, now()):
+        session.update(touched.as_dict())
 
 
 def reviewer_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,8 +83,29 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"], scope="login-address")
-@limiter.limit(login_account_limit, methods=["POST"], key_func=login_account, scope="login-account")
+@limiter.limit(
+    login_limit,
+    methods=["POST"],
+    scope="login-address",
+    exempt_when=throttle.known_device,
+    on_breach=throttle.refusal("address"),
+)
+@limiter.limit(
+    login_account_limit,
+    methods=["POST"],
+    key_func=login_account,
+    scope="login-account",
+    exempt_when=throttle.known_device,
+    on_breach=throttle.refusal("account"),
+)
+@limiter.limit(
+    throttle.login_device_limit,
+    methods=["POST"],
+    key_func=throttle.device_key,
+    scope="login-device",
+    exempt_when=throttle.unknown_device,
+    on_breach=throttle.refusal("device"),
+)
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
@@ -60,9 +113,11 @@ def login() -> str | Response:
         user = authenticate(get_db(), form.name.data, form.password.data)
         if user is not None:
             session.clear()  # a new session id on login: no session fixation
-            session["user_id"] = user["id"]
+            session.update(sessions.begin(user["id"], now()).as_dict())
             session.permanent = True
-            return redirect(safe_next(request.args.get("next")), 303)
+            response = redirect(safe_next(request.args.get("next")), 303)
+            throttle.remember_device(response, user["name"])
+            return response
         form.password.errors = ["Wrong account name or password."]
     return render_template("login.html", form=form)
 
@@ -70,6 +125,9 @@ def login() -> str | Response:
 @bp.post("/logout")
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
-        session.clear()
+        cookie = g.session_cookie if g.user is not None else None
+        session.clear()  # the browser's copy goes even if recording the end fails (full disk)
+        if cookie is not None:
+            sessions.end(get_db(), cookie, now(), policy())
         flash("Logged out.")
     return redirect(url_for("home.index"), 303)
