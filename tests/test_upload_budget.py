@@ -5,6 +5,7 @@ of the server, and the process serving it carries on."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from registry import create_app
+from registry.importer import budget
 from registry.importer.readers import read_table
 from tests import hostile_uploads as hostile
 from tests.conftest import hidden_fields, serving, text
@@ -142,6 +144,14 @@ def test_a_file_past_the_cpu_budget_gets_a_clear_message(seeded, monkeypatch):
     assert "agencies.xlsx: This file could not be read within 2000 MB of memory and 1 second of CPU" in text(response)
     assert "it needs more CPU time" in text(response)
     assert cpu_seconds() - before < 1
+
+
+def test_a_read_past_the_wall_clock_limit_is_stopped(tmp_path):
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(hostile.distinct_strings(300_000))  # about a second to open
+    with pytest.raises(budget.BudgetError, match=r"list.xlsx: This file could not be read within .*: it took too long"):
+        budget.sample(path, 10, budget.Budget(memory_mb=2000, cpu_seconds=60, wall_seconds=0.1))
+    assert not multiprocessing.active_children()  # the child was killed and reaped
 
 
 # Finding 4: a regex in an anonymous mapping held a worker until it was killed.

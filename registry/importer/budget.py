@@ -39,6 +39,7 @@ MAX_ANSWER = 8 * 1024 * 1024  # bytes of the child's answer: columns and first r
 # Imported once by the fork server, not by each child. Each child still runs the main script
 # (as __mp_main__: Python 3.11's fork server never preloads it), which for `registry serve`
 # imports registry.cli: preloaded, that costs nothing (else 0.35 CPU s a child).
+HINT = " (saved as CSV, which is read as it streams, it may fit)"
 PRELOAD = ["registry.cli", "registry.importer.budget", "registry.importer.xlsx", "openpyxl"]
 
 _context = multiprocessing.get_context("forkserver")
@@ -78,31 +79,36 @@ def sample(path: Path, rows: int, budget: Budget, **options: Any) -> tuple[list[
     child = _context.Process(target=_child, args=(sender, path, rows, options, budget), daemon=True)
     child.start()
     sender.close()  # the child holds its end: a child that dies closes the pipe
+    answer, late = None, False
     try:
-        answer = receiver.recv_bytes(MAX_ANSWER) if receiver.poll(budget.wall_seconds) else None
+        if receiver.poll(budget.wall_seconds):
+            answer = receiver.recv_bytes(MAX_ANSWER)
+        else:  # past the wall-clock limit: a loaded machine, or a blocked read
+            late = True
     except (EOFError, OSError):  # the child died (CPU limit) or answered too much
-        answer = None
+        pass
     finally:
         receiver.close()
-        child.join(timeout=1)
-        if child.is_alive():  # past the wall-clock limit: a loaded machine, or a blocked read
+        if late:
+            child.kill()
+        child.join(timeout=5)
+        if child.is_alive():  # still writing an answer nobody reads
             child.kill()
             child.join()
     if answer is None:
-        raise BudgetError(f"{name}: This file could not be read within {budget.describe()}: {_why(child.exitcode)}")
+        why = "it took too long" if late else _why(child.exitcode)
+        raise BudgetError(f"{name}: This file could not be read within {budget.describe()}: {why}{HINT}")
     kind, value = pickle.loads(answer)  # noqa: S301 (from our own child)
     if kind == "error":
         raise ReadError(value)
     if kind == "memory":
-        raise BudgetError(f"{name}: This file could not be read within {budget.describe()}: it needs more memory")
+        raise BudgetError(f"{name}: This file could not be read within {budget.describe()}: it needs more memory{HINT}")
     return value
 
 
 def _why(exitcode: int | None) -> str:
-    if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
+    if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):  # RLIMIT_CPU's soft and hard limits
         return "it needs more CPU time"
-    if exitcode is None or exitcode == -signal.SIGTERM:
-        return "it took too long"
     return "the reader stopped (it needs more memory than the budget, or the file is damaged)"
 
 
