@@ -5,6 +5,7 @@ of the server, and the process serving it carries on."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 import os
 import resource
@@ -152,6 +153,16 @@ def test_a_read_past_the_wall_clock_limit_is_stopped(tmp_path):
     with pytest.raises(budget.BudgetError, match=r"list.xlsx: This file could not be read within .*: it took too long"):
         budget.sample(path, 10, budget.Budget(memory_mb=2000, cpu_seconds=60, wall_seconds=0.1))
     assert not multiprocessing.active_children()  # the child was killed and reaped
+
+
+def test_readings_from_several_threads_at_once_each_get_their_file(tmp_path):
+    paths = []
+    for i in range(8):
+        paths.append(tmp_path / f"list{i}.csv")
+        paths[-1].write_text(f"name,country\nPolice {i},US\n", encoding="utf-8")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:  # as a worker's threads do
+        samples = list(pool.map(lambda path: budget.sample(path, 10, budget.Budget()), paths))
+    assert [rows for _, rows in samples] == [[{"name": f"Police {i}", "country": "US"}] for i in range(8)]
 
 
 # Finding 4: a regex in an anonymous mapping held a worker until it was killed.
