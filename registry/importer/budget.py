@@ -11,11 +11,11 @@ the system when it ends, the worker carries on, and the contributor reads "This 
 not be read within ...".
 
 The children are forked by multiprocessing's fork server, which imports the readers and
-openpyxl once (a process per worker, started at its first upload): a child costs about
-10 ms where a new interpreter would cost about 200 ms of CPU, and nothing is forked from
-a worker's threads (figures: docs/performance.md, "Reading uploads within a budget"). The command-line
-import does not use this: an operator's own files are read in the importer's process, at
-full speed.
+openpyxl once (a process per worker, started at its first upload, 34 MB of its own): a
+child costs about 0.01 CPU s where a new interpreter would cost about 0.2 s, and nothing
+is forked from a worker's threads (docs/performance.md, "Reading uploads within a
+budget"). The command-line import does not use this: an operator's own files are read in
+the importer's process, at full speed.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from registry.importer.readers import ReadError
 
 CELL_SHOWN = 1_000  # characters of a sampled cell sent back (a mapping page shows a few dozen)
 MAX_ANSWER = 8 * 1024 * 1024  # bytes of the child's answer: columns and first rows
+HINT = " (saved as CSV, which is read as it streams, it may fit)"
 # Imported once by the fork server, not by each child. Each child still runs the main script
 # (as __mp_main__: Python 3.11's fork server never preloads it), which for `registry serve`
 # imports registry.cli: preloaded, that costs nothing (else 0.35 CPU s a child).
-HINT = " (saved as CSV, which is read as it streams, it may fit)"
 PRELOAD = ["registry.cli", "registry.importer.budget", "registry.importer.xlsx", "openpyxl"]
 
 _context = multiprocessing.get_context("forkserver")
