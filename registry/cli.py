@@ -122,7 +122,8 @@ def publish(rebuild: bool, out: Path | None) -> None:
 
 @cli.command()
 def check() -> None:
-    """Check both databases: integrity, no private data in registry.db, up to date."""
+    """Check both databases: integrity, no private or withdrawn text anywhere in registry.db's
+    file, up to date."""
     s = settings()
     try:
         problems = run_check(s)
@@ -130,7 +131,10 @@ def check() -> None:
         raise click.ClickException(str(e)) from e
     if problems:
         raise click.ClickException("check failed:\n" + "\n".join(f"- {p}" for p in problems))
-    click.echo(f"ok: {s.registry_db} holds only public tables, columns and values, and matches a rebuild")
+    click.echo(
+        f"ok: {s.registry_db} holds only public tables, columns and values, no private or withdrawn text "
+        "anywhere in its file, and matches a rebuild"
+    )
 
 
 @cli.command("backup")

@@ -47,6 +47,9 @@ def datasette_command(settings: Settings, port: int) -> list[str]:
         "sql_time_limit_ms",
         "2000",
         "--setting",
+        "num_sql_threads",  # the pages' threads; readers' own SQL has one more (plugins/sql_pool.py)
+        "3",
+        "--setting",
         "max_returned_rows",
         "1000",
         "--setting",

@@ -348,11 +348,14 @@ class CountedColumnFacet(ColumnFacet):
             codes.searched.move_to_end(key)
             return codes.searched[key]
         fts = escape_sqlite(fts_table)
-        found = await db.execute(  # as one JSON text: 200,000 ids in 20 ms, against 50 as rows
-            f"SELECT json_group_array(rowid) FROM {fts} WHERE {fts} MATCH escape_fts(:search)",
-            {"search": search},
-            custom_time_limit=self.ds.setting("facet_time_limit_ms"),
-        )
+        try:
+            found = await db.execute(  # as one JSON text: 200,000 ids in 20 ms, against 50 as rows
+                f"SELECT json_group_array(rowid) FROM {fts} WHERE {fts} MATCH escape_fts(:search)",
+                {"search": search},
+                custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+            )
+        except sqlite3.DataError:  # longer than a value may be (a `_where=` page's limit, sql_limits.py)
+            return None
         ids = json.loads(found.first()[0])
         if ids and (max(ids) >= codes.size or min(ids) < 0):  # rows added since the codes: count with SQL
             return None

@@ -1,4 +1,5 @@
-"""Answer a sort by a column that does not exist with 400, not Datasette 0.65's 500.
+"""Answer a sort by a column that does not exist, or by `_sort` and `_sort_desc` at once,
+with 400, not Datasette 0.65's 500.
 
 One hook: an ASGI wrapper that checks `_sort` and `_sort_desc` on table pages of the
 registry database against the table's columns before Datasette sees the request."""
@@ -22,6 +23,9 @@ def asgi_wrapper(datasette):
             if match:
                 args = parse_qs(scope.get("query_string", b"").decode("latin-1"))
                 asked = [v for key in ("_sort", "_sort_desc") for v in args.get(key, [])]
+                if args.get("_sort") and args.get("_sort_desc"):
+                    await _bad_request(send, "Sort by _sort or by _sort_desc, not both", match.group(2))
+                    return
                 if asked:
                     table = unquote(match.group(1))
                     db = datasette.get_database("registry")

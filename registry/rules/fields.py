@@ -10,16 +10,25 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from registry.rules import limits
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 REQUIRED = "This field is required."
-# C0 controls, DEL, bidi overrides and isolates, and U+FFFE/U+FFFF (not characters: XML,
-# hence the Atom feed, cannot carry them).
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+# What no stored text may hold: C0 controls but tab, newline and carriage return (long text
+# keeps its lines; one-line fields fold every run of white space into one space first); DEL
+# and the C1 controls; bidi embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069: they make a name read backwards on a reviewer's screen); lone surrogates
+# (not encodable: SQLite would fail with a 500); and the noncharacters U+FDD0-U+FDEF and the
+# last two code points of every plane (XML, hence the Atom feed, cannot carry U+FFFE/U+FFFF).
+_NONCHARACTERS = "".join(chr(plane + end) for plane in range(0, 0x110000, 0x10000) for end in (0xFFFE, 0xFFFF))
+CONTROL_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS + "]"
+)
+UNSAFE_TEXT = "contains control or direction-override characters"
+URL_SCHEMES = ("http", "https")
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,9 @@ class Fields:
             self.error(name, "must be text")
             return None
         text = " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
-        if CONTROL_CHARS.search(text):
-            self.error(name, "contains control or direction-override characters")
+        problem = character_problem(text)
+        if problem:
+            self.error(name, problem)
             return None
         if len(text) > max_length:
             self.error(name, f"Too long: {len(text)} characters, at most {max_length}.")
@@ -176,10 +186,10 @@ class Fields:
             _ = parts.port  # a port that is not a number from 0 to 65535 raises too
         except ValueError:  # "https://[::1/" (an unclosed IPv6 address)
             parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        if parts is None or parts.scheme not in URL_SCHEMES or not parts.hostname or " " in value:
             self.error(name, f"'{value}' is not a web address starting with http:// or https://")
             return None
-        return value
+        return normal_url(value)
 
     def country(self, name: str, vocabulary: Vocabulary) -> str | None:
         value = self.text(name, max_length=limits.COUNTRY)
@@ -198,6 +208,30 @@ class Fields:
             self.error(name, "must be a list")
             return []
         return value
+
+
+def character_problem(text: str) -> str | None:
+    """Why `text` may not be stored (a control, bidi override or noncharacter in it), or None.
+
+    Every free-text value goes through here: the record builders' fields, and the values
+    kept only in intake.db (a submitter's name and contact, an error report), which are
+    shown to reviewers all the same."""
+    found = CONTROL_CHARS.search(text)
+    return f"{UNSAFE_TEXT} (U+{ord(found.group()):04X})" if found else None
+
+
+def normal_url(value: str) -> str:
+    """The address with its scheme and host in lower case ("HTTPS://Example.ORG/A" ->
+    "https://example.org/A"): schema.sql's CHECK and every comparison of sources expect
+    them so; the path, query and fragment are case-sensitive and kept as typed."""
+    parts = urlsplit(value)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host, port = hostport, ""
+    if not hostport.endswith("]") and ":" in hostport:  # a port, not the colons of an IPv6 address
+        host, port = hostport.rsplit(":", 1)
+        port = ":" + port
+    netloc = (userinfo + "@" if userinfo else "") + host.lower() + port
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
 
 
 def parse_partial_date(text: str) -> str | None:

@@ -34,19 +34,25 @@ class ReviewError(Exception):
 
 
 @contextmanager
-def publishing(settings: Settings, scope: list[tuple[str, int]] | None = None) -> Iterator[sqlite_utils.Database]:
+def publishing(
+    settings: Settings, scope: list[tuple[str, int]] | None = None, *, erase: bool = False
+) -> Iterator[sqlite_utils.Database]:
     """Open intake.db with registry.db attached, in one write transaction.
 
     The block's writes to intake.db and their publication to registry.db commit
     together; an exception rolls both back. Publication compares every public table,
     unless the block puts ("submissions", id) in `scope`: then only that submission's
     rows and what derives from them (`scoped_sync`; every other entry of `scope` is a
-    written row, as (table, id))."""
+    written row, as (table, id)). With `erase` (a withdrawal, a merge: published text
+    leaves), nothing of what registry.db loses stays in its file: deleted rows zeroed,
+    the search indexes rewritten without their words, the old pages out of the log."""
     if not settings.registry_db.exists():
         raise ReviewError(f"{settings.registry_db} does not exist: run `registry publish` first.")
     db = connect(settings.intake_db)
     public.attach(db, settings.registry_db, "pub")
     try:
+        if erase:
+            public.erase_deleted_text(db, "pub")
         with transaction(db):
             yield db
             submission = [row_id for table, row_id in scope or () if table == "submissions"]
@@ -54,6 +60,10 @@ def publishing(settings: Settings, scope: list[tuple[str, int]] | None = None) -
                 scoped_sync.sync_scope(db, submission[0], scope or (), public="pub", intake="main")
             else:
                 public.sync(db, public="pub", intake="main")
+            if erase:
+                public.purge_deleted_text(db, "pub")
+        if erase:
+            public.release_old_pages(db, "pub")
     finally:
         public.detach(db, "pub")
         db.close()

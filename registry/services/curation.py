@@ -17,7 +17,7 @@ def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, A
     if survivor_id == other_id:
         raise ReviewError("Choose two different organisations.")
     ids = (survivor_id, other_id)
-    with publishing(settings) as db:
+    with publishing(settings, erase=True) as db:
         survivor, other = lookups.organisation(db, survivor_id), lookups.organisation(db, other_id)
         for number, found in ((survivor_id, survivor), (other_id, other)):
             _must_be_current(number, found)
@@ -88,7 +88,7 @@ def withdraw(settings: Settings, rel_id: int, user: dict[str, Any], reason: str,
     if len(reason) >= private.shortest("audit_log", "reason") and reason.casefold() in public_reason.casefold():
         # `registry check` would rightly find the private reason in registry.db
         raise ReviewError("The public notice repeats the private reason: write it for readers, without review notes.")
-    with publishing(settings) as db:
+    with publishing(settings, erase=True) as db:
         before = submission_store.row(db, "relationships", rel_id)
         if before is None or before["status"] != "approved":
             raise ReviewError(f"No published relationship has number {rel_id}.")

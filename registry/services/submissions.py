@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from registry.rules import limits
-from registry.rules.fields import FieldError, ValidationError, Vocabulary, slugify
+from registry.rules.fields import FieldError, ValidationError, Vocabulary, character_problem, slugify
 from registry.rules.names import name_key
 from registry.rules.records import (
     build_disclosure,
@@ -215,6 +215,8 @@ def prepare_correction(draft: Draft, data: Mapping[str, Any]) -> None:
             draft.errors.append(FieldError(field, missing))
         elif len(text) > limits.REPORT:
             draft.errors.append(FieldError(field, f"At most {limits.REPORT} characters."))
+        elif problem := character_problem(text):
+            draft.errors.append(FieldError(field, problem))
         report[field] = text
     draft.payload["corrections"] = [report]
 
@@ -233,7 +235,19 @@ def prepare(db: sqlite_utils.Database, vocabulary: Vocabulary, kind: str, data: 
     """Validate form data against the rules and the database; return the payload."""
     draft = Draft(db, vocabulary)
     PREPARERS[kind](draft, data)
+    draft.errors += submitter_errors(data)
     return draft.result(data)
+
+
+def submitter_errors(data: Mapping[str, Any]) -> list[FieldError]:
+    """The submitter's name and contact stay private, yet reviewers read them: the same
+    character rule as every published field."""
+    found = []
+    for name in ("submitter_name", "submitter_contact"):
+        problem = character_problem(str(data.get(name) or ""))
+        if problem:
+            found.append(FieldError(name, problem))
+    return found
 
 
 def submit(db: sqlite_utils.Database, vocabulary: Vocabulary, kind: str, data: Mapping[str, Any]) -> str:

@@ -151,3 +151,27 @@ def decisions_between(db: sqlite_utils.Database, a: int, b: int) -> list[dict[st
             {"a": a, "b": b},
         )
     )
+
+
+def unpublished_relationship_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str, str]]:
+    """(relationship id, status, field, text) of every relationship withdrawn or merged
+    away: what it published, which must leave registry.db with it (`registry check`)."""
+    gone = "SELECT id FROM relationships WHERE status IN ('withdrawn', 'merged')"
+    sql = f"""
+        SELECT r.id, 'summary', r.summary FROM relationships r WHERE r.id IN ({gone})
+        UNION ALL SELECT r.id, 'notes', r.notes FROM relationships r WHERE r.id IN ({gone})
+        UNION ALL SELECT r.id, 'product', r.product FROM relationships r WHERE r.id IN ({gone})
+        UNION ALL SELECT r.id, 'vendor', o.name FROM relationships r JOIN organisations o ON o.id = r.vendor_id
+            WHERE r.id IN ({gone})
+        UNION ALL SELECT r.id, 'client', o.name FROM relationships r JOIN organisations o ON o.id = r.client_id
+            WHERE r.id IN ({gone})
+        UNION ALL SELECT r.id, 'client alias', a.alias FROM relationships r
+            JOIN organisation_aliases a ON a.organisation_id = r.client_id WHERE r.id IN ({gone})
+        UNION ALL SELECT r.id, 'disclosure', d.title FROM relationships r JOIN disclosures d ON d.id = r.disclosure_id
+            WHERE r.id IN ({gone})
+        UNION ALL SELECT relationship_id, 'citation', quote FROM citations WHERE relationship_id IN ({gone})
+        UNION ALL SELECT relationship_id, 'response', summary FROM responses WHERE relationship_id IN ({gone})
+        UNION ALL SELECT relationship_id, 'response quote', quote FROM responses WHERE relationship_id IN ({gone})
+    """
+    status = dict(db.execute(gone.replace("SELECT id", "SELECT id, status")).fetchall())
+    return [(r[0], status[r[0]], r[1], r[2]) for r in db.execute(sql) if r[2]]

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from wtforms import Field, Form, FormField
 from wtforms.fields import SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
+from wtforms.validators import ValidationError as FormValidationError
 
-from registry.rules.fields import FieldError
+from registry.rules.fields import FieldError, character_problem
 
 BLANK_CHOICE = SelectChoice("", "— choose —")
 
@@ -40,3 +41,11 @@ def attach_errors(form: Form, errors: list[FieldError]) -> list[str]:
         else:
             field.errors = [*field.errors, error.message]
     return unplaced
+
+
+def plain_text(form: Form, field: Field) -> None:
+    """A WTForms validator for text kept outside the record builders (an upload's submitter):
+    the rule of registry/rules/fields.py, so every form refuses the same characters."""
+    problem = character_problem(str(field.data or ""))
+    if problem:
+        raise FormValidationError(problem[0].upper() + problem[1:] + ".")

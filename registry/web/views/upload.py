@@ -21,6 +21,7 @@ from registry.importer import budget, jobs, service
 from registry.importer.readers import FORMATS, ReadError
 from registry.importer.run import ImportReport
 from registry.importer.suggest import suggest_mapping
+from registry.web.forms import plain_text
 from registry.web.ratelimit import limiter, submit_limit
 
 bp = Blueprint("upload", __name__, url_prefix="/import")
@@ -34,11 +35,16 @@ class UploadForm(FlaskForm):
         [FileRequired("Choose a file."), FileAllowed([e[1:] for e in FORMATS], "Upload CSV, XLSX, JSON or NDJSON.")],
         description="CSV (any delimiter, UTF-8, Windows-1252 or Latin-1), XLSX, JSON or NDJSON.",
     )
-    submitter_name = StringField("Your name (optional, never published)", [Optional(), Length(max=200)],
+    submitter_name = StringField("Your name (optional, never published)", [Optional(), Length(max=200), plain_text],
                                  description="So reviewers can thank you.")  # fmt: skip
     submitter_contact = StringField(
         "Your email (optional, never published)",
-        [Optional(), Length(max=200), Email("Give an email address such as name@example.org, or leave it empty.")],
+        [
+            Optional(),
+            Length(max=200),
+            plain_text,
+            Email("Give an email address such as name@example.org, or leave it empty."),
+        ],
         description="Only if reviewers may ask you about the list.",
     )
 
