@@ -52,9 +52,6 @@ def read_xlsx(path: Path, name: str, sheet: str | None) -> Table:
     if not book.sheetnames:
         raise ReadError(f"{name}: the workbook has no sheet")
     worksheet = book[sheet] if sheet else book.worksheets[0]
-    # The size a sheet claims (its <dimension>) is not trusted: 'A1:XFD1048576' would pad
-    # every row to 16,384 cells and add rows up to a million.
-    worksheet.reset_dimensions()
     header = _first_row(worksheet, path, name)
     columns = check_columns([cell_text(h).strip() for h in header], name)
     return Table(columns, _rows(book, worksheet, columns, path, name))
@@ -62,6 +59,9 @@ def read_xlsx(path: Path, name: str, sheet: str | None) -> Table:
 
 def _first_row(worksheet: Any, path: Path, name: str) -> tuple[Any, ...]:
     try:
+        # The size a sheet claims (its <dimension>) is not trusted: 'A1:XFD1048576' would pad
+        # every row to 16,384 cells and add rows up to a million.
+        worksheet.reset_dimensions()
         header = next(worksheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
     except (*DAMAGED, SyntaxError) as e:
         raise ReadError(f"{name}: the sheet's first row cannot be read ({_reason(e, path)})") from e
