@@ -26,6 +26,8 @@ class Settings:
     host: str
     https: bool = False
     max_upload_mb: int = 50
+    read_memory_mb: int = 150  # what opening one upload may cost (registry.importer.budget)
+    read_cpu_seconds: int = 2
     submit_limit: str = "30 per minute;300 per hour"
     login_limit: str = "10 per minute;50 per hour"
     login_account_limit: str = "5 per minute;20 per hour"
@@ -97,6 +99,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=host,
         https=env.get("REGISTRY_HTTPS", "") in ("1", "true", "yes"),
         max_upload_mb=_count(env, "REGISTRY_MAX_UPLOAD_MB", 50, most=100_000, least=1),
+        read_memory_mb=_count(env, "REGISTRY_READ_MEMORY_MB", 150, most=100_000, least=16),
+        read_cpu_seconds=_count(env, "REGISTRY_READ_CPU_SECONDS", 2, most=3600, least=1),
         submit_limit=_limit(env, "REGISTRY_SUBMIT_LIMIT", Settings.submit_limit),
         login_limit=_limit(env, "REGISTRY_LOGIN_LIMIT", Settings.login_limit),
         login_account_limit=_limit(env, "REGISTRY_LOGIN_ACCOUNT_LIMIT", Settings.login_account_limit),

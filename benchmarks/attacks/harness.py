@@ -17,8 +17,8 @@ its `run` while a reader (a one-row Datasette JSON page) and a contributor (the 
 app's relationship form) each make an ordinary request every 0.25 s. It reports:
 
 - CPU seconds per anonymous request: the CPU time all the servers' processes used
-  during the attack (from /proc/PID/stat, processes replaced meanwhile included as far
-  as they lived), divided by the number of statuses `run` returned;
+  during the attack (from /proc/PID/stat, with the children they reaped meanwhile: a
+  replaced worker, a reading child), divided by the number of statuses `run` returned;
 - peak memory: the largest growth of any one server process's resident set above what
   it held before the attack (VmHWM, reset through /proc/PID/clear_refs before each);
 - the delay to others: the slowest reader and contributor request during the attack,
@@ -187,7 +187,9 @@ def _cpu(pid: int) -> float:
     except OSError:
         return 0.0
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    # utime and stime, and cutime and cstime: the children it has reaped (a worker gunicorn
+    # replaced, an upload's reading child), which otherwise vanish uncounted
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
 
 
 def _status_kb(pid: int, key: str) -> int:

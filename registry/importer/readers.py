@@ -1,13 +1,19 @@
 """Read a leaked list (CSV, XLSX, JSON, NDJSON) as numbered rows of text cells,
-streaming where the format allows."""
+streaming where the format allows.
+
+Messages name the file as the contributor named it (`name`), never by its path on the
+server. What opening an upload may cost is bounded here, by linear-time detection and by
+caps per row (columns, cells, NDJSON records), and for XLSX by the expansion checks of
+registry.importer.xlsx; the web app also opens uploads in a child process under a memory
+and CPU budget first (registry.importer.budget)."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +22,10 @@ from typing import Any
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json", ".ndjson": "ndjson",
            ".jsonl": "ndjson"}  # fmt: skip
 DETECT_BYTES = 64 * 1024
+DELIMITER_SAMPLE = 16 * 1024  # characters the delimiter is guessed from
+MAX_COLUMNS = 1_000  # every row becomes a dict this wide: a wider header is not a client list
+MAX_CELL = 128 * 1024  # the csv module's own limit per field
+MAX_RECORD = 1024 * 1024  # characters of one NDJSON line
 C1_BYTES = re.compile(rb"[\x80-\x9f]")  # Windows-1252 punctuation (curly quotes, dashes, euro)
 
 
@@ -33,14 +43,16 @@ class Table:
     delimiter: str | None = None
 
 
-def detect_format(path: Path, declared: str | None = None) -> str:
+def detect_format(path: Path, declared: str | None = None, name: str | None = None) -> str:
     fmt = declared or FORMATS.get(path.suffix.lower())
     if fmt not in set(FORMATS.values()):
-        raise ReadError(f"{path.name}: unknown format '{declared or path.suffix}' (use csv, xlsx, json or ndjson)")
+        raise ReadError(
+            f"{name or path.name}: unknown format '{declared or path.suffix}' (use csv, xlsx, json or ndjson)"
+        )
     return fmt
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path, name: str | None = None) -> str:
     """UTF-8 (with or without BOM) if the whole file decodes as such; else Windows-1252
     when it uses that code page's punctuation bytes (0x80-0x9F); else Latin-1."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -48,7 +60,7 @@ def detect_encoding(path: Path) -> str:
         head = f.read(DETECT_BYTES)
         if b"\x00" in head:
             raise ReadError(
-                f"{path.name}: not a text file in a supported encoding (UTF-16 or binary?): save it as UTF-8"
+                f"{name or path.name}: not a text file in a supported encoding (UTF-16 or binary?): save it as UTF-8"
             )
         f.seek(0)
         try:
@@ -70,33 +82,39 @@ def _is_cp1252(data: bytes) -> bool:
     return True
 
 
-def read_table(path: Path, fmt: str | None = None, json_path: str | None = None, sheet: str | None = None) -> Table:
-    """Open `path` and return its columns and a lazy iterator of (row number, cells)."""
+def read_table(
+    path: Path, fmt: str | None = None, json_path: str | None = None, sheet: str | None = None, name: str | None = None
+) -> Table:
+    """Open `path` and return its columns and a lazy iterator of (row number, cells); messages
+    call the file `name` (the name it was uploaded as), by default its own."""
+    name = name or path.name
     if not path.exists():
-        raise ReadError(f"{path}: file not found")
+        raise ReadError(f"{name}: file not found")
     if path.stat().st_size == 0:
-        raise ReadError(f"{path.name}: the file is empty")
-    kind = detect_format(path, fmt)
+        raise ReadError(f"{name}: the file is empty")
+    kind = detect_format(path, fmt, name)
     if kind == "csv":
-        return _read_csv(path)
+        return _read_csv(path, name)
     if kind == "xlsx":
-        return _read_xlsx(path, sheet)
+        from registry.importer.xlsx import read_xlsx  # imported here: only XLSX imports pay for openpyxl
+
+        return read_xlsx(path, name, sheet)
     if kind == "json":
-        return _read_json(path, json_path)
-    return _read_ndjson(path)
+        return _read_json(path, name, json_path)
+    return _read_ndjson(path, name)
 
 
-def _read_csv(path: Path) -> Table:
-    encoding = detect_encoding(path)
+def _read_csv(path: Path, name: str) -> Table:
+    encoding = detect_encoding(path, name)
     with path.open(encoding=encoding, newline="") as f:
-        sample = f.read(DETECT_BYTES)
-    delimiter = _delimiter(sample)
+        sample = f.read(DELIMITER_SAMPLE)
+    delimiter = _delimiter(sample, complete=len(sample) < DELIMITER_SAMPLE)
     with path.open(encoding=encoding, newline="") as handle:
         try:
             header = next(csv.reader(handle, delimiter=delimiter, strict=True))
         except (StopIteration, csv.Error) as e:
-            raise ReadError(f"{path.name}: no header row ({e})") from e
-    columns = _check_columns([h.strip() for h in header], path.name)
+            raise ReadError(f"{name}: no header row ({e})") from e
+    columns = check_columns([h.strip() for h in header], name)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         # The file is opened only when rows are read, and closed when they end.
@@ -109,67 +127,40 @@ def _read_csv(path: Path) -> Table:
                     if len(cells) != len(columns):
                         if not any(c.strip() for c in cells):
                             continue  # a blank line
-                        raise ReadError(
-                            f"{path.name}: row {line} has {len(cells)} cells, the header has {len(columns)}"
-                        )
+                        raise ReadError(f"{name}: row {line} has {len(cells)} cells, the header has {len(columns)}")
                     yield line, dict(zip(columns, cells, strict=True))
             except csv.Error as e:
-                raise ReadError(f"{path.name}: row {line + 1}: {e} (an unclosed quote?)") from e
+                raise ReadError(f"{name}: row {line + 1}: {e} (an unclosed quote?)") from e
 
     return Table(columns, rows(), encoding, delimiter)
 
 
-def _delimiter(sample: str) -> str:
-    """The delimiter that splits the header and the first rows into the same number of cells."""
-    lines = [line for line in sample.splitlines()[:20] if line.strip()]
-    best, best_width = ",", 1
+def _delimiter(sample: str, *, complete: bool) -> str:
+    """The delimiter on which the sample's records agree on a width, the widest.
+
+    Each candidate is parsed with the csv module itself (so quoted newlines and quoted
+    delimiters count as a spreadsheet counts them): linear in the sample. csv.Sniffer, used
+    before, is quadratic on text such as '!"a' * 21845 (16 s of CPU for 64 KB, issue 18).
+    The last record of a sample cut from a longer file may be cut short: it is not counted."""
+    best, best_score = ",", (False, 1, 0)
     for candidate in (",", ";", "\t", "|"):
         try:
-            widths = {len(row) for row in csv.reader(lines, delimiter=candidate)}
+            widths = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=candidate) if row]
         except csv.Error:
             continue
-        if len(widths) == 1 and (width := widths.pop()) > best_width:
-            best, best_width = candidate, width
-    if best_width == 1:  # no candidate agrees on every line (a quoted newline?): ask the sniffer
-        try:
-            return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-        except csv.Error:
-            return ","
+        widths = widths if complete or len(widths) < 2 else widths[:-1]
+        if not widths:
+            continue
+        common = max(set(widths), key=widths.count)
+        # Every record agreeing beats most of them agreeing; then the widest; then the most.
+        score = (len(set(widths)) == 1, common, widths.count(common))
+        if common > 1 and score > best_score:
+            best, best_score = candidate, score
     return best
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> Table:
-    from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        # data_only: cached cell values are read, formulas are never evaluated.
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
-        raise ReadError(f"{path.name}: not a readable XLSX workbook ({type(e).__name__}: {e})") from e
-    if sheet and sheet not in book.sheetnames:
-        raise ReadError(f"{path.name}: no sheet named '{sheet}' (sheets: {', '.join(book.sheetnames)})")
-    worksheet = book[sheet] if sheet else book.worksheets[0]
-    values = worksheet.iter_rows(values_only=True)
-    header = next(values, None)
-    if header is None:
-        raise ReadError(f"{path.name}: the sheet is empty")
-    columns = _check_columns([_cell_text(h).strip() for h in header], path.name)
-
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for line, cells in enumerate(values, start=2):
-            texts = [_cell_text(c) for c in cells][: len(columns)]
-            if any(texts):
-                yield line, dict(zip(columns, texts + [""] * (len(columns) - len(texts)), strict=True))
-        book.close()
-
-    return Table(columns, rows())
-
-
-MAX_CELL = 128 * 1024  # the csv module's own limit per field
-
-
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell's value as text: dates in ISO 8601, whole numbers without '.0'."""
     if value is None:
         return ""
     if isinstance(value, str) and len(value) > MAX_CELL:
@@ -181,37 +172,40 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_json(path: Path, json_path: str | None) -> Table:
+def _read_json(path: Path, name: str, json_path: str | None) -> Table:
     try:
-        data = json.loads(path.read_text(encoding=detect_encoding(path)))
+        data = json.loads(path.read_text(encoding=detect_encoding(path, name)))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ReadError(f"{path.name}: not valid JSON ({e})") from e
+        raise ReadError(f"{name}: not valid JSON ({e})") from e
     except RecursionError as e:
-        raise ReadError(f"{path.name}: JSON nested too deeply to be a list of records") from e
+        raise ReadError(f"{name}: JSON nested too deeply to be a list of records") from e
     for step in (json_path or "").split(".") if json_path else []:
         if not isinstance(data, dict) or step not in data:
-            raise ReadError(f"{path.name}: the path '{json_path}' finds nothing (no key '{step}')")
+            raise ReadError(f"{name}: the path '{json_path}' finds nothing (no key '{step}')")
         data = data[step]
     if not isinstance(data, list):
-        raise ReadError(f"{path.name}: expected an array of records{' at ' + json_path if json_path else ''}")
-    return _records_table(path.name, enumerate(data, start=1))
+        raise ReadError(f"{name}: expected an array of records{' at ' + json_path if json_path else ''}")
+    return _records_table(name, enumerate(data, start=1))
 
 
-def _read_ndjson(path: Path) -> Table:
-    handle = path.open(encoding=detect_encoding(path))
+def _read_ndjson(path: Path, name: str) -> Table:
+    handle = path.open(encoding=detect_encoding(path, name))
 
     def records() -> Iterator[tuple[int, Any]]:
         with handle:
-            for line, text in enumerate(handle, start=1):
+            # A limit on each line read: a file of one long line is never held whole.
+            for line, text in enumerate(iter(lambda: handle.readline(MAX_RECORD + 1), ""), start=1):
+                if len(text) > MAX_RECORD:
+                    raise ReadError(f"{name}: line {line} is longer than {MAX_RECORD:,} characters: not one record")
                 if text.strip():
                     try:
                         yield line, json.loads(text)
                     except json.JSONDecodeError as e:
-                        raise ReadError(f"{path.name}: line {line}: not valid JSON ({e.msg})") from e
+                        raise ReadError(f"{name}: line {line}: not valid JSON ({e.msg})") from e
                     except RecursionError as e:
-                        raise ReadError(f"{path.name}: line {line}: JSON nested too deeply to be a record") from e
+                        raise ReadError(f"{name}: line {line}: JSON nested too deeply to be a record") from e
 
-    return _records_table(path.name, records())
+    return _records_table(name, records())
 
 
 def _records_table(name: str, records: Iterator[tuple[int, Any]]) -> Table:
@@ -221,7 +215,7 @@ def _records_table(name: str, records: Iterator[tuple[int, Any]]) -> Table:
         raise ReadError(f"{name}: no records")
     if not isinstance(first[1], dict):
         raise ReadError(f"{name}: record {first[0]} is not an object")
-    columns = _check_columns(list(first[1]), name)
+    columns = check_columns(list(first[1]), name)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         for number, record in _chain(first, records):
@@ -245,9 +239,12 @@ def _json_text(value: Any) -> str:
     return str(value)
 
 
-def _check_columns(columns: list[str], name: str) -> list[str]:
+def check_columns(columns: list[str], name: str) -> list[str]:
+    """Refuse an empty header, a header too wide to be a list of clients, a repeated column."""
     if not any(columns):
         raise ReadError(f"{name}: the header row is empty")
+    if len(columns) > MAX_COLUMNS:
+        raise ReadError(f"{name}: the header has {len(columns):,} columns, more than {MAX_COLUMNS:,}")
     seen: set[str] = set()
     for column in columns:
         if column in seen:
@@ -265,7 +262,8 @@ def sample(path: Path, rows: int = 20, **options: Any) -> tuple[list[str], list[
 
 
 def count_rows(path: Path) -> int | None:
-    """Lines in a CSV or NDJSON file (an upper bound of its rows, for a progress bar)."""
+    """Lines in a CSV or NDJSON file (an upper bound of its rows, for a progress bar): linear,
+    a megabyte in memory at a time."""
     if FORMATS.get(path.suffix.lower()) not in ("csv", "ndjson"):
         return None
     count = 0

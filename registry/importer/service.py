@@ -12,6 +12,7 @@ import sqlite_utils
 import yaml
 
 from registry.config import Settings
+from registry.importer import budget as reading_budget
 from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
@@ -35,14 +36,28 @@ class ImportResult:
     preview: list[dict[str, Any]] = field(default_factory=list)
 
 
-def plan_for(path: Path, mapping: Any, text: str, vocabulary: Any) -> tuple[Plan, Any]:
-    """Open the file as the mapping says and compile the mapping against its columns."""
+def plan_for(
+    path: Path,
+    mapping: Any,
+    text: str,
+    vocabulary: Any,
+    name: str | None = None,
+    budget: reading_budget.Budget | None = None,
+) -> tuple[Plan, Any]:
+    """Open the file as the mapping says and compile the mapping against its columns. With a
+    `budget` (an upload from the web), the file is first opened in a child process within it:
+    what opening costs (an XLSX's shared strings, a JSON file) is then known to fit before
+    this process pays it, and the rows are then read here at full speed."""
     if not isinstance(mapping, dict):
         raise MappingError("a mapping is a YAML mapping of keys (vendor, source, client, relationship...)")
     options = {k: mapping[k] for k in ("format", "json_path", "sheet") if mapping.get(k)}
     if not all(isinstance(v, str) for v in options.values()):
         raise MappingError("format, json_path and sheet are single words, e.g. format: csv")
-    table = read_table(path, fmt=options.get("format"), json_path=options.get("json_path"), sheet=options.get("sheet"))
+    opening = {"fmt": options.get("format"), "json_path": options.get("json_path"), "sheet": options.get("sheet"),
+               "name": name}  # fmt: skip
+    if budget is not None:
+        reading_budget.sample(path, 1, budget, **opening)
+    table = read_table(path, **opening)
     try:
         check_vocabulary(mapping, vocabulary)
         return compile_plan(mapping, table.columns, text), table
@@ -64,8 +79,10 @@ def import_file(
     actor: dict[str, Any] = CLI_ACTOR,
     submitter: tuple[str | None, str | None] = (None, None),
     file_name: str | None = None,
+    budget: reading_budget.Budget | None = None,
 ) -> ImportResult:
-    """Import `path`; on errors nothing is stored and ImportFailed carries the report."""
+    """Import `path`; on errors nothing is stored and ImportFailed carries the report. With a
+    `budget`, the file is opened within it first (see plan_for)."""
     if mapping_path is not None:
         mapping_text = mapping_path.read_text(encoding="utf-8") if mapping_path.exists() else None
         mapping = load_mapping(mapping_path)
@@ -77,7 +94,7 @@ def import_file(
         except RecursionError as e:
             raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
-    options = {"skip_invalid": skip_invalid, "progress": progress,
+    options = {"skip_invalid": skip_invalid, "progress": progress, "file_name": file_name, "budget": budget,
                "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM}  # fmt: skip
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
@@ -86,7 +103,7 @@ def import_file(
             db = connect(copy)
             try:
                 submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
-                                                                        submitter, file_name, dry_run=True)  # fmt: skip
+                                                                        submitter, options, dry_run=True)  # fmt: skip
                 report = _write(db, copy, reference, submission_id, plan, table, vocabulary, payload, options)
                 return ImportResult(report, None, True, imports.import_preview(db, submission_id))
             finally:
@@ -100,7 +117,7 @@ def import_file(
         try:
             imports.remove_abandoned(db, settings.intake_db)  # holding the lock: any unfinished import is a dead one
             submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
-                                                                    submitter, file_name, dry_run=False)  # fmt: skip
+                                                                    submitter, options, dry_run=False)  # fmt: skip
             try:
                 report = _write(db, settings.intake_db, reference, submission_id, plan, table, vocabulary, payload,
                                 options)  # fmt: skip
@@ -149,14 +166,16 @@ def _begin(
     mapping_text: str | None,
     reference: str,
     submitter: tuple[str | None, str | None],
-    file_name: str | None,
+    options: dict[str, Any],
     *,
     dry_run: bool,
 ) -> tuple[int, Plan, Any, Any, dict[str, Any]]:
     """Check the mapping against the file and record the import as an unfinished
     submission ('importing', hidden from reviewers), in one short write transaction."""
     vocabulary = vocabulary_store.load_vocabulary(db)
-    plan, table = plan_for(path, mapping, mapping_text or "", vocabulary)  # reads the file: before the lock
+    file_name = options["file_name"]
+    # reads the file: before the lock
+    plan, table = plan_for(path, mapping, mapping_text or "", vocabulary, file_name, options["budget"])
     with transaction(db):
         waiting = imports.pending_import(db)
         if waiting and not dry_run:

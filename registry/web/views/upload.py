@@ -19,8 +19,8 @@ from wtforms.fields import StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from registry.config import Settings
-from registry.importer import jobs, service, uploads
-from registry.importer.readers import FORMATS, ReadError, sample
+from registry.importer import budget, jobs, service, uploads
+from registry.importer.readers import FORMATS, ReadError
 from registry.importer.run import ImportReport
 from registry.importer.suggest import suggest_mapping
 from registry.store.connection import StorageFullError
@@ -109,11 +109,11 @@ def upload() -> Any:
     name = secure_filename(form.file.data.filename or "") or "upload"
     suffix = Path(name).suffix.lower()
     path = uploads.save_file(s, token, suffix, form.file.data.stream)  # never the contributor's file name
-    try:
-        columns, rows = sample(path, 10)
+    try:  # in a child process, within the reading budget: the file is anyone's
+        columns, rows = budget.sample(path, 10, _budget(), name=name)
     except ReadError as e:
         path.unlink(missing_ok=True)
-        form.file.errors = [str(e).replace(path.name, name)]
+        form.file.errors = [str(e)]
         return render_template("import_upload.html", form=form), 422
     meta = {
         "name": name,
@@ -134,12 +134,16 @@ def upload() -> Any:
     return redirect(url_for("upload.mapping", token=token), 303)
 
 
+def _budget() -> budget.Budget:
+    return budget.Budget.of(current_app.config["SETTINGS"])
+
+
 def _sample(token: str, meta: dict[str, Any]) -> tuple[list[str], list[dict[str, str]]]:
     """The first rows as read at upload (older uploads: read now)."""
     if "columns" in meta:
         return meta["columns"], meta["rows"]
     try:
-        return sample(uploads.file_path(settings(), token, meta["suffix"]), 10)
+        return budget.sample(uploads.file_path(settings(), token, meta["suffix"]), 10, _budget(), name=meta["name"])
     except ReadError:
         return [], []
 
@@ -182,6 +186,7 @@ def run(token: str, action: str) -> Any:
             progress=progress,
             submitter=tuple(meta["submitter"]),
             file_name=meta["name"],
+            budget=budget.Budget.of(s),
         )
         if result.reference and not result.dry_run:  # the submission holds the rows and the contact now
             try:
