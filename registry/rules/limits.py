@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # The longest text, in characters, per table and column.
 LONGEST: dict[str, dict[str, int]] = {
+    "ended_sessions": {"session_id": 64},
     "organisations": {"name": 300, "city": 200, "description": 2000},
     "organisation_aliases": {"alias": 300, "language": 3},
     "organisation_identifiers": {"value": 200},
@@ -36,6 +37,7 @@ LONGEST: dict[str, dict[str, int]] = {
 
 # The shortest text, where schema.sql requires more than one character.
 SHORTEST: dict[str, dict[str, int]] = {
+    "ended_sessions": {"session_id": 32},
     "organisation_aliases": {"language": 2},
     "sources": {"language": 2},
 }
