@@ -125,6 +125,8 @@ def check() -> None:
     """Check both databases: integrity, no private data in registry.db, up to date."""
     s = settings()
     try:
+        if done := publisher.recover(s):  # a decision a crash left unpublished: not the operator's job
+            click.echo(done)
         problems = run_check(s)
     except USER_ERRORS as e:
         raise click.ClickException(str(e)) from e

@@ -18,6 +18,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from registry import create_app
 from registry.config import Settings
+from registry.services import publisher
 from registry.store import imports
 from registry.store.connection import DatabaseError
 
@@ -123,6 +124,8 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
         raise DatabaseError(f"{settings.registry_db}: not found (run `registry init` and `registry publish`)")
     for reference in imports.clean_up(settings.intake_db):  # an import the last run left half-written
         print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
+    if done := publisher.recover(settings):  # before Datasette opens the file: see publisher.recover
+        print(done, flush=True)
     datasette = subprocess.Popen(
         datasette_command(settings, datasette_port),
         env={
