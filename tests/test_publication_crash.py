@@ -32,10 +32,10 @@ import pytest
 
 from registry.config import Settings
 from registry.serve import datasette_command
-from registry.services import publisher
-from registry.store import public, publication
+from registry.services import approval, publisher
+from registry.store import public
 from registry.store.connection import connect
-from tests.conftest import REGISTRY, free_port, query, serving
+from tests.conftest import REGISTRY, dump, free_port, invoke, query, serving
 from tests.test_review import submit_relationship
 
 STRACE = shutil.which("strace")
@@ -150,23 +150,38 @@ def assert_agree(settings: Settings) -> None:
 
 
 def sweep(
-    settings: Settings, url: str, command: Callable[[], list[str]], outcome: Callable[[], str], tally: Tally
-) -> None:
-    """Kill `command()` before every writing system call it makes, one kill per run.
-    `command` is called again for each run (a new submission once one was decided)."""
+    settings: Settings, url: str, command: Callable[[], list[str]], judge: Callable[[], str], stride: int = 1
+) -> Tally:
+    """Kill `command()` before every writing system call it makes (every `stride`th write,
+    pwrite64 and unlink), one kill per run, and `judge()` what each kill left. `command` is
+    called again for each run (it may choose a new submission once one was decided)."""
+    tally = Tally()
     for syscall in SYSCALLS:
+        step = stride if syscall in ("write", "pwrite64", "unlink") else 1
         n = 1
         while killed_at(settings, command(), syscall, n):
             tally.kills += 1
             tally.outage += not readers_answer(url, settings)
-            cut = stamps(settings)[0] != stamps(settings)[1]
-            publisher.recover(settings)
-            assert_agree(settings)
-            tally.outcomes["cut between the two files" if cut else outcome()] += 1
-            n += 1
-        assert_agree(settings)
+            tally.outcomes[judge()] += 1
+            n += step
+        judge()  # the run that finished
     print(f"\n{tally}")
     assert tally.outage == 0
+    return tally
+
+
+def decision_judge(settings: Settings, decided: Callable[[], bool]) -> Callable[[], str]:
+    """After a kill during a decision: recovery (as at `registry serve`'s start) leaves the
+    two files agreeing; say whether the kill left the decision undone, done, or done in
+    intake.db only (cut between the two commits, then finished by the recovery)."""
+
+    def judge() -> str:
+        cut = stamps(settings)[0] != stamps(settings)[1]
+        publisher.recover(settings)
+        assert_agree(settings)
+        return "cut between the two files" if cut else ("new" if decided() else "old")
+
+    return judge
 
 
 def test_a_kill_at_any_write_of_an_approval_leaves_the_site_up_and_the_databases_agreeing(
@@ -186,6 +201,109 @@ def test_a_kill_at_any_write_of_an_approval_leaves_the_site_up_and_the_databases
             pending[0] = submit_relationship(client, seeded, **{"client-name": client_name})
         return [sys.executable, "-c", DECIDE, "approve", str(pending[0]), str(reviewer["id"])]
 
-    tally = Tally()
-    sweep(seeded, datasette, command, lambda: "new" if status(pending[0]) == "approved" else "old", tally)
+    tally = sweep(seeded, datasette, command, decision_judge(seeded, lambda: status(pending[0]) == "approved"))
     assert tally.kills > 100 and tally.outcomes["cut between the two files"] > 0
+
+
+def test_a_kill_at_any_write_of_a_withdrawal_leaves_the_site_up_and_the_databases_agreeing(
+    seeded, reviewer, hostile_app, datasette
+):
+    """A withdrawal publishes with a full comparison (`public.sync`), not a scope."""
+    client = hostile_app.test_client()
+    for i in range(40):  # enough published relationships to withdraw one per kill that completes it
+        submission = submit_relationship(client, seeded, **{"client-name": f"Withdrawn Police Department {i}"})
+        approval.approve(seeded, submission, reviewer)
+    current = [0]
+
+    def status() -> str:
+        return query(seeded.intake_db, "SELECT status FROM relationships WHERE id = ?", [current[0]])[0][0]
+
+    def command() -> list[str]:
+        if not current[0] or status() != "approved":
+            current[0] = query(seeded.intake_db, "SELECT max(id) FROM relationships WHERE status = 'approved'")[0][0]
+        return [sys.executable, "-c", DECIDE, "withdraw", str(current[0]), str(reviewer["id"])]
+
+    tally = sweep(seeded, datasette, command, decision_judge(seeded, lambda: status() == "withdrawn"), stride=3)
+    assert tally.kills > 20 and tally.outcomes["cut between the two files"] > 0
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["publish", "publish --rebuild"])
+def test_a_kill_at_any_write_of_a_publish_leaves_the_old_or_the_new_database(seeded, datasette, rebuild):
+    """`registry publish` writes registry.db alone: what a kill leaves is the database as
+    it was or as published, never a mix, readable by the running Datasette throughout."""
+    run = [0]
+    before: list[list[str]] = [[]]
+
+    def command() -> list[str]:
+        run[0] += 1  # an operator's fix in intake.db, so this publish has something to do
+        conn = sqlite3.connect(seeded.intake_db)
+        with conn:
+            conn.execute("UPDATE organisations SET description = ? WHERE id % 3 = 0", [f"Checked, run {run[0]}."])
+        conn.close()
+        before[0] = dump(seeded.registry_db)
+        return [str(REGISTRY), "publish", *(["--rebuild"] if rebuild else [])]
+
+    def judge() -> str:
+        assert query(seeded.registry_db, "PRAGMA integrity_check") == [("ok",)]
+        if unpublished(seeded) == {}:
+            return "new"
+        assert dump(seeded.registry_db) == before[0], "registry.db is neither the old nor the new database"
+        return "old"
+
+    tally = sweep(seeded, datasette, command, judge, stride=1 if not rebuild else 8)
+    assert tally.kills > 10 and tally.outcomes["old"] > 0
+    assert_agree(seeded)
+
+
+def test_serve_finishes_a_decision_cut_between_the_two_commits(seeded, reviewer, hostile_app):
+    """Killed after intake.db committed and before registry.db did: `registry serve`
+    publishes the decision before Datasette starts, without an operator."""
+    client = hostile_app.test_client()
+    n = 1
+    while True:
+        submission = submit_relationship(client, seeded, **{"client-name": f"Cut Police Department {n}"})
+        command = [sys.executable, "-c", DECIDE, "approve", str(submission), str(reviewer["id"])]
+        assert killed_at(seeded, command, "pwrite64", n), "no kill landed between the two commits"
+        intake_stamp, held = stamps(seeded)
+        if intake_stamp != held:
+            break
+        publisher.recover(seeded)
+        n += 1
+    assert unpublished(seeded) != {}  # approved in intake.db, not published
+    with serving(seeded) as served:
+        page = httpx.get(
+            f"{served.datasette}/registry/relationships.json?client=Cut+Police+Department+{n}&_shape=array"
+        )
+        assert page.status_code == 200 and len(page.json()) == 1
+    assert "published again what the interrupted last decision changed" in served.output
+    assert_agree(seeded)
+
+
+def test_check_publishes_first_what_registry_db_lacks_when_its_stamp_is_unknown(seeded, reviewer, hostile_app):
+    """A registry.db whose stamp is neither intake.db's last nor the one before (a file
+    restored from an older backup): every public table is compared, then checked."""
+    client = hostile_app.test_client()
+    approval.approve(seeded, submit_relationship(client, seeded), reviewer)
+    conn = sqlite3.connect(seeded.registry_db)
+    with conn:  # the last approval lost, and a stamp from elsewhere
+        newest = conn.execute("SELECT max(id) FROM relationships").fetchone()[0]
+        conn.execute("DELETE FROM citations WHERE relationship_id = ?", [newest])
+        conn.execute("DELETE FROM relationships WHERE id = ?", [newest])
+        conn.execute("PRAGMA application_id = 7")
+    conn.close()
+    assert unpublished(seeded) != {}
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "compared every public table with intake.db and published the differences" in result.output
+    assert_agree(seeded)
+
+
+def test_the_live_database_is_in_wal_mode_and_its_copies_are_single_files(seeded, datasette, tmp_path):
+    """Readers' copies (the /registry.db download, a release) open read-only anywhere."""
+    assert query(seeded.registry_db, "PRAGMA journal_mode") == [("wal",)]
+    download = httpx.get(datasette.split("/registry/")[0] + "/registry.db", timeout=60)
+    assert download.status_code == 200
+    assert download.content[18:20] == b"\x01\x01"  # the header's file format versions: 1 rollback, 2 WAL
+    assert invoke("publish", "--out", str(tmp_path / "releases")).exit_code == 0
+    (released,) = (tmp_path / "releases").glob("*/registry.db")
+    assert released.read_bytes()[18:20] == b"\x01\x01"

@@ -50,11 +50,12 @@ def publish(db: sqlite_utils.Database, scope: Scope | None, *, public: str, inta
     catch_up(db, public=public, intake=intake)
     changes = _sync(db, scope, public=public, intake=intake)
     stamp = _draw(state(db, intake)[0])
+    recorded = json.dumps([list(entry) for entry in scope]) if scope is not None and _scoped(scope) else None
     db.execute(
         f"INSERT INTO [{intake}].publication_state (id, stamp, previous_stamp, scope) "
         "VALUES (1, :stamp, 0, :scope) ON CONFLICT (id) DO UPDATE SET "
         "previous_stamp = stamp, stamp = excluded.stamp, scope = excluded.scope",
-        {"stamp": stamp, "scope": json.dumps([list(entry) for entry in scope]) if _scoped(scope) else None},
+        {"stamp": stamp, "scope": recorded},
     )
     _hold(db, public, stamp)
     return changes
