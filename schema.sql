@@ -501,6 +501,18 @@ CREATE TABLE IF NOT EXISTS audit_log (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS audit_log_row ON audit_log(table_name, row_id);
 
+-- PRIVATE. The last publication to registry.db (one row), written in the same transaction
+-- as the decision it publishes. registry.db keeps the stamp it holds in its header
+-- (PRAGMA application_id). intake.db (WAL) commits before registry.db, and SQLite does not
+-- commit two files atomically, so a kill between the two leaves registry.db one stamp
+-- behind: `scope` says what to publish again (registry/store/publication.py).
+CREATE TABLE IF NOT EXISTS publication_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    stamp INTEGER NOT NULL,
+    previous_stamp INTEGER NOT NULL,
+    scope TEXT CHECK (scope IS NULL OR json_valid(scope))  -- NULL: every public table
+) STRICT;
+
 -- part: registry
 
 -- PUBLIC. Everything below is what Datasette serves, and nothing else.

@@ -132,6 +132,8 @@ def check() -> None:
     file, up to date."""
     s = settings()
     try:
+        if done := publisher.recover(s):  # a decision a crash left unpublished: not the operator's job
+            click.echo(done)
         problems = run_check(s)
     except USER_ERRORS as e:
         raise click.ClickException(str(e)) from e

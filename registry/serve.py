@@ -18,7 +18,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from registry import create_app
 from registry.config import Settings
-from registry.services import cleanup
+from registry.services import cleanup, publisher
 from registry.store import imports
 from registry.store.connection import DatabaseError
 
@@ -132,6 +132,8 @@ def serve_both(settings: Settings, port: int, datasette_port: int) -> None:
         print(f"Removed the unfinished import {reference} (its process had stopped).", flush=True)
     cleanup.restrict_modes(settings)
     print(cleanup.clean_up(settings).summary(), flush=True)
+    if done := publisher.recover(settings):  # before Datasette opens the file: see publisher.recover
+        print(done, flush=True)
     cleaner = subprocess.Popen(cleaner_command())
     datasette = subprocess.Popen(
         datasette_command(settings, datasette_port),

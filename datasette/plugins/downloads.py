@@ -64,6 +64,9 @@ def make_snapshot(source: Path, folder: Path, version: int) -> Path:
     dst = sqlite3.connect(partial)
     try:
         src.backup(dst, pages=0)  # pages=0: every page in one step, from one snapshot of the source
+        # The copy takes registry.db's WAL mode with its pages; a reader's copy should be one
+        # self-contained file that opens read-only anywhere, so back to a rollback journal.
+        dst.execute("PRAGMA journal_mode = DELETE")
     finally:
         dst.close()
         src.close()

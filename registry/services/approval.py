@@ -21,7 +21,7 @@ from registry.rules.records import (
     build_source,
 )
 from registry.services import submissions
-from registry.store import imports, lookups, public, scoped_sync
+from registry.store import imports, lookups, public, publication
 from registry.store import records as record_store
 from registry.store import submissions as submission_store
 from registry.store import vocabulary as vocabulary_store
@@ -45,7 +45,11 @@ def publishing(
     rows and what derives from them (`scoped_sync`; every other entry of `scope` is a
     written row, as (table, id)). With `erase` (a withdrawal, a merge: published text
     leaves), nothing of what registry.db loses stays in its file: deleted rows zeroed,
-    the search indexes rewritten without their words, the old pages out of the log."""
+    the search indexes rewritten without their words, the old pages out of the log.
+
+    SQLite commits intake.db before registry.db: `publication.publish` stamps both, so
+    a kill between the two commits is found and finished by the next decision, `registry
+    serve`, `registry publish` or `registry check`."""
     if not settings.registry_db.exists():
         raise ReviewError(f"{settings.registry_db} does not exist: run `registry publish` first.")
     db = connect(settings.intake_db)
@@ -55,11 +59,7 @@ def publishing(
             public.erase_deleted_text(db, "pub")
         with transaction(db):
             yield db
-            submission = [row_id for table, row_id in scope or () if table == "submissions"]
-            if submission:
-                scoped_sync.sync_scope(db, submission[0], scope or (), public="pub", intake="main")
-            else:
-                public.sync(db, public="pub", intake="main")
+            publication.publish(db, scope, public="pub", intake="main")
             if erase:
                 public.purge_deleted_text(db, "pub")
         if erase:

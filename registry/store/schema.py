@@ -38,11 +38,14 @@ def schema_version(kind: str) -> int:
     return zlib.crc32(schema_for(kind).encode("utf-8")) & 0x7FFFFFFF
 
 
-def create(path: Path, kind: str) -> bool:
+def create(path: Path, kind: str, *, live: bool = True) -> bool:
     """Create the tables of `kind` ("intake" or "registry") in `path`; return True if new.
 
     A registry.db made from another schema.sql is rebuilt (it is derived data); an
-    intake.db made from another schema.sql is refused with a message, never altered."""
+    intake.db made from another schema.sql is refused with a message, never altered.
+    Both live databases are in WAL mode (see `use_wal`); a registry database built to be
+    copied (`live=False`: a rebuild, a release) keeps a rollback journal, so it is one
+    self-contained file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     is_new = not path.exists()
     db = connect(path, must_exist=False)
@@ -55,9 +58,9 @@ def create(path: Path, kind: str) -> bool:
                     "`registry init` with a new REGISTRY_INSTANCE (or move the old instance folder away)"
                 )
             db.close()
-            path.unlink()
-            return create(path, kind)
-        if kind == "intake":
+            remove(path)
+            return create(path, kind, live=live)
+        if kind == "intake" or live:
             db.execute("PRAGMA journal_mode = WAL")
         db.executescript(schema_for(kind))
         if kind == "registry":
@@ -66,6 +69,32 @@ def create(path: Path, kind: str) -> bool:
     finally:
         db.close()
     return is_new
+
+
+def use_wal(path: Path) -> None:
+    """Put a database in WAL mode (it stays so: the mode is written in the file).
+
+    Datasette opens registry.db read-only, and a read-only connection cannot roll back a
+    rollback journal left hot by a writer killed mid-commit: every public page answered
+    500 "attempt to write a readonly database" until someone opened the file read-write,
+    and Datasette would not start. In WAL mode a reader ignores the frames of a commit
+    that never finished, with nothing to roll back (checked by killing writers at every
+    write: tests/test_publication_crash.py). Opening the file read-write here also rolls
+    back a journal left hot before the switch. Switching needs no other connection open:
+    `registry serve` does it before Datasette starts."""
+    db = connect(path)
+    try:
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+    finally:
+        db.close()
+
+
+def remove(path: Path) -> None:
+    """Delete a database file with its journal, WAL and shared-memory files: a WAL left
+    behind would be replayed into the next file of that name."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 @cache
