@@ -240,7 +240,7 @@ def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
     db.execute("PRAGMA cache_size = -24576")  # 24 MB: the move mostly appends to its indexes
     db.execute("PRAGMA temp_store = MEMORY")
-    # Chunks commit without a sync (connect() syncs every commit, for submissions): a crash
+    # Chunks commit without a sync: a crash
     # of the process loses nothing committed, a power cut at worst the last chunks (the
     # import then stays unfinished and is removed). The last commit syncs: see sync_commits.
     db.execute("PRAGMA synchronous = NORMAL")
