@@ -158,6 +158,21 @@ def query(path: Path, sql: str, params: tuple | list = ()) -> list[tuple]:
 REGISTRY = Path(sys.executable).with_name("registry")
 
 
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str, why_else: str = "") -> Iterator[Path]:
+    """A tmpfs of `size` (as mount's -o size=: "24m", "600k") mounted on `folder`, unmounted
+    afterwards (lazily: a failed test's files may still be open). Skips where mounting is not
+    allowed; `why_else` says which other test covers the case then."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()}){why_else}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REGISTRY, ROOT, SHARED, dump, free_port, hidden_fields, query, serving
+from tests.conftest import REGISTRY, ROOT, SHARED, dump, free_port, hidden_fields, query, serving, small_disk
 
 pytestmark = pytest.mark.slow
 
@@ -285,32 +285,20 @@ def test_backup_and_restore_refuse_to_overwrite(seeded, tmp_path):
 
 
 def test_backup_to_a_full_disk_fails_clearly_and_leaves_no_partial_backup(seeded, tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()}); "
-                    "the size-capped database test covers a full disk")  # fmt: skip
-    try:
+    with small_disk(tmp_path / "small", "512k", why_else="; the size-capped database test covers a full disk") as mount:
         result = registry(seeded, "backup", str(mount / "backup"))
         assert result.returncode == 1
         assert "no backup made" in result.stderr and "full" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
         assert not (mount / "backup").exists()
         assert list(mount.iterdir()) == []
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_an_intake_db_on_a_full_disk_answers_507_and_stays_whole(seeded, tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
     size_kb = (seeded.intake_db.stat().st_size + seeded.registry_db.stat().st_size) // 1024 + 600
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()}); "
-                    "the size-capped database test covers a full disk")  # fmt: skip
-    try:
+    with small_disk(
+        tmp_path / "small", f"{size_kb}k", why_else="; the size-capped database test covers a full disk"
+    ) as mount:
         for name in ("intake.db", "registry.db"):
             subprocess.run(["cp", str(seeded.instance / name), str(mount / name)], check=True)
         settings = dataclasses.replace(seeded, instance=mount)
@@ -334,5 +322,3 @@ def test_an_intake_db_on_a_full_disk_answers_507_and_stays_whole(seeded, tmp_pat
             server.stop()
         assert query(mount / "intake.db", "pragma integrity_check") == [("ok",)]
         assert query(mount / "intake.db", "select count(*) from submissions") == [(statuses.count(303),)]
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)

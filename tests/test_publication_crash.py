@@ -35,10 +35,9 @@ import pytest
 from registry.config import Settings
 from registry.serve import datasette_command
 from registry.services import approval, publisher
-from registry.store import public
-from registry.store.connection import connect
 from tests.conftest import REGISTRY, dump, free_port, invoke, query, serving
 from tests.test_review import submit_relationship
+from tests.test_scoped_publication import full_sync_changes
 
 STRACE = shutil.which("strace")
 pytestmark = [
@@ -133,22 +132,8 @@ def stamps(settings: Settings) -> tuple[int, int]:
     return (intake[0][0] if intake else 0), query(settings.registry_db, "PRAGMA application_id")[0][0]
 
 
-def unpublished(settings: Settings) -> dict[str, dict[str, int]]:
-    """What a full `public.sync` would still change (in a transaction rolled back)."""
-    db = connect(settings.intake_db)
-    public.attach(db, settings.registry_db, "pub")
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        changes = public.sync(db, public="pub", intake="main")
-        db.execute("ROLLBACK")
-    finally:
-        public.detach(db, "pub")
-        db.close()
-    return {table: counts for table, counts in changes.items() if any(counts.values())}
-
-
 def assert_agree(settings: Settings) -> None:
-    assert unpublished(settings) == {}
+    assert full_sync_changes(settings) == {}
     assert stamps(settings)[0] == stamps(settings)[1]
     for path in (settings.intake_db, settings.registry_db):
         assert query(path, "PRAGMA integrity_check") == [("ok",)], path
@@ -251,7 +236,7 @@ def test_a_kill_at_any_write_of_a_publish_leaves_the_old_or_the_new_database(see
 
     def judge() -> str:
         assert query(seeded.registry_db, "PRAGMA integrity_check") == [("ok",)]
-        if unpublished(seeded) == {}:
+        if full_sync_changes(seeded) == {}:
             return "new"
         assert dump(seeded.registry_db) == before[0], "registry.db is neither the old nor the new database"
         return "old"
@@ -275,7 +260,7 @@ def test_serve_finishes_a_decision_cut_between_the_two_commits(seeded, reviewer,
             break
         publisher.recover(seeded)
         n += 1
-    assert unpublished(seeded) != {}  # approved in intake.db, not published
+    assert full_sync_changes(seeded) != {}  # approved in intake.db, not published
     with serving(seeded) as served:
         page = httpx.get(
             f"{served.datasette}/registry/relationships.json?client=Cut+Police+Department+{n}&_shape=array"
@@ -297,7 +282,7 @@ def test_check_publishes_first_what_registry_db_lacks_when_its_stamp_is_unknown(
         conn.execute("DELETE FROM relationships WHERE id = ?", [newest])
         conn.execute("PRAGMA application_id = 7")
     conn.close()
-    assert unpublished(seeded) != {}
+    assert full_sync_changes(seeded) != {}
     result = invoke("check")
     assert result.exit_code == 0, result.output
     assert "compared every public table with intake.db and published the differences" in result.output

@@ -8,7 +8,6 @@ import datetime as dt
 import email.utils
 import os
 import shutil
-import subprocess
 import time
 
 import httpx
@@ -18,7 +17,7 @@ from flask.sessions import SecureCookieSessionInterface
 from registry import create_app
 from registry.web.throttle import DEVICE_COOKIE
 
-from .conftest import REVIEWER_PASSWORD, dump, hidden_fields, post_form, query, serving, text
+from .conftest import REVIEWER_PASSWORD, dump, hidden_fields, post_form, query, serving, small_disk, text
 
 HOUR = 3600.0
 
@@ -157,13 +156,8 @@ def test_a_reviewer_logs_in_on_a_full_disk_and_is_told_when_logout_cannot_be_rec
     """As under `registry serve`, whose worker threads keep their connection to intake.db
     (a new connection cannot open a WAL database on a full disk: the disk helpers' part).
     Rate-limit counters in memory here: their store on a full disk is another part's."""
-    mount = tmp_path / "small"
-    mount.mkdir()
     size_kb = (seeded.intake_db.stat().st_size + seeded.registry_db.stat().st_size) // 1024 + 400
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
-    try:
+    with small_disk(tmp_path / "small", f"{size_kb}k") as mount:
         for name in ("intake.db", "registry.db"):
             shutil.copy(seeded.instance / name, mount / name)
         monkeypatch.setenv("REGISTRY_INSTANCE", str(mount))
@@ -181,8 +175,6 @@ def test_a_reviewer_logs_in_on_a_full_disk_and_is_told_when_logout_cannot_be_rec
         assert "out of space" in text(response)
         assert not can_review(browser)  # the browser's cookie is gone all the same
         app.extensions["registry_connections"].db.close()
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 # Logout ends the session on the server

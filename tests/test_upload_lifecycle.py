@@ -21,7 +21,7 @@ import pytest
 
 from registry import create_app
 from registry.services.cleanup import LEFTOVER_SECONDS, clean_up
-from tests.conftest import REGISTRY, free_port, hidden_fields, query, text, wait_until_answers
+from tests.conftest import REGISTRY, free_port, hidden_fields, query, small_disk, text, wait_until_answers
 from tests.test_faults import Server, relationship
 from tests.test_upload import FLOCK_AGENCIES, FLOCK_MAPPING, run_mapping
 
@@ -203,12 +203,7 @@ def test_a_killed_process_s_snapshot_of_intake_db_is_deleted(seeded):
 
 @pytest.mark.slow
 def test_a_full_disk_is_507_everywhere_reviewers_log_in_and_the_clean_up_frees_it(seeded, tmp_path, monkeypatch):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
-    try:
+    with small_disk(tmp_path / "small", "24m") as mount:
         instance = mount / "instance"
         subprocess.run(["cp", "-r", str(seeded.instance), str(instance)], check=True)
         env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
@@ -283,8 +278,6 @@ def test_a_full_disk_is_507_everywhere_reviewers_log_in_and_the_clean_up_frees_i
             server.stop()
         assert "Traceback" not in (tmp_path / "serve.log").read_text()
         assert query(instance / "intake.db", "pragma integrity_check") == [("ok",)]
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_rate_limit_counters_on_a_full_disk_fail_so_the_limiter_counts_in_memory(tmp_path):
@@ -292,12 +285,7 @@ def test_rate_limit_counters_on_a_full_disk_fail_so_the_limiter_counts_in_memory
     work there, so its check writes), so Flask-Limiter keeps counting in memory."""
     from registry.web.ratelimit import SQLiteStorage
 
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
-    try:
+    with small_disk(tmp_path / "small", "1m") as mount:
         working = SQLiteStorage(f"registry-sqlite://{mount / 'ratelimit.db'}")
         assert working.incr("a", 60) == 1 and working.check()
         subprocess.run(["dd", "if=/dev/zero", f"of={mount / 'filler'}", "bs=4k"], capture_output=True)
@@ -311,20 +299,13 @@ def test_rate_limit_counters_on_a_full_disk_fail_so_the_limiter_counts_in_memory
         assert working.check() and starting.check()  # space again: the limiter goes back to the file
         for storage in (working, starting):
             storage._connection().close()
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: a failed test's files may be open
 
 
 @pytest.mark.slow
 def test_a_disk_full_before_any_page_was_read_still_lets_reviewers_in(seeded, tmp_path):
     """The disk fills before any worker thread has opened intake.db: SQLite cannot create
     its shared-memory file then, so each worker keeps one connection open from its start."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here ({made.stderr.decode().strip()})")
-    try:
+    with small_disk(tmp_path / "small", "24m") as mount:
         instance = mount / "instance"
         subprocess.run(["cp", "-r", str(seeded.instance), str(instance)], check=True)
         env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
@@ -350,5 +331,3 @@ def test_a_disk_full_before_any_page_was_read_still_lets_reviewers_in(seeded, tm
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
             log.close()
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)

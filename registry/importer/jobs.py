@@ -131,13 +131,14 @@ def get(job_id: str, folder: Path) -> Job | None:
         job: Job = pickle.loads(_path(folder, job_id).read_bytes())  # noqa: S301 (written by _save only)
     except FileNotFoundError:
         return None
-    if job.state == "running" and not _alive(job.pid):
+    if job.state == "running" and not process_alive(job.pid):
         job.state = "failed"
         job.error = "the server restarted while the import ran; nothing was stored: send it again"
     return job
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id still runs (one of another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -14,7 +14,6 @@ serves (a `registry clean --every` child process) and by hand with `registry cle
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from registry.config import Settings
 from registry.importer import uploads
+from registry.importer.jobs import process_alive
 
 LEFTOVER_SECONDS = 15 * 60  # a copy or temporary file untouched this long belongs to no live process
 SIBLINGS = ("", "-wal", "-shm", "-journal", ".write-lock", ".waiting")
@@ -122,7 +122,7 @@ def _clean_leftovers(instance: Path, now: float, report: CleanupReport) -> None:
         group = [path.with_name(path.name + s) for s in SIBLINGS]
         newest = max((_modified(p) for p in group if p.exists()), default=0.0)
         maker = SNAPSHOT.match(path.name)
-        if now - newest > LEFTOVER_SECONDS or (maker and not _alive(int(maker.group(1)))):
+        if now - newest > LEFTOVER_SECONDS or (maker and not process_alive(int(maker.group(1)))):
             for p in group:
                 report.freed += _unlink(p)
             report.leftovers += 1
@@ -143,13 +143,3 @@ def _unlink(path: Path) -> int:
     except FileNotFoundError:
         return 0
     return size
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

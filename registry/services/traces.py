@@ -121,7 +121,7 @@ def cell_problems(finder: Finder, registry: sqlite_utils.Database) -> Iterator[t
 def index_problems(registry: sqlite_utils.Database, withdrawn: dict[int, tuple[str, list[str]]]) -> list[str]:
     """Words of withdrawn (or merged) relationships that the search index still keeps
     against their rows; `withdrawn` gives each one's status and texts."""
-    gone = set(withdrawn) - {r[0] for r in registry.execute("SELECT id FROM relationships")}
+    gone = set(withdrawn) - traces.relationship_ids(registry)
     if not gone:
         return []
     texts = [text for rel_id in gone for text in withdrawn[rel_id][1]]

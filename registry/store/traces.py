@@ -38,6 +38,11 @@ def table_bytes(db: sqlite_utils.Database, table: str, only: str | None = None) 
         yield b"\x00".join(r[0] for r in batch)
 
 
+def relationship_ids(db: sqlite_utils.Database) -> set[int]:
+    """The ids of the relationships a registry database publishes."""
+    return {r[0] for r in db.execute("SELECT id FROM relationships")}
+
+
 def public_names(db: sqlite_utils.Database) -> set[str]:
     """Names and titles a registry publishes, case-folded: organisations (and their
     aliases), disclosures and sources."""
