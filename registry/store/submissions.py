@@ -161,10 +161,5 @@ def user_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def user_by_id(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
-    rows = list(db.query("SELECT id, name, role FROM users WHERE id = ?", [user_id]))
-    return rows[0] if rows else None
-
-
 def set_password_hash(db: sqlite_utils.Database, user_id: int, password_hash: str) -> None:
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
