@@ -227,6 +227,8 @@ def test_a_malformed_parameter_is_a_400_that_says_what_is_wrong(served, query, m
         response = httpx.get(f"{served[0].datasette}/registry/relationships{suffix}?{query}", timeout=30)
         assert response.status_code == 400, (suffix, response.text[:300])
         assert message in response.text
+        if suffix == "" and query.startswith(("_timelimit", "_sort")):  # the site's own error page, not a bare one
+            assert '<html lang="en"' in response.text and "<title>" in response.text, response.text[:300]
 
 
 def test_a_well_formed_through_and_in_list_still_filter(served):
@@ -277,3 +279,17 @@ def test_a_reader_cannot_ask_for_a_longer_time_limit(served):
     response = run_sql(served, RECURSIVE, _timelimit="60000")
     assert response.status_code == 400 and "took too long" in response.json()["error"]
     assert cpu_seconds(pid) - cpu <= 1.5
+
+
+@pytest.mark.parametrize(
+    ("sql", "sqlites", "readers"),
+    [
+        ("select printf('%.*c', 900000000, 'x')", "string or blob too big", "longer than 128 KB"),
+        ("select sql from sqlite_stmt", "is prohibited", "not published"),
+    ],
+)
+def test_the_query_page_says_a_refusal_in_a_readers_words(served, sql, sqlites, readers):
+    page = run_sql(served, sql, path="/registry")
+    assert page.status_code == 400
+    assert readers in page.text and sqlites not in page.text
+    assert '<label for="sql-editor"' in page.text  # the SQL box is named for screen readers

@@ -10,8 +10,11 @@ import json
 import re
 from urllib.parse import parse_qs, unquote
 
+from datasette.utils.asgi import Request
+
 from datasette import hookimpl
 
+SORT_BOTH = "Sort in one direction only: by a column going up or by a column going down, not both at once."
 TABLE_PATH = re.compile(r"^/registry/([^/]+?)(?:\.(json|csv))?$")
 
 
@@ -24,7 +27,7 @@ def asgi_wrapper(datasette):
                 args = parse_qs(scope.get("query_string", b"").decode("latin-1"))
                 asked = [v for key in ("_sort", "_sort_desc") for v in args.get(key, [])]
                 if args.get("_sort") and args.get("_sort_desc"):
-                    await _bad_request(send, "Sort by _sort or by _sort_desc, not both", match.group(2))
+                    await _bad_request(datasette, scope, receive, send, SORT_BOTH, match.group(2))
                     return
                 if asked:
                     table = unquote(match.group(1))
@@ -34,7 +37,12 @@ def asgi_wrapper(datasette):
                         wrong = [v for v in asked if v not in columns]
                         if wrong:
                             await _bad_request(
-                                send, f"Cannot sort by {wrong[0]!r}: {table} has no such column", match.group(2)
+                                datasette,
+                                scope,
+                                receive,
+                                send,
+                                f"Cannot sort by {wrong[0]!r}: {table} has no such column",
+                                match.group(2),
                             )
                             return
             await app(scope, receive, send)
@@ -44,15 +52,15 @@ def asgi_wrapper(datasette):
     return wrap
 
 
-async def _bad_request(send, message, fmt):
+async def _bad_request(datasette, scope, receive, send, message, fmt):
+    """400 as JSON to a .json request, else as the site's own error page."""
     if fmt == "json":
         body, kind = json.dumps({"ok": False, "error": message, "status": 400}).encode(), b"application/json"
     else:
-        from html import escape
-
-        body, kind = (
-            f"<!DOCTYPE html><title>Error 400</title><h1>Error 400</h1><p>{escape(message)}</p>".encode(),
-            b"text/html; charset=utf-8",
+        context = {"ok": False, "error": message, "status": 400, "title": "This sort cannot be done"}
+        page = await datasette.render_template(
+            "error.html", context, request=Request({"csrftoken": lambda: "", **scope}, receive)
         )
+        body, kind = page.encode(), b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", kind)]})
     await send({"type": "http.response.body", "body": body})

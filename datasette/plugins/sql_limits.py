@@ -129,3 +129,30 @@ def prepare_connection(conn):
         conn.setlimit(limit, value)
     conn.set_authorizer(authorize)
     conn.row_factory = budgeted_rows(STRICT_RESULT if strict else PAGES_RESULT)
+
+
+# SQLite's words for what these limits refuse, and the same in a reader's words (the query
+# page shows them through query.html's `reader_error` filter).
+READERS_WORDS = (
+    ("string or blob too big", "This query would make a value longer than 128 KB, the most a query may: ask for less."),
+    ("is prohibited", "This query reads a part of the database that is not published (its internal tables)."),
+    ("not authorized", "This query does something readers may not do: only SELECT on the published tables."),
+    ("too many columns", "This query asks for more than 100 columns."),
+    ("too many terms in compound", "This query joins more than 20 SELECTs with UNION."),
+    ("too many SQL variables", "This query has more than 100 :named parameters."),
+    ("Expression tree is too large", "This query's expression nests too deep (more than 100 levels)."),
+    ("LIKE or GLOB pattern too complex", "This query's LIKE or GLOB pattern is longer than 1,000 characters."),
+)
+
+
+def reader_error(message: str) -> str:
+    """A query's error in a reader's words where SQLite's are internal, else as it is."""
+    for words, plain in READERS_WORDS:
+        if words in str(message):
+            return plain
+    return str(message)
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    env.filters["reader_error"] = reader_error

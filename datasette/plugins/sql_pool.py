@@ -39,6 +39,8 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from datasette.utils.asgi import Request
+
 from datasette import database, hookimpl
 
 SQL_THREADS = "registry-sql"  # sql_limits.py gives these threads' connections its strict limits
@@ -47,6 +49,7 @@ TIME_LIMIT_MS = 1000
 GRACE = 0.1  # seconds
 WAITING = 4
 READERS_SQL = {"sql", "_where"}
+TIME_LIMIT_WORDS = "_timelimit must be a whole number of milliseconds, such as 500"
 # When the request being served brings its own SQL: its deadline, set when its first statement
 # starts (a list shared by the request's tasks; empty until then). All of a request's
 # statements (a table page's rows, count and facets) share the one TIME_LIMIT_MS.
@@ -169,9 +172,18 @@ def limited(args: list[tuple[str, str]]) -> bytes:
     return urlencode([*kept, ("_timelimit", str(min([TIME_LIMIT_MS, *asked])))]).encode()
 
 
-async def answer(send, status: int, message: str, headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
-    body = json.dumps({"ok": False, "error": message, "status": status}).encode()
-    start = [(b"content-type", b"application/json; charset=utf-8"), *headers]
+async def answer(datasette, scope, receive, send, status: int, message: str, headers=()) -> None:
+    """A refusal as JSON to a .json request (and to one asking for JSON), else as the site's error page."""
+    if scope.get("path", "").endswith(".json"):
+        body = json.dumps({"ok": False, "error": message, "status": status}).encode()
+        kind = b"application/json; charset=utf-8"
+    else:
+        context = {"ok": False, "error": message, "status": status, "title": "This query cannot be run now"}
+        page = await datasette.render_template(
+            "error.html", context, request=Request({"csrftoken": lambda: "", **scope}, receive)
+        )
+        body, kind = page.encode(), b"text/html; charset=utf-8"
+    start = [(b"content-type", kind), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body})
 
@@ -193,14 +205,14 @@ def asgi_wrapper(datasette):
                 return
             args = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
             if bad_time_limit(args):
-                await answer(send, 400, "_timelimit must be a whole number of milliseconds, such as 500")
+                await answer(datasette, scope, receive, send, 400, TIME_LIMIT_WORDS)
                 return
             if not READERS_SQL & {key for key, _ in args}:
                 await app(scope, receive, send)
                 return
             if running >= WAITING:
                 message = "Too many SQL queries are running: try again in a few seconds"
-                await answer(send, 429, message, [(b"retry-after", b"2")])
+                await answer(datasette, scope, receive, send, 429, message, [(b"retry-after", b"2")])
                 return
             running += 1
             token = readers_sql.set([])

@@ -37,6 +37,10 @@ DAMAGED = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, ValueError, Typ
            EOFError, OSError, AssertionError)  # fmt: skip
 
 
+# What a contributor can do about a damaged workbook; the parser's detail follows in brackets.
+UNREADABLE = "this is not an Excel workbook the registry can read: open it and save it again as .xlsx, or as CSV"
+
+
 def read_xlsx(path: Path, name: str, sheet: str | None) -> Table:
     """Check the workbook's expansion, then open `sheet` (the first by default) read-only."""
     from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
@@ -46,7 +50,7 @@ def read_xlsx(path: Path, name: str, sheet: str | None) -> Table:
         # data_only: cached cell values are read, formulas are never evaluated.
         book = load_workbook(path, read_only=True, data_only=True)
     except (*DAMAGED, SyntaxError) as e:
-        raise ReadError(f"{name}: not a readable XLSX workbook ({_reason(e, path)})") from e
+        raise ReadError(f"{name}: {UNREADABLE} (detail: {_reason(e, path)})") from e
     if sheet and sheet not in book.sheetnames:
         raise ReadError(f"{name}: no sheet named '{sheet}' (sheets: {', '.join(book.sheetnames)})")
     if not book.sheetnames:
@@ -112,7 +116,7 @@ def check_expansion(path: Path, name: str) -> None:
             for part_name in strings:
                 _count_strings(archive, part_name, name)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
-        raise ReadError(f"{name}: not a readable XLSX workbook ({_reason(e, path)})") from e
+        raise ReadError(f"{name}: {UNREADABLE} (detail: {_reason(e, path)})") from e
 
 
 def _special_parts(archive: zipfile.ZipFile, path: Path, name: str) -> tuple[set[str], set[str]]:
@@ -129,7 +133,7 @@ def _special_parts(archive: zipfile.ZipFile, path: Path, name: str) -> tuple[set
     except (*DAMAGED, SyntaxError) as e:
         if isinstance(e, ReadError):
             raise
-        raise ReadError(f"{name}: not an XLSX workbook (no readable [Content_Types].xml: {_reason(e, path)})") from e
+        raise ReadError(f"{name}: {UNREADABLE} (detail: no readable [Content_Types].xml, {_reason(e, path)})") from e
     overrides = (manifest.Override if manifest is not None else None) or []
     sheets = {o.PartName.lstrip("/") for o in overrides if o.ContentType == SHEET_TYPE}
     strings = {o.PartName.lstrip("/") for o in overrides if o.ContentType == SHARED_STRINGS}
