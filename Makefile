@@ -6,7 +6,7 @@ REGISTRY := $(BIN)/registry
 export REGISTRY_INSTANCE ?= instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install run data browser axe test test-fast lint format bench clean
+.PHONY: help install run data browser axe test test-fast crash-sweep lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: install browser axe ## Run the whole test suite (several minutes)
 
 test-fast: install ## Run the tests not marked slow (no servers, browsers or large data), on every core
 	$(BIN)/pytest -m "not slow" -n auto
+
+crash-sweep: install ## Kill approvals, withdrawals and publishes before every write (SECURITY.md's table; about 20 minutes)
+	REGISTRY_CRASH_SWEEP=full $(BIN)/pytest tests/test_publication_crash.py -s
 
 lint: install ## Check style with ruff and types with mypy
 	$(BIN)/ruff check .

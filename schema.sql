@@ -68,6 +68,25 @@ CREATE TABLE IF NOT EXISTS response_kinds (
     description TEXT NOT NULL
 ) STRICT;
 
+-- Breaches: how the data got out (several may apply), what it was, and where it was held.
+CREATE TABLE IF NOT EXISTS breach_types (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS data_kinds (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS breach_media (
+    code TEXT PRIMARY KEY CHECK (code GLOB '[a-z]*' AND code NOT GLOB '*[^a-z-]*'),
+    label TEXT NOT NULL UNIQUE CHECK (label <> ''),
+    description TEXT NOT NULL
+) STRICT;
+
 -- The level of government of a public body: readers keep to federal agencies, or local ones.
 CREATE TABLE IF NOT EXISTS government_levels (
     code TEXT PRIMARY KEY CHECK (code IN ('international', 'national', 'regional', 'local')),
@@ -96,6 +115,11 @@ CREATE TABLE IF NOT EXISTS organisations (
     -- only public bodies have one (registry.rules.government derives it from the name when not given)
     government_level TEXT REFERENCES government_levels(code)
         CHECK (government_level IS NULL OR kind IN ('public-agency', 'international-body')),
+    -- Why a name that looks like a private person's is an organisation's ("a doctor's own
+    -- practice, listed under the doctor's name"): registry.rules.persons flags such names,
+    -- and a flagged organisation is published only with this statement (registry check).
+    person_name_reason TEXT CHECK (person_name_reason IS NULL OR
+                                   (person_name_reason <> '' AND length(person_name_reason) <= 500)),
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'approved', 'rejected', 'merged')),
     merged_into_id INTEGER REFERENCES organisations(id),
@@ -245,13 +269,19 @@ CREATE TABLE IF NOT EXISTS citations (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS citations_source ON citations(source_id);
 
--- Right of reply: what the client or vendor said.
+-- Right of reply: what the client or vendor said, about one relationship, or about a
+-- whole disclosure or breach (Clearview AI's lawyer on the theft of its client list).
 CREATE TABLE IF NOT EXISTS responses (
     id INTEGER PRIMARY KEY,
-    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    relationship_id INTEGER REFERENCES relationships(id),
+    disclosure_id INTEGER REFERENCES disclosures(id),
+    breach_id INTEGER REFERENCES breaches(id),
     organisation_id INTEGER NOT NULL REFERENCES organisations(id),
     kind TEXT NOT NULL REFERENCES response_kinds(code),
     response_date TEXT CHECK (response_date IS NULL OR length(response_date) IN (4, 7, 10)),
+    -- who spoke for the organisation ("Tor Ekeland, Clearview AI's lawyer"): the one place a
+    -- person's name is published, as the named author of a public statement
+    author TEXT CHECK (author IS NULL OR (author <> '' AND length(author) <= 200)),
     quote TEXT CHECK (quote IS NULL OR (quote <> '' AND length(quote) <= 1000)),
     summary TEXT NOT NULL CHECK (summary <> ''),
     source_id INTEGER NOT NULL REFERENCES sources(id),
@@ -260,15 +290,25 @@ CREATE TABLE IF NOT EXISTS responses (
     submission_id INTEGER REFERENCES submissions(id),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    UNIQUE (relationship_id, organisation_id, source_id)
+    CHECK ((relationship_id IS NOT NULL) + (disclosure_id IS NOT NULL) + (breach_id IS NOT NULL) = 1)
 ) STRICT;
+-- One response per subject, organisation and source.
+CREATE UNIQUE INDEX IF NOT EXISTS responses_identity ON responses(
+    coalesce(relationship_id, 0), coalesce(disclosure_id, 0), coalesce(breach_id, 0), organisation_id, source_id
+);
+CREATE INDEX IF NOT EXISTS responses_relationship ON responses(relationship_id);
+CREATE INDEX IF NOT EXISTS responses_disclosure ON responses(disclosure_id);
+CREATE INDEX IF NOT EXISTS responses_breach ON responses(breach_id);
 CREATE INDEX IF NOT EXISTS responses_organisation ON responses(organisation_id);
 CREATE INDEX IF NOT EXISTS responses_kind ON responses(kind);
 
--- A measured figure about a relationship, as a low-high range.
+-- A measured figure, as a low-high range, about one relationship, organisation or breach
+-- (Amazon's lobbying spend is about Amazon).
 CREATE TABLE IF NOT EXISTS observations (
     id INTEGER PRIMARY KEY,
-    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    relationship_id INTEGER REFERENCES relationships(id),
+    organisation_id INTEGER REFERENCES organisations(id),
+    breach_id INTEGER REFERENCES breaches(id),
     metric TEXT NOT NULL CHECK (metric <> ''),
     low REAL NOT NULL,
     high REAL NOT NULL,
@@ -280,13 +320,18 @@ CREATE TABLE IF NOT EXISTS observations (
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
     submission_id INTEGER REFERENCES submissions(id),
     created_at TEXT NOT NULL,
-    CHECK (high >= low)
+    CHECK (high >= low),
+    CHECK ((relationship_id IS NOT NULL) + (organisation_id IS NOT NULL) + (breach_id IS NOT NULL) = 1)
 ) STRICT;
 -- The same figure from the same place of the same source is one observation (an import
 -- run twice adds nothing); NULLs are compared as empty so they count too.
 CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations(
-    relationship_id, metric, coalesce(period_start, ''), coalesce(period_end, ''), source_id, coalesce(locator, '')
+    coalesce(relationship_id, 0), coalesce(organisation_id, 0), coalesce(breach_id, 0),
+    metric, coalesce(period_start, ''), coalesce(period_end, ''), source_id, coalesce(locator, '')
 );
+CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
+CREATE INDEX IF NOT EXISTS observations_organisation ON observations(organisation_id);
+CREATE INDEX IF NOT EXISTS observations_breach ON observations(breach_id);
 CREATE INDEX IF NOT EXISTS observations_source ON observations(source_id);
 CREATE INDEX IF NOT EXISTS observations_submission ON observations(submission_id);
 
@@ -297,6 +342,94 @@ CREATE TABLE IF NOT EXISTS relationship_withdrawals (
     withdrawn_at TEXT NOT NULL,
     public_reason TEXT NOT NULL CHECK (public_reason <> '' AND length(public_reason) <= 1000)
 ) STRICT;
+
+-- A breach: one incident in which an organisation's data got out (several per
+-- organisation). `organisation_id` is the organisation whose data was exposed (HHS's
+-- "covered entity"); `vendor_id` the vendor (business associate) whose own breach exposed
+-- it, and `relationship_id` the vendor -> client relationship the breach revealed.
+-- Dates keep their precision: when it happened (a date or a range), when it was
+-- discovered, when the organisation disclosed or notified it; `created_at` is when the
+-- registry added it. How many were affected is a range with its unit.
+CREATE TABLE IF NOT EXISTS breaches (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    vendor_id INTEGER REFERENCES organisations(id),
+    relationship_id INTEGER REFERENCES relationships(id),
+    title TEXT NOT NULL CHECK (title <> '' AND length(title) <= 300),
+    start_date TEXT CHECK (start_date IS NULL OR length(start_date) IN (4, 7, 10)),
+    start_precision TEXT GENERATED ALWAYS AS (
+        CASE length(start_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END
+    ) VIRTUAL,
+    end_date TEXT CHECK (end_date IS NULL OR length(end_date) IN (4, 7, 10)),
+    end_precision TEXT GENERATED ALWAYS AS (
+        CASE length(end_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END
+    ) VIRTUAL,
+    discovered_date TEXT CHECK (discovered_date IS NULL OR length(discovered_date) IN (4, 7, 10)),
+    notified_date TEXT CHECK (notified_date IS NULL OR length(notified_date) IN (4, 7, 10)),
+    affected_low INTEGER CHECK (affected_low IS NULL OR affected_low >= 0),
+    affected_high INTEGER,
+    affected_unit TEXT CHECK (affected_unit IS NULL OR affected_unit IN ('people', 'records', 'accounts')),
+    verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
+    disputed INTEGER NOT NULL DEFAULT 0 CHECK (disputed IN (0, 1)),
+    sensitive INTEGER NOT NULL DEFAULT 0 CHECK (sensitive IN (0, 1)),
+    description TEXT NOT NULL CHECK (description <> '' AND length(description) <= 5000),
+    notes TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    approved_at TEXT,
+    submission_id INTEGER REFERENCES submissions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK (vendor_id IS NULL OR vendor_id <> organisation_id),
+    CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date),
+    CHECK ((affected_low IS NULL) = (affected_high IS NULL)),
+    CHECK (affected_high IS NULL OR affected_high >= affected_low),
+    CHECK (affected_low IS NULL OR affected_unit IS NOT NULL)
+) STRICT;
+CREATE INDEX IF NOT EXISTS breaches_status ON breaches(status);
+CREATE INDEX IF NOT EXISTS breaches_organisation ON breaches(organisation_id);
+CREATE INDEX IF NOT EXISTS breaches_vendor ON breaches(vendor_id);
+CREATE INDEX IF NOT EXISTS breaches_relationship ON breaches(relationship_id);
+CREATE INDEX IF NOT EXISTS breaches_submission ON breaches(submission_id);
+
+-- A breach's types, kinds of data and media: several each.
+CREATE TABLE IF NOT EXISTS breaches_breach_types (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    breach_type TEXT NOT NULL REFERENCES breach_types(code),
+    PRIMARY KEY (breach_id, breach_type)
+) WITHOUT ROWID, STRICT;
+
+CREATE TABLE IF NOT EXISTS breaches_data_kinds (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    data_kind TEXT NOT NULL REFERENCES data_kinds(code),
+    PRIMARY KEY (breach_id, data_kind)
+) WITHOUT ROWID, STRICT;
+
+CREATE TABLE IF NOT EXISTS breaches_breach_media (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    medium TEXT NOT NULL REFERENCES breach_media(code),
+    PRIMARY KEY (breach_id, medium)
+) WITHOUT ROWID, STRICT;
+
+-- The disclosures that made a breach known.
+CREATE TABLE IF NOT EXISTS breaches_disclosures (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    disclosure_id INTEGER NOT NULL REFERENCES disclosures(id),
+    PRIMARY KEY (breach_id, disclosure_id)
+) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS breaches_disclosures_disclosure ON breaches_disclosures(disclosure_id);
+
+-- Where in a source the evidence for a breach is (as `citations` for relationships).
+CREATE TABLE IF NOT EXISTS breach_citations (
+    id INTEGER PRIMARY KEY,
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT NOT NULL CHECK (locator <> '' AND length(locator) <= 200),
+    quote TEXT CHECK (quote IS NULL OR (quote <> '' AND length(quote) <= 500)),
+    submission_id INTEGER REFERENCES submissions(id),
+    UNIQUE (breach_id, source_id, locator)
+) STRICT;
+CREATE INDEX IF NOT EXISTS breach_citations_source ON breach_citations(source_id);
 
 -- What the publisher copies into registry.db: one view per public table, with the
 -- same columns, holding only approved rows whose references are published too.
@@ -322,6 +455,7 @@ SELECT o.id, o.slug, o.name, o.kind, o.sector, o.country, o.subdivision, o.city,
        (SELECT p.id FROM organisations p WHERE p.id = o.parent_id AND p.status = 'approved') AS parent_id,
        o.description,
        o.government_level,
+       o.person_name_reason,
        -- the published aliases, for search (organisations_fts): "DoJ" finds the Department of Justice
        (SELECT group_concat(alias, '; ') FROM (
             SELECT a.alias FROM public_organisation_aliases a WHERE a.organisation_id = o.id ORDER BY a.alias
@@ -366,21 +500,98 @@ JOIN sources s ON s.id = ci.source_id AND s.status = 'approved'
 WHERE ci.submission_id IS NULL OR (SELECT su.status FROM submissions su WHERE su.id = ci.submission_id) = 'approved';
 
 CREATE VIEW IF NOT EXISTS public_responses AS
-SELECT re.id, re.relationship_id, re.organisation_id, re.kind, re.response_date,
-       re.quote, re.summary, re.source_id, re.locator
+SELECT re.id, re.relationship_id, re.disclosure_id, re.breach_id, re.organisation_id, re.kind,
+       re.response_date, re.author, re.quote, re.summary, re.source_id, re.locator
 FROM responses re
-JOIN publishable_relationships r ON r.id = re.relationship_id
 JOIN organisations o ON o.id = re.organisation_id AND o.status = 'approved'
 JOIN sources s ON s.id = re.source_id AND s.status = 'approved'
-WHERE re.status = 'approved';
+WHERE re.status = 'approved'
+  AND (re.relationship_id IS NULL OR re.relationship_id IN (SELECT id FROM publishable_relationships))
+  AND (re.disclosure_id IS NULL OR re.disclosure_id IN (SELECT id FROM disclosures WHERE status = 'approved'))
+  AND (re.breach_id IS NULL OR re.breach_id IN (SELECT id FROM publishable_breaches));
 
 CREATE VIEW IF NOT EXISTS public_observations AS
-SELECT ob.id, ob.relationship_id, ob.metric, ob.low, ob.high, ob.unit,
+SELECT ob.id, ob.relationship_id, ob.organisation_id, ob.breach_id, ob.metric, ob.low, ob.high, ob.unit,
        ob.period_start, ob.period_end, ob.source_id, ob.locator
 FROM observations ob
-JOIN publishable_relationships r ON r.id = ob.relationship_id
 JOIN sources s ON s.id = ob.source_id AND s.status = 'approved'
-WHERE ob.status = 'approved';
+WHERE ob.status = 'approved'
+  AND (ob.relationship_id IS NULL OR ob.relationship_id IN (SELECT id FROM publishable_relationships))
+  AND (ob.organisation_id IS NULL OR ob.organisation_id IN (SELECT id FROM organisations WHERE status = 'approved'))
+  AND (ob.breach_id IS NULL OR ob.breach_id IN (SELECT id FROM publishable_breaches));
+
+-- A breach is published with its organisation (and vendor) published and at least one
+-- citation of a published source, as a relationship.
+CREATE VIEW IF NOT EXISTS publishable_breaches AS
+SELECT b.*
+FROM breaches b
+JOIN organisations o ON o.id = b.organisation_id AND o.status = 'approved'
+LEFT JOIN organisations v ON v.id = b.vendor_id
+WHERE b.status = 'approved'
+  AND (b.vendor_id IS NULL OR v.status = 'approved')
+  AND EXISTS (
+      SELECT 1 FROM breach_citations ci JOIN sources s ON s.id = ci.source_id
+      WHERE ci.breach_id = b.id AND s.status = 'approved'
+        AND (ci.submission_id IS NULL
+             OR (SELECT su.status FROM submissions su WHERE su.id = ci.submission_id) = 'approved')
+  );
+
+CREATE VIEW IF NOT EXISTS public_breach_citations AS
+SELECT ci.id, ci.breach_id, ci.source_id, ci.locator, ci.quote
+FROM breach_citations ci
+JOIN publishable_breaches b ON b.id = ci.breach_id
+JOIN sources s ON s.id = ci.source_id AND s.status = 'approved'
+WHERE ci.submission_id IS NULL OR (SELECT su.status FROM submissions su WHERE su.id = ci.submission_id) = 'approved';
+
+CREATE VIEW IF NOT EXISTS public_breaches_breach_types AS
+SELECT t.breach_id, t.breach_type FROM breaches_breach_types t JOIN publishable_breaches b ON b.id = t.breach_id;
+
+CREATE VIEW IF NOT EXISTS public_breaches_data_kinds AS
+SELECT k.breach_id, k.data_kind FROM breaches_data_kinds k JOIN publishable_breaches b ON b.id = k.breach_id;
+
+CREATE VIEW IF NOT EXISTS public_breaches_breach_media AS
+SELECT m.breach_id, m.medium FROM breaches_breach_media m JOIN publishable_breaches b ON b.id = m.breach_id;
+
+CREATE VIEW IF NOT EXISTS public_breaches_disclosures AS
+SELECT bd.breach_id, bd.disclosure_id
+FROM breaches_disclosures bd
+JOIN publishable_breaches b ON b.id = bd.breach_id
+JOIN disclosures d ON d.id = bd.disclosure_id AND d.status = 'approved';
+
+-- The denormalised breach readers facet on: labels beside codes; the several types,
+-- kinds of data and media as JSON arrays of labels (Datasette's array facets).
+CREATE VIEW IF NOT EXISTS public_breaches AS
+SELECT b.id, b.slug, b.title,
+       o.name AS organisation,
+       sec.label AS organisation_sector,
+       coalesce(co.name, CASE WHEN o.kind = 'international-body' THEN 'International' END) AS organisation_country,
+       v.name AS vendor,
+       (SELECT json_group_array(label) FROM (
+            SELECT bt.label FROM breaches_breach_types t JOIN breach_types bt ON bt.code = t.breach_type
+            WHERE t.breach_id = b.id ORDER BY bt.label)) AS breach_types,
+       (SELECT json_group_array(label) FROM (
+            SELECT dk.label FROM breaches_data_kinds k JOIN data_kinds dk ON dk.code = k.data_kind
+            WHERE k.breach_id = b.id ORDER BY dk.label)) AS data_kinds,
+       (SELECT json_group_array(label) FROM (
+            SELECT bm.label FROM breaches_breach_media m JOIN breach_media bm ON bm.code = m.medium
+            WHERE m.breach_id = b.id ORDER BY bm.label)) AS media,
+       b.start_date, b.start_precision, CAST(substr(b.start_date, 1, 4) AS INTEGER) AS start_year,
+       b.end_date, b.end_precision, b.discovered_date, b.notified_date,
+       b.affected_low, b.affected_high, b.affected_unit,
+       b.verified, b.disputed, b.sensitive,
+       b.description, b.notes, coalesce(b.approved_at, b.created_at) AS published_at,
+       (SELECT count(*) FROM public_breach_citations ci WHERE ci.breach_id = b.id) AS citation_count,
+       (SELECT count(*) FROM public_responses re WHERE re.breach_id = b.id) AS response_count,
+       b.organisation_id, b.vendor_id,
+       (SELECT r.id FROM publishable_relationships r WHERE r.id = b.relationship_id) AS relationship_id,
+       o.sector AS organisation_sector_code,
+       o.country AS organisation_country_code,
+       o.kind AS organisation_kind
+FROM publishable_breaches b
+JOIN organisations o ON o.id = b.organisation_id
+LEFT JOIN organisations v ON v.id = b.vendor_id
+JOIN sectors sec ON sec.code = o.sector
+LEFT JOIN countries co ON co.code = o.country;
 
 -- The denormalised shape readers facet on: labels beside codes.
 CREATE VIEW IF NOT EXISTS public_relationships AS
@@ -391,7 +602,7 @@ SELECT r.id,
             SELECT a.alias FROM public_organisation_aliases a WHERE a.organisation_id = c.id ORDER BY a.alias
         )) AS client_aliases,
        sec.label AS client_sector,
-       co.name AS client_country,
+       coalesce(co.name, CASE WHEN c.kind = 'international-body' THEN 'International' END) AS client_country,
        gl.label AS client_government_level,
        arr.label AS arrangement,
        d.title AS disclosure,
@@ -428,7 +639,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL CHECK (kind IN ('organisation', 'source', 'disclosure', 'relationship', 'response', 'import',
-                                       'correction')),
+                                       'correction', 'breach', 'figure')),
     payload TEXT NOT NULL CHECK (json_valid(payload)),
     submitter_name TEXT,
     submitter_contact TEXT,
@@ -529,6 +740,7 @@ CREATE TABLE IF NOT EXISTS organisations (
     parent_id INTEGER REFERENCES organisations(id),
     description TEXT,
     government_level TEXT REFERENCES government_levels(code),
+    person_name_reason TEXT,  -- why a name that looks like a person's is this organisation's
     aliases TEXT  -- its published aliases, '; '-separated, for organisations_fts
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisations_name ON organisations(name);  -- a vendor page looks for namesakes
@@ -668,22 +880,29 @@ CREATE INDEX IF NOT EXISTS citations_source ON citations(source_id);
 
 CREATE TABLE IF NOT EXISTS responses (
     id INTEGER PRIMARY KEY,
-    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    relationship_id INTEGER REFERENCES relationships(id),
+    disclosure_id INTEGER REFERENCES disclosures(id),
+    breach_id INTEGER REFERENCES breaches(id),
     organisation_id INTEGER NOT NULL REFERENCES organisations(id),
     kind TEXT NOT NULL REFERENCES response_kinds(code),
     response_date TEXT,
+    author TEXT,
     quote TEXT,
     summary TEXT NOT NULL,
     source_id INTEGER NOT NULL REFERENCES sources(id),
     locator TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS responses_relationship ON responses(relationship_id);
+CREATE INDEX IF NOT EXISTS responses_disclosure ON responses(disclosure_id);
+CREATE INDEX IF NOT EXISTS responses_breach ON responses(breach_id);
 CREATE INDEX IF NOT EXISTS responses_organisation ON responses(organisation_id);
 CREATE INDEX IF NOT EXISTS responses_kind ON responses(kind);
 
 CREATE TABLE IF NOT EXISTS observations (
     id INTEGER PRIMARY KEY,
-    relationship_id INTEGER NOT NULL REFERENCES relationships(id),
+    relationship_id INTEGER REFERENCES relationships(id),
+    organisation_id INTEGER REFERENCES organisations(id),
+    breach_id INTEGER REFERENCES breaches(id),
     metric TEXT NOT NULL,
     low REAL NOT NULL,
     high REAL NOT NULL,
@@ -694,7 +913,95 @@ CREATE TABLE IF NOT EXISTS observations (
     locator TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS observations_relationship ON observations(relationship_id);
+CREATE INDEX IF NOT EXISTS observations_organisation ON observations(organisation_id);
+CREATE INDEX IF NOT EXISTS observations_breach ON observations(breach_id);
 CREATE INDEX IF NOT EXISTS observations_metric ON observations(metric);
+
+-- One row per published breach, denormalised like relationships: labels beside codes,
+-- the several breach types, kinds of data and media as JSON arrays of their labels
+-- (facets), and the organisation's and vendor's names; breaches_fts indexes it.
+CREATE TABLE IF NOT EXISTS breaches (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    organisation TEXT NOT NULL,
+    organisation_sector TEXT NOT NULL,
+    organisation_country TEXT,
+    vendor TEXT,
+    breach_types TEXT NOT NULL,
+    data_kinds TEXT NOT NULL,
+    media TEXT NOT NULL,
+    start_date TEXT,
+    start_precision TEXT,
+    start_year INTEGER,
+    end_date TEXT,
+    end_precision TEXT,
+    discovered_date TEXT,
+    notified_date TEXT,
+    affected_low INTEGER,
+    affected_high INTEGER,
+    affected_unit TEXT,
+    verified INTEGER NOT NULL,
+    disputed INTEGER NOT NULL,
+    sensitive INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    notes TEXT,
+    published_at TEXT NOT NULL,
+    citation_count INTEGER NOT NULL CHECK (citation_count >= 1),
+    response_count INTEGER NOT NULL,
+    organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+    vendor_id INTEGER REFERENCES organisations(id),
+    relationship_id INTEGER REFERENCES relationships(id),
+    organisation_sector_code TEXT NOT NULL REFERENCES sectors(code),
+    organisation_country_code TEXT REFERENCES countries(code),
+    organisation_kind TEXT NOT NULL REFERENCES organisation_kinds(code)
+) STRICT;
+CREATE INDEX IF NOT EXISTS breaches_published_at ON breaches(published_at, id DESC);
+CREATE INDEX IF NOT EXISTS breaches_organisation_id ON breaches(organisation_id, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS breaches_vendor_id ON breaches(vendor_id, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS breaches_relationship_id ON breaches(relationship_id);
+CREATE INDEX IF NOT EXISTS breaches_organisation_sector_published
+    ON breaches(organisation_sector, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS breaches_organisation_country_published
+    ON breaches(organisation_country, published_at, id DESC);
+CREATE INDEX IF NOT EXISTS breaches_start_year_published ON breaches(start_year, published_at, id DESC);
+
+CREATE TABLE IF NOT EXISTS breaches_breach_types (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    breach_type TEXT NOT NULL REFERENCES breach_types(code),
+    PRIMARY KEY (breach_id, breach_type)
+) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS breaches_breach_types_type ON breaches_breach_types(breach_type, breach_id);
+
+CREATE TABLE IF NOT EXISTS breaches_data_kinds (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    data_kind TEXT NOT NULL REFERENCES data_kinds(code),
+    PRIMARY KEY (breach_id, data_kind)
+) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS breaches_data_kinds_kind ON breaches_data_kinds(data_kind, breach_id);
+
+CREATE TABLE IF NOT EXISTS breaches_breach_media (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    medium TEXT NOT NULL REFERENCES breach_media(code),
+    PRIMARY KEY (breach_id, medium)
+) WITHOUT ROWID, STRICT;
+
+CREATE TABLE IF NOT EXISTS breaches_disclosures (
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    disclosure_id INTEGER NOT NULL REFERENCES disclosures(id),
+    PRIMARY KEY (breach_id, disclosure_id)
+) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS breaches_disclosures_disclosure ON breaches_disclosures(disclosure_id);
+
+CREATE TABLE IF NOT EXISTS breach_citations (
+    id INTEGER PRIMARY KEY,
+    breach_id INTEGER NOT NULL REFERENCES breaches(id),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    locator TEXT NOT NULL,
+    quote TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS breach_citations_breach ON breach_citations(breach_id);
+CREATE INDEX IF NOT EXISTS breach_citations_source ON breach_citations(source_id);
 
 -- A withdrawn relationship's address answers 410 Gone with this notice
 -- (datasette/plugins/lasting_links.py).

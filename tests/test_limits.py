@@ -17,7 +17,7 @@ from registry.store.schema import schema_for, stored_columns
 from registry.store.vocabulary import load_vocabulary
 from registry.web.forms import review, submit
 
-TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\) STRICT;", re.DOTALL)
+TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\)(?: WITHOUT ROWID,)? STRICT;", re.DOTALL)
 COLUMN = re.compile(r"^    (\w+) (?:TEXT|INTEGER|REAL)\b(.*)$", re.MULTILINE)
 LONGEST = re.compile(r"length\((\w+)\) <= (\d+)")
 LENGTH_BETWEEN = re.compile(r"length\((\w+)\) BETWEEN (\d+) AND (\d+)")

@@ -62,6 +62,9 @@ class Vocabulary:
     # (code, label) pairs of each vocabulary table, in label order: the forms' choices
     labels: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     government_levels: frozenset[str] = frozenset()
+    breach_types: frozenset[str] = frozenset()
+    data_kinds: frozenset[str] = frozenset()
+    breach_media: frozenset[str] = frozenset()
 
     def country(self, text: str) -> str | None:
         """Return the ISO code for a code or an English or French name, or None."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 # The longest text, in characters, per table and column.
 LONGEST: dict[str, dict[str, int]] = {
     "ended_sessions": {"session_id": 64},
-    "organisations": {"name": 300, "city": 200, "description": 2000},
+    "organisations": {"name": 300, "city": 200, "description": 2000, "person_name_reason": 500},
     "organisation_aliases": {"alias": 300, "language": 3},
     "organisation_identifiers": {"value": 200},
     "sources": {
@@ -25,7 +25,9 @@ LONGEST: dict[str, dict[str, int]] = {
     "disclosures": {"title": 300, "disclosed_by": 300, "description": 4000, "completeness_note": 2000},
     "relationships": {"product": 200, "summary": 1000, "notes": 2000},
     "citations": {"locator": 200, "quote": 500},
-    "responses": {"summary": 2000, "quote": 1000, "locator": 200},
+    "responses": {"summary": 2000, "quote": 1000, "locator": 200, "author": 200},
+    "breaches": {"title": 300, "description": 5000, "notes": 2000},
+    "breach_citations": {"locator": 200, "quote": 500},
     "observations": {"metric": 100, "unit": 50, "locator": 200},
     "submissions": {"submitter_name": 200, "submitter_contact": 200},
     "reviews": {"note": 2000},
@@ -47,6 +49,8 @@ RANGES: dict[str, dict[str, tuple[int, int]]] = {
     "countries": {"latitude": (-90, 90), "longitude": (-180, 180)},  # from countryinfo, for the map
     "relationships": {"trial_days": (1, 3650)},
     "disclosures": {"reported_count": (0, 100_000_000)},
+    # people or records affected by a breach: the largest known breaches held billions of records
+    "breaches": {"affected_low": (0, 100_000_000_000), "affected_high": (0, 100_000_000_000)},
 }
 
 # What a contributor may type where the stored value is shorter or a code.

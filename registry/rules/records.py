@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.rules.fields import SLUG as SLUG_PATTERN
 from registry.rules.fields import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
 from registry.rules.government import GOVERNED_KINDS, derive_level
 from registry.rules.limits import longest, span
@@ -36,6 +37,8 @@ class OrganisationRecord:
     aliases: tuple[AliasRecord, ...] = ()
     identifiers: tuple[tuple[str, str], ...] = ()
     government_level: str | None = None
+    # why a name that looks like a private person's is this organisation's (registry.rules.persons)
+    person_name_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class ResponseRecord:
     response_date: str | None = None
     quote: str | None = None
     locator: str | None = None
+    author: str | None = None  # who spoke for the organisation: a person may be named here
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,38 @@ class RelationshipRecord:
     start_date: str | None = None
     end_date: str | None = None
     disclosure: str | None = None
+    notes: str | None = None
+    responses: tuple[ResponseRecord, ...] = field(default=())
+    observations: tuple[ObservationRecord, ...] = field(default=())
+
+
+AFFECTED_UNITS = frozenset({"people", "records", "accounts"})
+
+
+@dataclass(frozen=True)
+class BreachRecord:
+    """One breach of one organisation's data (schema.sql, `breaches`)."""
+
+    slug: str
+    organisation: str  # slug of the organisation whose data was exposed
+    title: str
+    description: str
+    citations: tuple[CitationRecord, ...]
+    vendor: str | None = None  # slug of the vendor (business associate) whose breach exposed it
+    start_date: str | None = None
+    end_date: str | None = None
+    discovered_date: str | None = None
+    notified_date: str | None = None
+    affected_low: int | None = None
+    affected_high: int | None = None
+    affected_unit: str | None = None
+    breach_types: tuple[str, ...] = ()
+    data_kinds: tuple[str, ...] = ()
+    media: tuple[str, ...] = ()
+    verified: bool = False
+    disputed: bool = False
+    sensitive: bool = False
+    disclosures: tuple[str, ...] = ()  # slugs of the disclosures that made it known
     notes: str | None = None
     responses: tuple[ResponseRecord, ...] = field(default=())
     observations: tuple[ObservationRecord, ...] = field(default=())
@@ -165,6 +201,7 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
         aliases=tuple(aliases),
         identifiers=tuple(identifiers),
         government_level=_government_level(f, name, vocabulary),
+        person_name_reason=f.text("person_name_reason", max_length=longest("organisations", "person_name_reason")),
     )
     if record["subdivision"] and record["country"] and not record["subdivision"].startswith(record["country"] + "-"):
         f.error("subdivision", f"{record['subdivision']} is not in country {record['country']}")
@@ -269,6 +306,99 @@ def build_relationship(data: Mapping[str, Any], vocabulary: Vocabulary) -> Relat
     return RelationshipRecord(**record)
 
 
+def build_breach(data: Mapping[str, Any], vocabulary: Vocabulary) -> BreachRecord:
+    """Validate a breach with its citations, responses and figures: every problem at once."""
+    f = Fields(data)
+    title = f.text("title", required=True, max_length=longest("breaches", "title"))
+    organisation, vendor = f.slug("organisation"), f.slug("vendor", required=False)
+    if vendor and vendor == organisation:
+        f.error("vendor", "the vendor whose breach exposed the data cannot be the organisation itself")
+    start, end = f.date("start_date"), f.date("end_date")
+    discovered, notified = f.date("discovered_date"), f.date("notified_date")
+    check_date_order(f, start, end, "start_date", "end_date")
+    check_date_order(f, start, discovered, "start_date", "discovered_date")
+    check_date_order(f, discovered, notified, "discovered_date", "notified_date")
+    if not discovered:
+        check_date_order(f, start, notified, "start_date", "notified_date")
+    low = f.integer("affected_low", span("breaches", "affected_low"))
+    high = f.integer("affected_high", span("breaches", "affected_high"))
+    high = low if high is None else high
+    if low is None and high is not None:
+        f.error("affected_low", "give the lowest number affected (the same as the highest if exact)")
+    if low is not None and high is not None and high < low:
+        f.error("affected_high", f"{high:,} is below the lowest number affected, {low:,}")
+    unit = f.choice("affected_unit", AFFECTED_UNITS, required=low is not None)
+    citations = [_citation(c, i, f) for i, c in enumerate(f.items("citations"))]
+    if not f.data.get("citations"):
+        f.error("citations", "at least one citation (a source and where in it) is required")
+    responses = [_response(r, i, f, vocabulary) for i, r in enumerate(f.items("responses"))]
+    observations = [_observation(o, i, f) for i, o in enumerate(f.items("observations"))]
+    record: dict[str, Any] = dict(
+        slug=f.slug("slug", required=False) or (slugify(title) if title else ""),
+        organisation=organisation,
+        title=title,
+        description=f.text("description", required=True, max_length=longest("breaches", "description")),
+        citations=tuple(c for c in citations if c),
+        vendor=vendor,
+        start_date=start,
+        end_date=end,
+        discovered_date=discovered,
+        notified_date=notified,
+        affected_low=low,
+        affected_high=high if low is not None else None,
+        affected_unit=unit if low is not None else None,
+        breach_types=_codes(f, "breach_types", vocabulary.breach_types),
+        data_kinds=_codes(f, "data_kinds", vocabulary.data_kinds),
+        media=_codes(f, "media", vocabulary.breach_media),
+        verified=_flag(f, "verified"),
+        disputed=_flag(f, "disputed"),
+        sensitive=_flag(f, "sensitive"),
+        disclosures=tuple(d for i, d in enumerate(f.items("disclosures")) if _slug_item(f, "disclosures", i, d)),
+        notes=f.text("notes", max_length=longest("breaches", "notes")),
+        responses=tuple(r for r in responses if r),
+        observations=tuple(o for o in observations if o),
+    )
+    _raise_if(f)
+    return BreachRecord(**record)
+
+
+def _codes(f: Fields, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
+    """Several codes of one vocabulary, as a list or a comma-separated text; in order, once each."""
+    value = f.data.get(name)
+    if value is None or value == "":
+        return ()
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+        f.error(name, "must be a list of codes")
+        return ()
+    unknown = [v for v in items if v and v not in allowed]
+    if unknown:
+        f.error(name, f"'{unknown[0]}' is not one of: {', '.join(sorted(allowed))}")
+        return ()
+    return tuple(dict.fromkeys(v for v in items if v))
+
+
+def _flag(f: Fields, name: str) -> bool:
+    """A yes/no field: true, false, yes, no, 1, 0, y, n (any case), empty for no."""
+    value = f.data.get(name)
+    if value is None or value == "" or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().casefold()
+    if text in ("1", "true", "yes", "y", "on"):
+        return True
+    if text in ("0", "false", "no", "n", "off"):
+        return False
+    f.error(name, f"'{value}' is not yes or no")
+    return False
+
+
+def _slug_item(f: Fields, name: str, i: int, value: Any) -> bool:
+    if isinstance(value, str) and SLUG_PATTERN.match(value):
+        return True
+    f.error(f"{name}[{i}]", f"'{value}' must be lower-case letters, digits and single hyphens")
+    return False
+
+
 def free_text_errors(data: Mapping[str, Any]) -> list[FieldError]:
     """Check a relationship's summary, notes and citation locator by the rules above."""
     f = Fields(data)
@@ -309,6 +439,7 @@ def _response(
         response_date=f.date("response_date"),
         quote=f.text("quote", max_length=longest("responses", "quote")),
         locator=f.text("locator", max_length=longest("responses", "locator")),
+        author=f.text("author", max_length=longest("responses", "author")),
     )
     parent.errors.extend(f.errors)
     return None if f.errors else ResponseRecord(**values)

@@ -110,7 +110,10 @@ def _write_table(db: Any, folder: Path, table: str, described: dict[str, Any]) -
         "encoding": "utf-8",
         "description": described.get("description", ""),
         "rows": count,
-        "schema": {"fields": fields, "primaryKey": [public.PRIMARY_KEYS.get(table, "id")]},
+        "schema": {
+            "fields": fields,
+            "primaryKey": list(public.COMPOSITE_KEYS.get(table, (public.PRIMARY_KEYS.get(table, "id"),))),
+        },
     }
 
 

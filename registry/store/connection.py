@@ -35,10 +35,11 @@ def connect(path: Path, *, must_exist: bool = True, readonly: bool = False, max_
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if not readonly and conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
             # NORMAL never corrupts and keeps every commit through a crash or a kill of the
-            # process (tested); a power cut may lose the last commits. FULL (an fsync per
-            # commit) was measured on 2026-12-03: benchmarks/load.py's p99 went from 0.12-0.15 s
-            # to 8.6-9.1 s, the single writer no longer holding 250 submissions a second
-            # (docs/performance.md). Durable acknowledgements need group commits first.
+            # process (tested). A power cut would lose the last commits, so store/writers.py's
+            # `transaction` syncs the WAL after each commit, outside the write lock, one fsync
+            # for the commits that arrived together. FULL (an fsync inside every commit, with
+            # the lock held) took benchmarks/load.py's p99 from 0.12-0.15 s to 8.6-9.1 s
+            # (docs/performance.md).
             conn.execute("PRAGMA synchronous = NORMAL")
         if max_mb:
             page_size = conn.execute("PRAGMA page_size").fetchone()[0]

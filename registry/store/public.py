@@ -18,6 +18,9 @@ PUBLIC_TABLES = (
     "disclosure_kinds",
     "response_kinds",
     "government_levels",
+    "breach_types",
+    "data_kinds",
+    "breach_media",
     "organisations",
     "organisation_aliases",
     "organisation_identifiers",
@@ -26,18 +29,32 @@ PUBLIC_TABLES = (
     "disclosures",
     "relationships",
     "citations",
+    "breaches",
+    "breaches_breach_types",
+    "breaches_data_kinds",
+    "breaches_breach_media",
+    "breaches_disclosures",
+    "breach_citations",
     "responses",
     "observations",
     "withdrawn_relationships",  # a withdrawn relationship's notice, for its old address
 )
-VOCABULARY_TABLES = PUBLIC_TABLES[:8]
+VOCABULARY_TABLES = PUBLIC_TABLES[:11]
 # Full-text search (sqlite-utils' FTS5, kept current by triggers): table -> columns.
 SEARCH = {
     "relationships": ("vendor", "client", "client_aliases", "product", "summary", "disclosure"),
     "organisations": ("name", "aliases"),
+    "breaches": ("title", "organisation", "vendor", "description"),
 }
 TOKENIZE = "unicode61 remove_diacritics 2"  # "federale" finds "fédérale"
 PRIMARY_KEYS = {table: "code" for table in VOCABULARY_TABLES} | {"organisation_redirects": "old_id"}
+# Link tables without an id: a row is its whole key.
+COMPOSITE_KEYS = {
+    "breaches_breach_types": ("breach_id", "breach_type"),
+    "breaches_data_kinds": ("breach_id", "data_kind"),
+    "breaches_breach_media": ("breach_id", "medium"),
+    "breaches_disclosures": ("breach_id", "disclosure_id"),
+}
 
 
 def _origin(table: str, intake: str) -> str:
@@ -110,22 +127,27 @@ def sync(db: sqlite_utils.Database, public: str = "main", intake: str = "intake"
     db.execute("PRAGMA defer_foreign_keys = ON")
     changes: dict[str, dict[str, int]] = {}
     for table in reversed(PUBLIC_TABLES):
-        key = PRIMARY_KEYS.get(table, "id")
+        key = key_columns(table)
         target, origin = f"{public}.[{table}]", _origin(table, intake)
-        stale = f"SELECT [{key}] FROM (SELECT * FROM {target} EXCEPT SELECT * FROM {origin})"
+        stale = f"SELECT {key} FROM (SELECT * FROM {target} EXCEPT SELECT * FROM {origin})"
         gone = db.execute(
-            f"SELECT count(*) FROM {target} WHERE [{key}] NOT IN (SELECT [{key}] FROM {origin})"
+            f"SELECT count(*) FROM {target} WHERE ({key}) NOT IN (SELECT {key} FROM {origin})"
         ).fetchone()[0]
-        deleted = db.execute(f"DELETE FROM {target} WHERE [{key}] IN ({stale})").rowcount
+        deleted = db.execute(f"DELETE FROM {target} WHERE ({key}) IN ({stale})").rowcount
         changes[table] = {"removed": gone, "updated": deleted - gone}
     for table in PUBLIC_TABLES:
-        key = PRIMARY_KEYS.get(table, "id")
+        key = key_columns(table)
         target, origin = f"{public}.[{table}]", _origin(table, intake)
         inserted = db.execute(
-            f"INSERT INTO {target} SELECT * FROM {origin} WHERE [{key}] NOT IN (SELECT [{key}] FROM {target})"
+            f"INSERT INTO {target} SELECT * FROM {origin} WHERE ({key}) NOT IN (SELECT {key} FROM {target})"
         ).rowcount
         changes[table]["added"] = inserted - changes[table]["updated"]
     return changes
+
+
+def key_columns(table: str) -> str:
+    """The columns that name one row of a public table, for SQL (a row value for link tables)."""
+    return ", ".join(f"[{c}]" for c in COMPOSITE_KEYS.get(table, (PRIMARY_KEYS.get(table, "id"),)))
 
 
 def refresh_statistics(registry: sqlite_utils.Database, *, full: bool = False) -> None:
@@ -160,7 +182,7 @@ def column_types(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]
 
 def rows_of(db: sqlite_utils.Database, table: str) -> Iterator[tuple[Any, ...]]:
     """Every row of a public table, by key."""
-    yield from db.execute(f"SELECT * FROM [{table}] ORDER BY [{PRIMARY_KEYS.get(table, 'id')}]")
+    yield from db.execute(f"SELECT * FROM [{table}] ORDER BY {key_columns(table)}")
 
 
 def count(db: sqlite_utils.Database, table: str) -> int:
@@ -169,12 +191,12 @@ def count(db: sqlite_utils.Database, table: str) -> int:
 
 def compare(old: sqlite_utils.Database, new: sqlite_utils.Database, table: str) -> dict[str, int]:
     """Rows added, changed (same key, other values) and withdrawn between two releases."""
-    key = PRIMARY_KEYS.get(table, "id")
-    before = {r[0]: r for r in old.execute(f"SELECT [{key}], * FROM [{table}]")}
+    key, width = key_columns(table), len(COMPOSITE_KEYS.get(table, (None,)))
+    before = {r[:width]: r for r in old.execute(f"SELECT {key}, * FROM [{table}]")}
     added = changed = 0
-    for row in new.execute(f"SELECT [{key}], * FROM [{table}]"):
-        if row[0] not in before:
+    for row in new.execute(f"SELECT {key}, * FROM [{table}]"):
+        if row[:width] not in before:
             added += 1
-        elif before.pop(row[0]) != row:
+        elif before.pop(row[:width]) != row:
             changed += 1
     return {"added": added, "changed": changed, "withdrawn": len(before)}

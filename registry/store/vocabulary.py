@@ -17,6 +17,9 @@ VOCABULARY_TABLES = (
     "disclosure_kinds",
     "response_kinds",
     "government_levels",
+    "breach_types",
+    "data_kinds",
+    "breach_media",
 )
 
 
@@ -85,6 +88,9 @@ def _read_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
         disclosure_kinds=codes["disclosure_kinds"],
         response_kinds=codes["response_kinds"],
         government_levels=codes["government_levels"],
+        breach_types=codes["breach_types"],
+        data_kinds=codes["data_kinds"],
+        breach_media=codes["breach_media"],
         subdivisions=subdivisions,
         country_names=names,
         labels=labels,
