@@ -4,6 +4,7 @@ Each is answered with a clear 4xx page and changes nothing."""
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -162,9 +163,12 @@ def test_submissions_are_rate_limited_per_address_with_a_retry_hint(monkeypatch,
         response = post_form(client, "/submit/relationship", {**relationship, "client-name": f"Rate Test Agency {n}"})
         statuses.append(response.status_code)
     assert statuses == [303, 303, 303, 429, 429]
-    assert int(response.headers["Retry-After"]) > 0
+    wait = int(response.headers["Retry-After"])
+    assert wait > 0
     assert "Too many requests" in text(response)
     assert "3 per 1 minute" in text(response)
+    said = re.search(r"Send it again in (\d+) seconds?\.", text(response))  # the page says it in words
+    assert said and abs(int(said.group(1)) - wait) <= 2, text(response)
     assert count_submissions(seeded) == 3
     assert client.get("/submit/relationship").status_code == 200  # reading the form is not limited
 

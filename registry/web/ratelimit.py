@@ -19,6 +19,7 @@ the write that fails, not by the limiter.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -119,7 +120,19 @@ def too_many_requests(error: Any) -> Any:
     if getattr(error, "response", None) is not None:
         return error.response
     limit: RequestLimit | None = getattr(error, "limit", None)
-    return render_template("too_many.html", limit=str(limit.limit) if limit else None), 429
+    breached = limiter.current_limit  # the limit this request broke, with when it resets
+    wait = wait_words(breached.reset_at - time.time()) if breached is not None else None
+    return render_template("too_many.html", limit=str(limit.limit) if limit else None, wait=wait), 429
+
+
+def wait_words(seconds: float) -> str:
+    """How long to wait, in words: "30 seconds", "about 4 minutes", "about 2 hours"."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} minutes"
+    return f"about {round(seconds / 3600)} hours"
 
 
 def submit_limit() -> str:
