@@ -14,9 +14,11 @@ import json
 import re
 from urllib.parse import parse_qsl, unquote
 
+from datasette.utils.asgi import Request
+
 from datasette import hookimpl
 
-MESSAGE = b'A column__in= value starting with "[" must be a JSON list, such as ["Belgium","France"].\n'
+MESSAGE = 'A column__in= value starting with "[" must be a JSON list, such as ["Belgium","France"].'
 THROUGH = '_through= must be JSON such as {"table": "citations", "column": "source_id", "value": "3"}'
 TABLE_PATH = re.compile(r"^/registry/([^/]+?)(?:\.(?:json|csv))?$")
 SCALARS = (str, int, float, bool, type(None))
@@ -55,9 +57,20 @@ async def through_error(datasette, table: str, value: str) -> str | None:
     return None
 
 
-async def refused(send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"text/plain; charset=utf-8")]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def refused(datasette, scope, receive, send, message: str) -> None:
+    """400 as JSON to a .json request, plain text to a .csv one, else the site's own error page."""
+    path = scope.get("path", "")
+    if path.endswith(".json"):
+        body, kind = json.dumps({"ok": False, "error": message, "status": 400}).encode(), b"application/json"
+    elif path.endswith(".csv"):
+        body, kind = message.encode() + b"\n", b"text/plain; charset=utf-8"
+    else:
+        context = {"ok": False, "error": message, "status": 400, "title": "This filter cannot be read"}
+        page = await datasette.render_template(
+            "error.html", context, request=Request({"csrftoken": lambda: "", **scope}, receive)
+        )
+        body, kind = page.encode(), b"text/html; charset=utf-8"
+    await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", kind)]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -69,7 +82,7 @@ def asgi_wrapper(datasette):
             if query:  # parsed whatever its spelling: a key may be percent-encoded
                 args = parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True)
                 if broken_list(args):
-                    await refused(send, 400, MESSAGE)
+                    await refused(datasette, scope, receive, send, MESSAGE)
                     return
                 match = TABLE_PATH.match(scope.get("path", ""))
                 if match:
@@ -77,7 +90,7 @@ def asgi_wrapper(datasette):
                     for key, value in args:
                         error = key == "_through" and await through_error(datasette, table, value)
                         if error:
-                            await refused(send, 400, error.encode() + b"\n")
+                            await refused(datasette, scope, receive, send, error)
                             return
             await app(scope, receive, send)
 
