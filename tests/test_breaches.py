@@ -5,6 +5,7 @@ seed loader and `registry check`."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -439,3 +440,34 @@ def test_check_fails_on_a_published_breach_without_a_citation(seed_folder, insta
     result = invoke("check")
     assert result.exit_code != 0
     assert "has no citation" in result.output
+
+
+def test_check_fails_on_a_private_column_in_a_breach_table(seed_folder, instance):
+    for command in (("init",), ("seed",), ("publish",)):
+        run(*command)
+    run("check")
+    db = connect(instance.registry_db)
+    try:
+        db.execute("ALTER TABLE breaches ADD COLUMN submission_id INTEGER")
+        db.conn.commit()
+    finally:
+        db.close()
+    result = invoke("check")
+    assert result.exit_code != 0
+    assert "registry.db holds an undeclared column: breaches.submission_id" in result.output
+
+
+def test_a_reviewer_edits_a_breach_before_approving(reviewer_client, seeded):
+    submission = submit(reviewer_client, "breach", breach_data(seeded))
+    page = f"/review/submissions/{submission}"
+    shown = reviewer_client.get(page).get_data(as_text=True)
+    ticked = r'<input checked id="data_kinds-\d+" name="data_kinds" type="checkbox" value="client-list">'
+    assert re.search(ticked, shown)
+    bad = post_form(reviewer_client, f"{page}/edit", breach_data(seeded, end_date="2019"), page)
+    assert bad.status_code == 422 and "2019 is before start_date 2020-02" in text(bad)
+    good = post_form(reviewer_client, f"{page}/edit", breach_data(seeded, data_kinds=["biometric"]), page)
+    assert good.status_code == 303
+    payload = json.loads(one(seeded.intake_db, "select payload from submissions where id = ?", [submission])[0])
+    assert payload["breaches"][0]["data_kinds"] == ["biometric"]
+    approve(reviewer_client, submission)
+    assert query(seeded.registry_db, "select data_kinds from breaches") == [('["Biometric data"]',)]
