@@ -471,3 +471,13 @@ def test_a_reviewer_edits_a_breach_before_approving(reviewer_client, seeded):
     assert payload["breaches"][0]["data_kinds"] == ["biometric"]
     approve(reviewer_client, submission)
     assert query(seeded.registry_db, "select data_kinds from breaches") == [('["Biometric data"]',)]
+
+
+def test_a_disclosure_or_organisation_page_link_fills_in_the_number_and_says_what_it_is(client, seeded):
+    disclosure = disclosure_id(seeded, "clearview-client-list-2020")
+    page = text(client.get(f"/submit/response?disclosure={disclosure}"))
+    assert f'name="disclosure_id" type="number" value="{disclosure}"' in page
+    assert f"About disclosure {disclosure}: Clearview AI's client list (February 2020)." in page
+    amazon = org_id(seeded, "amazon")
+    assert f"About organisation {amazon}: Amazon." in text(client.get(f"/submit/figure?organisation={amazon}"))
+    assert "About" not in text(client.get("/submit/figure?organisation=999999")).split("<main")[1].split("<form")[0]

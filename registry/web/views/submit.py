@@ -110,8 +110,26 @@ def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, s
         countries=countries,
         problems=problems or [],
         about=about,
+        about_other=about_other(kind, form),
     )
     return html, status
+
+
+def about_other(kind: str, form: FlaskForm) -> str | None:
+    """What a response or a figure is about when it names a published disclosure, breach
+    or organisation: one line, so the contributor sees the number stands for what they mean."""
+    db = get_db()
+    for field in ("disclosure_id", "breach_id", "organisation_id"):
+        number = form[field].data if kind in ("response", "figure") and field in form else None
+        if not (isinstance(number, int) and 0 < number < 2**63):
+            continue
+        if field == "disclosure_id" and (found := lookups.disclosure(db, number)):
+            return f"About disclosure {number}: {found['title']}."
+        if field == "breach_id" and (found := lookups.breach(db, number)):
+            return f"About breach {number}: {found['title']} ({found['organisation']})."
+        if field == "organisation_id" and (found := lookups.organisation(db, number)) and kind == "figure":
+            return f"About organisation {number}: {found['name']}."
+    return None
 
 
 @bp.get("/submit")
