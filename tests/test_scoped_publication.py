@@ -1,5 +1,7 @@
 """An approval publishes only what it changed (registry/store/scoped_sync.py): after every
-kind of approval, a full comparison of every public table finds nothing left to publish."""
+kind of approval, a full comparison of every public table finds nothing left to publish.
+Breaches, responses to a disclosure or a breach and figures on an organisation or a breach
+are approved the same way in tests/test_breaches.py (with `approved_in_turn` from here)."""
 
 from __future__ import annotations
 

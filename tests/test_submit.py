@@ -308,7 +308,7 @@ def test_valid_response_is_stored_pending(client, seeded):
     ("data", "field", "message"),
     [
         ({"relationship_id": "99999"}, "relationship_id", "No published relationship has number 99999."),
-        ({"relationship_id": ""}, "relationship_id", "Give the number of a published relationship."),
+        ({"relationship_id": ""}, "relationship_id", "Give the number of the published relationship, disclosure or"),
         ({"kind": "outraged"}, "kind", "Not a valid choice."),
         ({"response_date": "2020-00"}, "response_date", "is not a date"),
         ({"summary": ""}, "summary", "Summarise the response in one sentence."),

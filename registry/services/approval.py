@@ -11,16 +11,17 @@ import sqlite_utils
 
 from registry.config import Settings
 from registry.rules.fields import FieldError, ValidationError, Vocabulary
-from registry.rules.government import GOVERNED_KINDS
-from registry.rules.names import near_matches
 from registry.rules.records import (
+    build_breach,
     build_disclosure,
+    build_observation,
     build_organisation,
     build_relationship,
     build_response,
     build_source,
 )
 from registry.services import submissions
+from registry.store import breaches as breach_store
 from registry.store import imports, lookups, public, publication
 from registry.store import records as record_store
 from registry.store import submissions as submission_store
@@ -76,94 +77,6 @@ def pending(db: sqlite_utils.Database, submission_id: int) -> dict[str, Any]:
     if found["status"] != "pending":
         raise ReviewError(f"Submission {found['reference']} was already {found['status']}.")
     return found
-
-
-def describe_import(db: sqlite_utils.Database, submission: dict[str, Any]) -> dict[str, Any]:
-    """An import's summary, its first rows as they would be published, and near matches
-    for the organisations it would create (proposed, never merged silently)."""
-    spellings = lookups.organisation_spellings(db)
-    new = imports.new_organisations(db, submission["id"])
-    mine = {o["id"] for o in new}
-    duplicates = {o["name"]: near_matches(o["name"], spellings, exclude=mine) for o in new}
-    return {
-        "import": submission["payload"]["import"],
-        "rows": imports.import_preview(db, submission["id"]),
-        "duplicates": {name: found for name, found in duplicates.items() if found},
-        "changes": [submission["payload"]["import"].get("summary", "")],
-        "relationships": [],
-    }
-
-
-def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, Any]:
-    """What a payload would publish, with labels, the changes, and possible duplicates."""
-    sectors, countries = lookups.labels(db, "sectors"), lookups.labels(db, "countries")
-    arrangements, kinds = lookups.labels(db, "arrangements"), lookups.labels(db, "organisation_kinds")
-    levels = lookups.labels(db, "government_levels")
-    new_orgs = {o["slug"]: o for o in payload.get("organisations", [])}
-    new_sources = {s["slug"]: s for s in payload.get("sources", [])}
-    vocabulary = vocabulary_store.load_vocabulary(db)
-
-    def org(slug: str) -> dict[str, Any]:
-        if slug in new_orgs:
-            o = new_orgs[slug]
-            code = vocabulary.country(o.get("country") or "") if o.get("country") else None
-            country = countries.get(code) if code else None
-            return {"name": o["name"], "new": True, "sector": sectors.get(o["sector"]), "country": country}
-        o = lookups.by_slug(db, "organisations", slug) or {}
-        return {
-            "name": o.get("name"),
-            "new": False,
-            "sector": sectors.get(o.get("sector", "")),
-            "country": countries.get(o.get("country", "")),
-        }
-
-    def source_title(slug: str) -> str:
-        return (new_sources.get(slug) or lookups.by_slug(db, "sources", slug) or {}).get("title", slug)
-
-    spellings = lookups.organisation_spellings(db) if new_orgs else []
-    changes = [
-        f"New organisation: {o['name']} ({kinds.get(o['kind'])}, {sectors.get(o['sector'])})" for o in new_orgs.values()
-    ]
-    changes += [f"New source: {s['title']}" for s in new_sources.values()]
-    changes += [f"New disclosure: {d['title']}" for d in payload.get("disclosures", [])]
-    relationships = []
-    for r in payload.get("relationships", []):
-        vendor, client = org(r["vendor"]), org(r["client"])
-        disclosure = lookups.by_slug(db, "disclosures", r["disclosure"]) if r.get("disclosure") else None
-        citations = [{**c, "source_title": source_title(c["source"])} for c in r["citations"]]
-        relationships.append(
-            {**r, "vendor": vendor, "client": client, "arrangement_label": arrangements.get(r["arrangement"]),
-             "disclosure_title": disclosure["title"] if disclosure else None, "citations": citations}
-        )  # fmt: skip
-        changes.append(f"New relationship: {vendor['name']} → {client['name']} ({arrangements.get(r['arrangement'])})")
-    for r in payload.get("responses", []):
-        rel = lookups.relationship(db, r["relationship_id"])
-        assert rel is not None  # a response names a published relationship, and those are never deleted
-        changes.append(
-            f"New response ({r['kind']}) on relationship {r['relationship_id']}: {rel['vendor']} → {rel['client']}"
-        )
-    for c in payload.get("corrections", []):
-        rel = lookups.relationship(db, c["relationship_id"])
-        names = f"{rel['vendor']} → {rel['client']}" if rel else "no longer in the registry"
-        changes.append(
-            f"Nothing is published: an error report on relationship {c['relationship_id']} ({names}). "
-            "Correct the record through an edit, a merge or a withdrawal, then approve to mark it handled."
-        )
-    duplicates = {o["name"]: near_matches(o["name"], spellings) for o in new_orgs.values()}
-    organisations = [
-        {
-            **o,
-            "kind": kinds.get(o["kind"]),
-            "sector": sectors.get(o["sector"]),
-            "country": countries.get(o.get("country")),
-            "governed": o["kind"] in GOVERNED_KINDS,
-            "government_level": levels.get(o.get("government_level") or ""),
-        }
-        for o in new_orgs.values()
-    ]
-    return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload,
-            "organisations": organisations, "sources": list(new_sources.values()),
-            "disclosures": payload.get("disclosures", []), "corrections": payload.get("corrections", [])}  # fmt: skip
 
 
 def edit(
@@ -258,11 +171,36 @@ def _store_payload(db: sqlite_utils.Database, vocabulary: Vocabulary, payload: d
             raise ReviewError(f"This relationship is in the registry already, as number {existing}.")
         rel_id = record_store.save_relationship(db, record, "approved")
         created.append(("relationships", rel_id))
+    created += _store_breaches(db, vocabulary, payload)
     for item in payload.get("responses", []):
         response = build_response(item, vocabulary)
-        key = (item["relationship_id"], record_store.id_for(db, "organisations", response.organisation),
+        column = next(c for c in record_store.RESPONSE_SUBJECTS if item.get(c))
+        key = (item[column], record_store.id_for(db, "organisations", response.organisation),
                record_store.id_for(db, "sources", response.source))  # fmt: skip
-        if lookups.response_exists(db, *key):
+        if lookups.response_exists(db, *key, subject=column):
             raise ReviewError("That organisation's response from that source is published already: edit the source.")
-        created.append(("responses", record_store.save_response(db, item["relationship_id"], response, "approved")))
+        created.append(("responses", record_store.save_response(db, item[column], response, "approved", column)))
+    for item in payload.get("observations", []):
+        figure = build_observation(item)
+        column = next(c for c in record_store.OBSERVATION_SUBJECTS if item.get(c))
+        identity = {**vars(figure), "source_id": record_store.id_for(db, "sources", figure.source)}
+        if lookups.observation_exists(db, column, item[column], identity):
+            raise ReviewError("That figure from that place in that source is published already: edit the submission.")
+        created.append(("observations", record_store.save_observation(db, column, item[column], figure, "approved")))
+    return created
+
+
+def _store_breaches(
+    db: sqlite_utils.Database, vocabulary: Vocabulary, payload: dict[str, Any]
+) -> list[tuple[str, int]]:
+    """Store the payload's breaches approved, once their organisations are still published."""
+    created = []
+    for item in payload.get("breaches", []):
+        record = build_breach(item, vocabulary)
+        if breach_store.breach_slug_taken(db, record.slug):
+            raise ReviewError(f"'{record.slug}' is in breaches already (approved meanwhile?): edit the submission.")
+        for slug in filter(None, (record.organisation, record.vendor)):
+            if lookups.organisation(db, record_store.id_for(db, "organisations", slug)) is None:
+                raise ReviewError(f"The organisation '{slug}' is no longer published: edit the submission.")
+        created.append(("breaches", breach_store.save_breach(db, record, "approved")))
     return created

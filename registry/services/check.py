@@ -66,10 +66,9 @@ def schema_problems(registry: sqlite_utils.Database) -> list[str]:
 
 
 def unsourced_problems(registry: sqlite_utils.Database) -> list[str]:
-    """Published relationships without a citation."""
-    return [
-        f"registry.db relationship {row_id} has no citation" for row_id in public.unsourced_relationship_ids(registry)
-    ]
+    """Published relationships and breaches without a citation."""
+    found = [f"registry.db relationship {i} has no citation" for i in public.unsourced_relationship_ids(registry)]
+    return found + [f"registry.db breach {i} has no citation" for i in public.unsourced_breach_ids(registry)]
 
 
 def rebuild_problems(registry: sqlite_utils.Database, fresh: sqlite_utils.Database) -> list[str]:

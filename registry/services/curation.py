@@ -13,7 +13,8 @@ from registry.store import submissions as submission_store
 
 
 def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, Any], reason: str) -> None:
-    """Merge `other` into `survivor`; its relationships move and its id keeps resolving."""
+    """Merge `other` into `survivor`; its relationships, breaches, responses and figures
+    move and its id keeps resolving."""
     if survivor_id == other_id:
         raise ReviewError("Choose two different organisations.")
     ids = (survivor_id, other_id)
@@ -25,6 +26,8 @@ def merge(settings: Settings, survivor_id: int, other_id: int, user: dict[str, A
         for rel in curation.relationships_of(db, other_id):
             if {rel["vendor_id"], rel["client_id"]} == {survivor_id, other_id}:
                 raise ReviewError(f"They are vendor and client of each other (relationship {rel['id']}): not merged.")
+        if crossed := curation.breaches_between(db, survivor_id, other_id):
+            raise ReviewError(f"One is the vendor whose breach exposed the other (breach {crossed[0]}): not merged.")
         before = {
             i: {**(submission_store.row(db, "organisations", i) or {}), **curation.organisation_links(db, i)}
             for i in ids

@@ -17,7 +17,9 @@ from registry.rules import limits
 from registry.rules.fields import FieldError, ValidationError, Vocabulary, character_problem, slugify
 from registry.rules.names import name_key
 from registry.rules.records import (
+    build_breach,
     build_disclosure,
+    build_observation,
     build_organisation,
     build_relationship,
     build_response,
@@ -183,21 +185,130 @@ def prepare_relationship(draft: Draft, data: Mapping[str, Any]) -> None:
     draft.errors = [e for e in draft.errors if e.field != "_"]
 
 
-def prepare_response(draft: Draft, data: Mapping[str, Any]) -> None:
-    rel = lookups.relationship(draft.db, data["relationship_id"]) if data.get("relationship_id") else None
-    if rel is None or rel["status"] != "approved":
-        draft.errors.append(
-            FieldError("relationship_id", f"No published relationship has number {data.get('relationship_id')}.")
-        )
-        return
-    side = data.get("organisation")
-    org = lookups.organisation(draft.db, rel["vendor_id"] if side == "vendor" else rel["client_id"])
+def prepare_breach(draft: Draft, data: Mapping[str, Any]) -> None:
+    """A breach of a chosen or new organisation, with an optional vendor, its disclosures
+    and one citation."""
+    organisation = draft.party(data.get("organisation") or {}, "organisation")
+    vendor_data = data.get("vendor") or {}
+    given = vendor_data.get("id") or (vendor_data.get("name") or "").strip()
+    vendor = draft.party(vendor_data, "vendor") if given else None
     source = draft.source(data.get("source") or {}, "source")
-    mapping = {k: data.get(k) for k in ("kind", "response_date", "quote", "summary", "locator")}
-    mapping |= {"organisation": org["slug"] if org else INVALID, "source": source}
-    record = draft.check(lambda: build_response(mapping, draft.vocabulary), {"source": "source-title"})
+    disclosures = []
+    for number in data.get("disclosures") or []:
+        found = lookups.disclosure(draft.db, int(number)) if str(number).isdigit() else None
+        if found is None:
+            draft.errors.append(FieldError("disclosures", f"No published disclosure has number {number}."))
+        else:
+            disclosures.append(found["slug"])
+    keys = ("title", "start_date", "end_date", "discovered_date", "notified_date", "affected_low", "affected_high")
+    mapping = {k: data.get(k) for k in (*keys, "affected_unit", "breach_types", "data_kinds", "media")}
+    mapping |= {k: data.get(k) for k in ("verified", "disputed", "sensitive", "description", "notes")}
+    mapping |= {"organisation": organisation, "vendor": vendor, "disclosures": disclosures}
+    mapping["slug"] = draft.new_slug("breaches", data.get("title") or "breach")
+    mapping["citations"] = [{"source": source, "locator": data.get("locator"), "quote": data.get("quote")}]
+    fields = {
+        "organisation": "organisation-name",
+        "vendor": "vendor-name" if INVALID not in (vendor, organisation) else "_",
+        "citations[0].locator": "locator",
+        "citations[0].quote": "quote",
+        "citations[0].source": "source-title",
+    }
+    record = draft.check(lambda: build_breach(mapping, draft.vocabulary), fields)
     if record is not None:
-        draft.payload["responses"] = [{**record, "relationship_id": rel["id"]}]
+        draft.payload["breaches"] = [record]
+    draft.errors = [e for e in draft.errors if e.field != "_"]
+
+
+# What a response or a figure may be about: form field -> (column, what it is called).
+RESPONSE_SUBJECTS = {
+    "relationship_id": ("relationship_id", "relationship"),
+    "disclosure_id": ("disclosure_id", "disclosure"),
+    "breach_id": ("breach_id", "breach"),
+}
+FIGURE_SUBJECTS = {"organisation_id": ("organisation_id", "organisation"), "breach_id": ("breach_id", "breach")}
+
+
+def _subject(draft: Draft, data: Mapping[str, Any], subjects: dict[str, tuple[str, str]]) -> tuple[str, int] | None:
+    """The one published record a response or a figure is about, as (column, id)."""
+    given = [field for field in subjects if data.get(field)]
+    if len(given) != 1:
+        names = [name for _, name in subjects.values()]
+        either = ", ".join(names[:-1]) + " or " + names[-1]
+        where = given[1] if len(given) > 1 else next(iter(subjects))
+        message = (
+            f"Give the number of the published {either} it is about." if not given else f"Give one {either}, not two."
+        )
+        draft.errors.append(FieldError(where, message))
+        return None
+    field = given[0]
+    column, name = subjects[field]
+    number = data[field]
+    finders = {
+        "relationship": lambda: _approved(lookups.relationship(draft.db, number)),
+        "disclosure": lambda: lookups.disclosure(draft.db, number),
+        "breach": lambda: lookups.breach(draft.db, number),
+        "organisation": lambda: lookups.organisation(draft.db, number),
+    }
+    if finders[name]() is None:
+        draft.errors.append(FieldError(field, f"No published {name} has number {number}."))
+        return None
+    return column, int(number)
+
+
+def _approved(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return row if row is not None and row["status"] == "approved" else None
+
+
+def _responder(draft: Draft, data: Mapping[str, Any], column: str, subject_id: int) -> str:
+    """The slug of the organisation that responded: the relationship's or the breach's
+    vendor or client (the breached organisation), or for a disclosure the one numbered."""
+    side = data.get("organisation")
+    if column == "disclosure_id":
+        org = lookups.organisation(draft.db, data["organisation_id"]) if data.get("organisation_id") else None
+        if org is None:
+            problem = f"No published organisation has number {data['organisation_id']}." if data.get(
+                "organisation_id") else "Give the number of the published organisation that responded."  # fmt: skip
+            draft.errors.append(FieldError("organisation_id", problem))
+        return org["slug"] if org else INVALID
+    if side not in ("vendor", "client"):
+        draft.errors.append(FieldError("organisation", "Choose the vendor or the client (the organisation breached)."))
+        return INVALID
+    if column == "relationship_id":
+        rel = lookups.relationship(draft.db, subject_id)
+        assert rel is not None  # _subject found it
+        org_id = rel["vendor_id"] if side == "vendor" else rel["client_id"]
+    else:
+        breach = lookups.breach(draft.db, subject_id)
+        assert breach is not None  # _subject found it
+        org_id = breach["vendor_id"] if side == "vendor" else breach["organisation_id"]
+        if org_id is None:
+            draft.errors.append(FieldError("organisation", "This breach names no vendor: choose the organisation."))
+            return INVALID
+    org = lookups.organisation(draft.db, org_id)
+    return org["slug"] if org else INVALID
+
+
+def prepare_response(draft: Draft, data: Mapping[str, Any]) -> None:
+    """A response to one published relationship, disclosure or breach."""
+    subject = _subject(draft, data, RESPONSE_SUBJECTS)
+    organisation = _responder(draft, data, *subject) if subject else INVALID
+    source = draft.source(data.get("source") or {}, "source")
+    mapping = {k: data.get(k) for k in ("kind", "response_date", "quote", "summary", "locator", "author")}
+    mapping |= {"organisation": organisation, "source": source}
+    record = draft.check(lambda: build_response(mapping, draft.vocabulary), {"source": "source-title"})
+    if record is not None and subject is not None:
+        draft.payload["responses"] = [{**record, subject[0]: subject[1]}]
+
+
+def prepare_figure(draft: Draft, data: Mapping[str, Any]) -> None:
+    """A figure about one published organisation or breach, with its source."""
+    subject = _subject(draft, data, FIGURE_SUBJECTS)
+    source = draft.source(data.get("source") or {}, "source")
+    mapping = {k: data.get(k) for k in ("metric", "low", "high", "unit", "period_start", "period_end", "locator")}
+    mapping["source"] = source
+    record = draft.check(lambda: build_observation(mapping), {"source": "source-title"})
+    if record is not None and subject is not None:
+        draft.payload["observations"] = [{**record, subject[0]: subject[1]}]
 
 
 def prepare_correction(draft: Draft, data: Mapping[str, Any]) -> None:
@@ -226,7 +337,9 @@ PREPARERS: dict[str, Callable[[Draft, Mapping[str, Any]], None]] = {
     "source": prepare_source,
     "disclosure": prepare_disclosure,
     "relationship": prepare_relationship,
+    "breach": prepare_breach,
     "response": prepare_response,
+    "figure": prepare_figure,
     "correction": prepare_correction,
 }
 

@@ -1,5 +1,5 @@
-"""Writes that change published organisations and relationships: merges, decisions,
-withdrawals."""
+"""Writes that change published organisations, relationships and breaches: merges,
+decisions, withdrawals."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ def relationships_of(db: sqlite_utils.Database, org_id: int) -> list[dict[str, A
             {"o": org_id},
         )
     )
+
+
+def breaches_between(db: sqlite_utils.Database, a: int, b: int) -> list[int]:
+    """Breaches where one organisation is the other's vendor: a merge would make the
+    vendor its own client."""
+    sql = "SELECT id FROM breaches WHERE (organisation_id, vendor_id) IN (VALUES (?1, ?2), (?2, ?1)) ORDER BY id"
+    return [r[0] for r in db.execute(sql, [a, b])]
 
 
 def move_relationship(db: sqlite_utils.Database, rel: dict[str, Any], old_id: int, new_id: int) -> int | None:
@@ -46,6 +53,7 @@ def move_relationship(db: sqlite_utils.Database, rel: dict[str, Any], old_id: in
     )
     for table in ("responses", "observations"):
         db.execute(f"UPDATE OR IGNORE {table} SET relationship_id = ? WHERE relationship_id = ?", [twin[0], rel["id"]])
+    db.execute("UPDATE breaches SET relationship_id = ? WHERE relationship_id = ?", [twin[0], rel["id"]])
     db.execute("UPDATE relationships SET status = 'merged', updated_at = ? WHERE id = ?", [now(), rel["id"]])
     return twin[0]
 
@@ -67,9 +75,15 @@ def merge_organisation(db: sqlite_utils.Database, survivor: dict[str, Any], othe
         "UPDATE organisation_identifiers SET organisation_id = ? WHERE organisation_id = ?",
         [survivor["id"], other["id"]],
     )
-    db.execute(
-        "UPDATE OR IGNORE responses SET organisation_id = ? WHERE organisation_id = ?", [survivor["id"], other["id"]]
-    )
+    # A figure the survivor has already (same metric, period and source) stays behind, unpublished.
+    for table in ("responses", "observations"):
+        db.execute(
+            f"UPDATE OR IGNORE {table} SET organisation_id = ? WHERE organisation_id = ?", [survivor["id"], other["id"]]
+        )
+    for column in ("organisation_id", "vendor_id"):
+        db.execute(
+            f"UPDATE breaches SET {column} = ?, updated_at = ? WHERE {column} = ?", [survivor["id"], now(), other["id"]]
+        )
     # A parent merged into its child: the child takes the parent's own parent, never itself.
     db.execute(
         "UPDATE organisations SET parent_id = ? WHERE id = ? AND parent_id = ?",
@@ -137,6 +151,8 @@ def organisation_links(db: sqlite_utils.Database, org_id: int) -> dict[str, Any]
             "SELECT scheme || ':' || value FROM organisation_identifiers WHERE organisation_id = ? ORDER BY 1"
         ),
         "responses": values("SELECT id FROM responses WHERE organisation_id = ? ORDER BY id"),
+        "observations": values("SELECT id FROM observations WHERE organisation_id = ? ORDER BY id"),
+        "breaches": values("SELECT id FROM breaches WHERE organisation_id = ?1 OR vendor_id = ?1 ORDER BY id"),
         "children": values("SELECT id FROM organisations WHERE parent_id = ? ORDER BY id"),
     }
 

@@ -112,6 +112,19 @@ def disclosure(db: sqlite_utils.Database, disclosure_id: int) -> dict[str, Any] 
     return rows[0] if rows else None
 
 
+def breach(db: sqlite_utils.Database, breach_id: int) -> dict[str, Any] | None:
+    """An approved breach with its organisation's and vendor's names, or None."""
+    rows = list(
+        db.query(
+            "SELECT b.*, o.name AS organisation, v.name AS vendor FROM breaches b "
+            "JOIN organisations o ON o.id = b.organisation_id LEFT JOIN organisations v ON v.id = b.vendor_id "
+            "WHERE b.id = ? AND b.status = 'approved'",
+            [breach_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
 def slug_taken(db: sqlite_utils.Database, table: str, slug: str) -> bool:
     return db.execute(f"SELECT 1 FROM [{table}] WHERE slug = ?", [slug]).fetchone() is not None
 
@@ -183,11 +196,33 @@ def relationship_with_identity(
     return found[0] if found else None
 
 
-def response_exists(db: sqlite_utils.Database, relationship_id: int, organisation_id: int, source_id: int) -> bool:
+def response_exists(
+    db: sqlite_utils.Database, subject_id: int, organisation_id: int, source_id: int, subject: str = "relationship_id"
+) -> bool:
+    """Whether the organisation's response from that source about that relationship,
+    disclosure or breach (`subject`, its column) is stored already."""
+    if subject not in ("relationship_id", "disclosure_id", "breach_id"):
+        raise ValueError(f"no response subject {subject}")
     return (
         db.execute(
-            "SELECT 1 FROM responses WHERE relationship_id = ? AND organisation_id = ? AND source_id = ?",
-            [relationship_id, organisation_id, source_id],
+            f"SELECT 1 FROM responses WHERE {subject} = ? AND organisation_id = ? AND source_id = ?",
+            [subject_id, organisation_id, source_id],
         ).fetchone()
         is not None
     )
+
+
+def observation_exists(db: sqlite_utils.Database, subject: str, subject_id: int, figure: dict[str, Any]) -> bool:
+    """Whether the same figure (metric, period, source, place in it) about that
+    organisation or breach is stored already."""
+    if subject not in ("relationship_id", "organisation_id", "breach_id"):
+        raise ValueError(f"no figure subject {subject}")
+    return (
+        db.execute(
+            f"SELECT 1 FROM observations WHERE {subject} = ? AND metric = ? AND period_start IS ? "
+            "AND period_end IS ? AND source_id = ? AND locator IS ?",
+            [subject_id, figure["metric"], figure["period_start"], figure["period_end"], figure["source_id"],
+             figure["locator"]],
+        ).fetchone()
+        is not None
+    )  # fmt: skip

@@ -175,6 +175,14 @@ def unsourced_relationship_ids(registry: sqlite_utils.Database) -> list[int]:
     return [r[0] for r in rows]
 
 
+def unsourced_breach_ids(registry: sqlite_utils.Database) -> list[int]:
+    """Ids of published breaches that no published citation supports."""
+    rows = registry.execute(
+        "SELECT id FROM breaches b WHERE NOT EXISTS (SELECT 1 FROM breach_citations c WHERE c.breach_id = b.id)"
+    )
+    return [r[0] for r in rows]
+
+
 def column_types(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
     """(column, declared type) of a public table, in order."""
     return [(r[1], r[2].upper()) for r in db.execute(f"PRAGMA table_info([{table}])")]

@@ -1,6 +1,6 @@
-"""Record writes to intake.db: organisations, sources, disclosures, relationships and
-responses. Writes are upserts on natural keys, so loading the same data twice changes
-nothing."""
+"""Record writes to intake.db: organisations, sources, disclosures, relationships, and
+the responses and figures about them (breaches: store/breaches.py). Writes are upserts
+on natural keys, so loading the same data twice changes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlite_utils
 from registry.rules.names import name_key
 from registry.rules.records import (
     DisclosureRecord,
+    ObservationRecord,
     OrganisationRecord,
     RelationshipRecord,
     ResponseRecord,
@@ -51,7 +52,9 @@ def _optional_id(db: sqlite_utils.Database, table: str, slug: str | None) -> int
     return id_for(db, table, slug) if slug else None
 
 
-def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], values: dict[str, Any], status: str) -> int:
+def save_row(
+    db: sqlite_utils.Database, table: str, match: Mapping[str, Any], values: dict[str, Any], status: str
+) -> int:
     """Insert a row, or update it if it exists and differs; return its id.
 
     The review status is only set on insert: loading data again never overrides a
@@ -63,7 +66,7 @@ def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], value
     stamp = now()
     if existing is None:
         row = {**match, **values, "status": status, "created_at": stamp}
-        if table == "relationships":
+        if table in ("relationships", "breaches"):
             row["approved_at"] = stamp if status != "pending" else None
         if "updated_at" in db[table].columns_dict:
             row["updated_at"] = stamp
@@ -84,7 +87,7 @@ def _save(db: sqlite_utils.Database, table: str, match: Mapping[str, Any], value
 def save_source(db: sqlite_utils.Database, record: SourceRecord, status: str) -> int:
     """Insert or update a source, keyed by slug."""
     values = {k: v for k, v in vars(record).items() if k != "slug"}
-    return _save(db, "sources", {"slug": record.slug}, values, status)
+    return save_row(db, "sources", {"slug": record.slug}, values, status)
 
 
 def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, status: str) -> int:
@@ -105,8 +108,9 @@ def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, sta
         "parent_id": _optional_id(db, "organisations", record.parent),
         "description": record.description,
         "government_level": record.government_level,
+        "person_name_reason": record.person_name_reason,
     }
-    org_id = _save(db, "organisations", {"slug": record.slug}, values, status)
+    org_id = save_row(db, "organisations", {"slug": record.slug}, values, status)
     for alias in record.aliases:
         db.execute(
             "INSERT INTO organisation_aliases (organisation_id, alias, alias_key, language) VALUES (?, ?, ?, ?) "
@@ -128,18 +132,44 @@ def save_disclosure(db: sqlite_utils.Database, record: DisclosureRecord, status:
     """Insert or update a disclosure, keyed by slug."""
     values = {k: v for k, v in vars(record).items() if k not in ("slug", "primary_source")}
     values["primary_source_id"] = _optional_id(db, "sources", record.primary_source)
-    return _save(db, "disclosures", {"slug": record.slug}, values, status)
+    return save_row(db, "disclosures", {"slug": record.slug}, values, status)
 
 
-def save_response(db: sqlite_utils.Database, relationship_id: int, record: ResponseRecord, status: str) -> int:
-    """Insert or update a response, keyed by relationship, organisation and source."""
-    key = {
-        "relationship_id": relationship_id,
-        "organisation_id": id_for(db, "organisations", record.organisation),
+# A response or a figure is about exactly one of these (schema.sql's CHECKs).
+RESPONSE_SUBJECTS = ("relationship_id", "disclosure_id", "breach_id")
+OBSERVATION_SUBJECTS = ("relationship_id", "organisation_id", "breach_id")
+
+
+def save_response(
+    db: sqlite_utils.Database, subject_id: int, record: ResponseRecord, status: str, subject: str = "relationship_id"
+) -> int:
+    """Insert or update a response about one relationship, disclosure or breach, keyed by
+    subject, organisation and source."""
+    if subject not in RESPONSE_SUBJECTS:
+        raise ValueError(f"a response is about one of {', '.join(RESPONSE_SUBJECTS)}, not {subject}")
+    key: dict[str, Any] = dict.fromkeys(RESPONSE_SUBJECTS) | {subject: subject_id}
+    key["organisation_id"] = id_for(db, "organisations", record.organisation)
+    key["source_id"] = id_for(db, "sources", record.source)
+    fields = {k: getattr(record, k) for k in ("kind", "response_date", "quote", "summary", "locator", "author")}
+    return save_row(db, "responses", key, fields, status)
+
+
+def save_observation(
+    db: sqlite_utils.Database, subject: str, subject_id: int, record: ObservationRecord, status: str
+) -> int:
+    """Insert or update a figure about one relationship, organisation or breach, keyed by
+    subject, metric, period, source and place in it."""
+    if subject not in OBSERVATION_SUBJECTS:
+        raise ValueError(f"a figure is about one of {', '.join(OBSERVATION_SUBJECTS)}, not {subject}")
+    key: dict[str, Any] = dict.fromkeys(OBSERVATION_SUBJECTS) | {subject: subject_id}
+    key |= {
+        "metric": record.metric,
+        "period_start": record.period_start,
+        "period_end": record.period_end,
         "source_id": id_for(db, "sources", record.source),
+        "locator": record.locator,
     }
-    fields = {k: getattr(record, k) for k in ("kind", "response_date", "quote", "summary", "locator")}
-    return _save(db, "responses", key, fields, status)
+    return save_row(db, "observations", key, {"low": record.low, "high": record.high, "unit": record.unit}, status)
 
 
 def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, status: str) -> int:
@@ -160,7 +190,7 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
         "summary": record.summary,
         "notes": record.notes,
     }
-    rel_id = _save(db, "relationships", match, values, status)
+    rel_id = save_row(db, "relationships", match, values, status)
     for c in record.citations:
         db.execute(
             "INSERT INTO citations (relationship_id, source_id, locator, quote) VALUES (?, ?, ?, ?) "
@@ -171,16 +201,7 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
     for r in record.responses:
         save_response(db, rel_id, r, status)
     for o in record.observations:
-        key = {
-            "relationship_id": rel_id,
-            "metric": o.metric,
-            "period_start": o.period_start,
-            "period_end": o.period_end,
-            "source_id": id_for(db, "sources", o.source),
-            "locator": o.locator,
-        }
-        fields = {k: getattr(o, k) for k in ("low", "high", "unit")}
-        _save(db, "observations", key, fields, status)
+        save_observation(db, "relationship_id", rel_id, o, status)
     return rel_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wtforms import Field, Form, FormField
-from wtforms.fields import SelectField
+from wtforms.fields import SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import ValidationError as FormValidationError
 
@@ -24,10 +24,12 @@ def all_fields(form: Form) -> Iterator[Field]:
 
 
 def set_choices(form: Form, choices: dict[str, list[tuple[str, str]]]) -> None:
-    """Give every SelectField whose short name is in `choices` its options, blank first."""
+    """Give every SelectField whose short name is in `choices` its options, blank first
+    (none for a field of several choices: choosing none is leaving all unticked)."""
     for field in all_fields(form):
         if isinstance(field, SelectField) and field.short_name in choices:
-            field.choices = [BLANK_CHOICE, *(SelectChoice(value, label) for value, label in choices[field.short_name])]
+            options = [SelectChoice(value, label) for value, label in choices[field.short_name]]
+            field.choices = options if isinstance(field, SelectMultipleField) else [BLANK_CHOICE, *options]
 
 
 def attach_errors(form: Form, errors: list[FieldError]) -> list[str]:

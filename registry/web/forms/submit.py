@@ -1,16 +1,27 @@
-"""The contributor forms: organisation, source, disclosure, relationship, response, error report."""
+"""The contributor forms: organisation, source, disclosure, relationship, breach, response,
+figure, error report."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import Form, FormField
-from wtforms.fields import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.rules import limits
 from registry.rules.government import derive_level
 from registry.rules.limits import longest
+from registry.rules.records import AFFECTED_UNITS
 
 DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD: give only what the source says, e.g. 2020-02."
 COUNTRY_HELP = "Country name in English or French, or its code: 'Belgium', 'Belgique' or 'BE'."
@@ -72,6 +83,23 @@ class PartyForm(Form):
         "Sector (new organisations)", default="", validate_choice=True, description="e.g. Law enforcement, Retail."
     )
     country = StringField("Country (new organisations)", [Optional(), limit(limits.COUNTRY)], description=COUNTRY_HELP)
+
+
+class VendorPartyForm(PartyForm):
+    """A breach's vendor: optional, so its name is too."""
+
+    name = StringField(
+        "Name",
+        [Optional(), at_most("organisations", "name")],
+        description="The vendor (business associate) whose own breach exposed the data; leave empty if none.",
+    )
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several codes of one vocabulary, as a group of tick boxes (rendered as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class SourceRefForm(Form):
@@ -237,14 +265,35 @@ class RelationshipForm(SubmitterForm):
 class ResponseForm(SubmitterForm):
     relationship_id = IntegerField(
         "Relationship number",
-        [DataRequired("Give the number of a published relationship."), ID_RANGE],
-        description="The id shown in the registry's relationships table.",
+        [Optional(), ID_RANGE],
+        description="The id shown in the registry's relationships table, for a response about one relationship.",
     )
+    disclosure_id = IntegerField(
+        "Or disclosure number",
+        [Optional(), ID_RANGE],
+        description="For a response about a whole disclosure, e.g. a vendor's statement on the theft of its list.",
+    )
+    breach_id = IntegerField("Or breach number", [Optional(), ID_RANGE], description="For a response about a breach.")
     organisation = SelectField(
         "Who responded",
-        [DataRequired("Choose the vendor or the client.")],
-        choices=[SelectChoice("vendor", "The vendor"), SelectChoice("client", "The client")],
-        description="The organisation whose words these are.",
+        [Optional()],
+        default="",
+        choices=[
+            SelectChoice("", "— choose —"),
+            SelectChoice("vendor", "The vendor"),
+            SelectChoice("client", "The client, or the organisation breached"),
+        ],
+        description="The organisation whose words these are (for a relationship or a breach).",
+    )
+    organisation_id = IntegerField(
+        "Organisation number",
+        [Optional(), ID_RANGE],
+        description="For a response about a disclosure: the published organisation that responded.",
+    )
+    author = StringField(
+        "Who spoke for it",
+        [Optional(), at_most("responses", "author")],
+        description="The named author of a public statement, e.g. 'Tor Ekeland, Clearview AI's lawyer'.",
     )
     kind = SelectField(
         "Response",
@@ -264,6 +313,96 @@ class ResponseForm(SubmitterForm):
     source = FormField(SourceRefForm, label="Source of the response")
     locator = StringField(
         "Where in the source", [Optional(), at_most("responses", "locator")], description="e.g. 'paragraph 9'."
+    )
+
+
+class BreachForm(SubmitterForm):
+    """One breach of one organisation's data."""
+
+    organisation = FormField(PartyForm, label="Organisation whose data got out")
+    vendor = FormField(VendorPartyForm, label="Vendor whose breach exposed it (optional)")
+    title = StringField(
+        "Title",
+        [DataRequired("Give the breach a title."), at_most("breaches", "title")],
+        description="e.g. 'Theft of Clearview AI's client list (February 2020)'.",
+    )
+    start_date = StringField("Happened from", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    end_date = StringField("Happened to", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    discovered_date = StringField("Discovered", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    notified_date = StringField("Disclosed or notified", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    affected_low = StringField(
+        "Affected, at least",
+        [Optional(), limit(limits.COUNT)],
+        description="How many records or people, as the source gives it, e.g. 2,200.",
+    )
+    affected_high = StringField(
+        "Affected, at most", [Optional(), limit(limits.COUNT)], description="Leave empty for an exact number."
+    )
+    affected_unit = SelectField(
+        "Counted in",
+        [Optional()],
+        default="",
+        choices=[SelectChoice("", "— choose —"), *(SelectChoice(u, u.capitalize()) for u in sorted(AFFECTED_UNITS))],
+        description="What the numbers count.",
+    )
+    breach_types = CheckboxesField("How the data got out", [Optional()], validate_choice=True)
+    data_kinds = CheckboxesField("Kinds of data exposed", [Optional()], validate_choice=True)
+    media = CheckboxesField("Where the data was held", [Optional()], validate_choice=True)
+    verified = BooleanField("Verified", description="The organisation or a regulator confirmed it.")
+    disputed = BooleanField("Disputed", description="The organisation denies it, or sources disagree.")
+    sensitive = BooleanField("Sensitive", description="Health, biometric, financial or other sensitive data.")
+    description = TextAreaField(
+        "What happened",
+        [DataRequired("Describe what happened."), at_most("breaches", "description")],
+        description="Two or three lines, only what the sources say.",
+    )
+    notes = TextAreaField(
+        "Notes", [Optional(), at_most("breaches", "notes")], description="What the sources do not say."
+    )
+    disclosures = SelectMultipleField(
+        "Made known by", [Optional()], validate_choice=True, description="The disclosures it came from, if listed."
+    )
+    source = FormField(SourceRefForm, label="Source")
+    locator = StringField(
+        "Where in the source",
+        [DataRequired("Say where in the source: page, paragraph or row."), at_most("breach_citations", "locator")],
+        description="e.g. 'page 4', 'paragraph 6', 'row 1312'.",
+    )
+    quote = TextAreaField(
+        "Short quote",
+        [Optional(), at_most("breach_citations", "quote")],
+        description=f"Optional, at most {longest('breach_citations', 'quote')} characters.",
+    )
+
+
+class FigureForm(SubmitterForm):
+    """A measured figure about an organisation or a breach, with its source."""
+
+    organisation_id = IntegerField(
+        "Organisation number",
+        [Optional(), ID_RANGE],
+        description="The published organisation the figure is about, e.g. Amazon's lobbying spend.",
+    )
+    breach_id = IntegerField("Or breach number", [Optional(), ID_RANGE], description="The breach it is about.")
+    metric = StringField(
+        "What is measured",
+        [DataRequired("Say what the figure measures."), at_most("observations", "metric")],
+        description="e.g. 'lobbying spend', 'government hosting authorisations'.",
+    )
+    low = StringField(
+        "Figure (lowest)", [DataRequired("Give the figure."), limit(limits.COUNT)], description="e.g. 14,200,000."
+    )
+    high = StringField(
+        "Figure (highest)", [Optional(), limit(limits.COUNT)], description="For a range; empty for one number."
+    )
+    unit = StringField(
+        "Unit", [DataRequired("Give the unit."), at_most("observations", "unit")], description="e.g. USD, people."
+    )
+    period_start = StringField("Period from", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    period_end = StringField("Period to", [Optional(), limit(limits.DATE)], description=DATE_HELP)
+    source = FormField(SourceRefForm, label="Source")
+    locator = StringField(
+        "Where in the source", [Optional(), at_most("observations", "locator")], description="e.g. 'paragraph 18'."
     )
 
 

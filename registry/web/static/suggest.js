@@ -76,7 +76,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    ["vendor", "client"].forEach(function (group) {
+    ["vendor", "client", "organisation"].forEach(function (group) {
       attach(group, "name", "/organisations/suggest", describeOrganisation, PARTY_FIELDS);
     });
     attach("source", "title", "/sources/suggest", describeSource, SOURCE_FIELDS);

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from werkzeug.wrappers import Response
 
 from registry.rules.fields import ValidationError
-from registry.services import approval, curation
+from registry.services import approval, curation, preview
 from registry.store import curation as curation_store
 from registry.store import lookups
 from registry.store import submissions as submission_store
@@ -22,6 +22,7 @@ from registry.web.views.submit import build_form
 bp = Blueprint("review", __name__, url_prefix="/review")
 MAX_ID = 2**63 - 1
 QUEUE_PAGE = 100
+SUBJECTS = ("relationship_id", "disclosure_id", "breach_id", "organisation_id")  # what a response or figure is about
 
 
 @bp.before_request
@@ -40,11 +41,18 @@ def headline(kind: str, payload: dict[str, Any]) -> str:
             return names.get(slug) or (lookups.by_slug(get_db(), "organisations", slug) or {}).get("name", slug)
 
         return f"{name(r['vendor'])} → {name(r['client'])} ({r['arrangement']})"
+    if payload.get("breaches"):
+        return f"Breach: {payload['breaches'][0]['title']}"
     for key, field in (("organisations", "name"), ("disclosures", "title"), ("sources", "title")):
         if payload.get(key):
             return payload[key][0][field]
-    if payload.get("responses"):
-        return f"Response on relationship {payload['responses'][0]['relationship_id']}"
+    for key, what in (("responses", "Response"), ("observations", "Figure")):
+        if payload.get(key):
+            item = payload[key][0]
+            column = next(
+                c for c in ("relationship_id", "disclosure_id", "breach_id", "organisation_id") if item.get(c)
+            )
+            return f"{what} on {column.removesuffix('_id')} {item[column]}"
     if payload.get("corrections"):
         return f"Error report on relationship {payload['corrections'][0]['relationship_id']}"
     if payload.get("import"):
@@ -72,14 +80,14 @@ def render_submission(submission_id: int, edit_form: Any = None, status: int = 2
     if found is None:
         abort(404)
     if found["kind"] == "import":
-        edit_form, preview = None, approval.describe_import(db, found)
+        edit_form, shown = None, preview.describe_import(db, found)
     else:
         edit_form = edit_form or build_form(found["kind"], data=found["payload"]["form"])
-        preview = approval.describe(db, found["payload"])
+        shown = preview.describe(db, found["payload"])
     return render_template(
         "review_submission.html",
         submission=found,
-        preview=preview,
+        preview=shown,
         reviews=submission_store.reviews_of(db, submission_id),
         edit_form=edit_form,
         approve_form=ApproveForm(),

@@ -1,4 +1,4 @@
-"""Contributors' pages: the submission forms (five kinds of record, and error reports), the
+"""Contributors' pages: the submission forms (seven kinds of record, and error reports), the
 confirmation, name suggestions."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from registry.store import submissions as submission_store
 from registry.web.db import get_db, get_vocabulary
 from registry.web.forms import attach_errors, set_choices
 from registry.web.forms.submit import (
+    BreachForm,
     CorrectionForm,
     DisclosureForm,
+    FigureForm,
     OrganisationForm,
     RelationshipForm,
     ResponseForm,
@@ -34,7 +36,9 @@ FORMS: dict[str, type[FlaskForm]] = {
     "organisation": OrganisationForm,
     "source": SourceForm,
     "disclosure": DisclosureForm,
+    "breach": BreachForm,
     "response": ResponseForm,
+    "figure": FigureForm,
     "correction": CorrectionForm,
 }
 TITLES = {
@@ -42,7 +46,9 @@ TITLES = {
     "organisation": "An organisation",
     "source": "A source",
     "disclosure": "A disclosure",
+    "breach": "A breach",
     "response": "A response (right of reply)",
+    "figure": "A figure about an organisation or a breach",
     "correction": "An error report",
 }
 # Which vocabulary table fills each select field, per form.
@@ -51,10 +57,24 @@ VOCABULARIES = {
     "organisation": {"kind": "organisation_kinds", "sector": "sectors", "government_level": "government_levels"},
     "source": {},
     "disclosure": {"kind": "disclosure_kinds"},
+    "breach": {
+        "kind": "organisation_kinds",
+        "sector": "sectors",
+        "breach_types": "breach_types",
+        "data_kinds": "data_kinds",
+        "media": "breach_media",
+    },
     "response": {"kind": "response_kinds"},
+    "figure": {},
     "correction": {},
 }
-# The forms a published relationship's page links to, filled with its number (?relationship=5).
+# The forms a published record's page links to, filled with its number
+# (/submit/response?relationship=5, ?disclosure=2, ?breach=7; /submit/figure?organisation=3).
+PREFILLED = {
+    "response": {"relationship": "relationship_id", "disclosure": "disclosure_id", "breach": "breach_id"},
+    "figure": {"organisation": "organisation_id", "breach": "breach_id"},
+    "correction": {"relationship": "relationship_id"},
+}
 ABOUT_RELATIONSHIP = ("response", "correction")
 
 
@@ -63,8 +83,9 @@ def build_form(kind: str, data: dict | None = None) -> FlaskForm:
     form = FORMS[kind](data=data) if data is not None else FORMS[kind]()
     labels = get_vocabulary().labels
     choices = {field: list(labels[table]) for field, table in VOCABULARIES[kind].items()}
-    if kind == "relationship":
-        choices["disclosure"] = [(str(i), title) for i, title in lookups.disclosure_choices(get_db())]
+    if kind in ("relationship", "breach"):
+        field = "disclosure" if kind == "relationship" else "disclosures"
+        choices[field] = [(str(i), title) for i, title in lookups.disclosure_choices(get_db())]
     set_choices(form, choices)
     if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
@@ -89,8 +110,26 @@ def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, s
         countries=countries,
         problems=problems or [],
         about=about,
+        about_other=about_other(kind, form),
     )
     return html, status
+
+
+def about_other(kind: str, form: FlaskForm) -> str | None:
+    """What a response or a figure is about when it names a published disclosure, breach
+    or organisation: one line, so the contributor sees the number stands for what they mean."""
+    db = get_db()
+    for field in ("disclosure_id", "breach_id", "organisation_id"):
+        number = form[field].data if kind in ("response", "figure") and field in form else None
+        if not (isinstance(number, int) and 0 < number < 2**63):
+            continue
+        if field == "disclosure_id" and (found := lookups.disclosure(db, number)):
+            return f"About disclosure {number}: {found['title']}."
+        if field == "breach_id" and (found := lookups.breach(db, number)):
+            return f"About breach {number}: {found['title']} ({found['organisation']})."
+        if field == "organisation_id" and (found := lookups.organisation(db, number)) and kind == "figure":
+            return f"About organisation {number}: {found['name']}."
+    return None
 
 
 @bp.get("/submit")
@@ -104,9 +143,10 @@ def submit(kind: str) -> Response | tuple[str, int]:
     if kind not in FORMS:
         abort(404)
     form = build_form(kind)
-    wanted = request.args.get("relationship", "")
-    if request.method == "GET" and kind in ABOUT_RELATIONSHIP and wanted.isdigit() and len(wanted) <= 18:
-        form.relationship_id.data = int(wanted)
+    for parameter, field in PREFILLED.get(kind, {}).items():
+        wanted = request.args.get(parameter, "")
+        if request.method == "GET" and wanted.isdigit() and len(wanted) <= 18:
+            form[field].data = int(wanted)
     if not form.validate_on_submit():
         return render_form(kind, form, status=422 if request.method == "POST" else 200)
     try:
