@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,16 @@ import yaml
 from registry.rules.fields import ValidationError, Vocabulary
 from registry.rules.records import (
     DisclosureRecord,
+    ObservationRecord,
     OrganisationRecord,
     RelationshipRecord,
+    ResponseRecord,
     SourceRecord,
     build_disclosure,
+    build_observation,
     build_organisation,
     build_relationship,
+    build_response,
     build_source,
 )
 from registry.store import records as record_store
@@ -38,6 +42,9 @@ class SeedData:
     organisations: list[OrganisationRecord]
     disclosures: list[DisclosureRecord]
     relationships: list[RelationshipRecord]
+    # answers about a whole disclosure and figures about an organisation: (its slug, record)
+    disclosure_responses: list[tuple[str, ResponseRecord]] = field(default_factory=list)
+    organisation_observations: list[tuple[str, ObservationRecord]] = field(default_factory=list)
 
 
 def read_yaml(path: Path) -> Any:
@@ -71,7 +78,15 @@ def read_seed(seed_dir: Path, vocabulary: Vocabulary) -> SeedData:
     invalid: set[str] = set()  # slugs of invalid rows: reported once, not again as missing
     for name in SEED_FILES:
         loaded[name] = list(_build_rows(seed_dir / name, builders[name], problems, invalid))
-    data = SeedData(*(loaded[name] for name in SEED_FILES))
+    data = SeedData(
+        *(loaded[name] for name in SEED_FILES),
+        disclosure_responses=list(
+            _attached(seed_dir / "disclosures.yml", "responses", lambda r: build_response(r, vocabulary), problems)
+        ),
+        organisation_observations=list(
+            _attached(seed_dir / "organisations.yml", "observations", build_observation, problems)
+        ),
+    )
     problems.extend(_reference_problems(seed_dir, data, invalid))
     if problems:
         raise SeedError("\n".join(problems))
@@ -91,6 +106,27 @@ def _build_rows(path: Path, builder: Callable[[Any], Any], problems: list[str], 
             problems.extend(f"{path}: row {number}{label}: {error}" for error in e.errors)
             if isinstance(row, dict) and isinstance(row.get("slug"), str):
                 invalid.add(row["slug"])
+
+
+def _attached(
+    path: Path, key: str, builder: Callable[[Any], Any], problems: list[str]
+) -> Iterator[tuple[str, Any]]:
+    """The `key:` list of each row (a disclosure's responses, an organisation's figures),
+    each item with its row's slug. An observation's `quote` is for tests/test_seed_sources.py,
+    which checks it against its paragraph; observations have no quote column to store it."""
+    rows = read_yaml(path)
+    for number, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+        if not isinstance(row, dict) or not isinstance(row.get("slug"), str) or key not in row:
+            continue
+        items = row[key]
+        if not isinstance(items, list):
+            problems.append(f"{path}: row {number} ({row['slug']}): {key}: must be a list")
+            continue
+        for i, item in enumerate(items):
+            try:
+                yield row["slug"], builder(item if isinstance(item, dict) else {})
+            except ValidationError as e:
+                problems.extend(f"{path}: row {number} ({row['slug']}): {key}[{i}].{error}" for error in e.errors)
 
 
 def _row_label(row: Any) -> str:
@@ -131,6 +167,16 @@ def _reference_problems(seed_dir: Path, data: SeedData, invalid: set[str]) -> It
         if missing("source", d.primary_source):
             where = f"{seed_dir / 'disclosures.yml'}: row {number} ({d.slug})"
             yield f"{where}: primary_source: no source '{d.primary_source}'"
+    for file, kind, attached in (
+        ("disclosures.yml", "responses", data.disclosure_responses),
+        ("organisations.yml", "observations", data.organisation_observations),
+    ):
+        for slug, item in attached:
+            where = f"{seed_dir / file} ({slug}): {kind}"
+            if isinstance(item, ResponseRecord) and missing("organisation", item.organisation):
+                yield f"{where}: organisation: no organisation '{item.organisation}'"
+            if missing("source", item.source):
+                yield f"{where}: source: no source '{item.source}'"
     path = seed_dir / "relationships.yml"
     identities: dict[tuple[str, str, str | None, str | None], int] = {}
     for number, r in enumerate(data.relationships, start=1):
@@ -169,6 +215,12 @@ def load_seed(db: sqlite_utils.Database, seed_dir: Path) -> SeedData:
             # Once a reviewer merged one of its organisations, the merge decides its rows.
             if not {relationship.vendor, relationship.client} & record_store.merged_slugs(db):
                 record_store.save_relationship(db, relationship, "approved")
+        for slug, response in data.disclosure_responses:
+            disclosure_id = record_store.id_for(db, "disclosures", slug)
+            record_store.save_response_to(db, "disclosure_id", disclosure_id, response, "approved")
+        for slug, observation in data.organisation_observations:
+            org_id = record_store.id_for(db, "organisations", slug)
+            record_store.save_observation(db, "organisation_id", org_id, observation, "approved")
     return data
 
 

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_utils
 
 from registry.rules.names import name_key
 from registry.rules.records import (
     DisclosureRecord,
+    ObservationRecord,
     OrganisationRecord,
     RelationshipRecord,
     ResponseRecord,
     SourceRecord,
 )
+
+
+ResponseSubject = Literal["relationship_id", "disclosure_id", "breach_id"]
+ObservationSubject = Literal["relationship_id", "organisation_id", "breach_id"]
 
 
 class UnknownReferenceError(LookupError):
@@ -132,14 +137,39 @@ def save_disclosure(db: sqlite_utils.Database, record: DisclosureRecord, status:
 
 
 def save_response(db: sqlite_utils.Database, relationship_id: int, record: ResponseRecord, status: str) -> int:
-    """Insert or update a response, keyed by relationship, organisation and source."""
+    """Insert or update a response to a relationship, keyed by relationship, organisation and source."""
+    return save_response_to(db, "relationship_id", relationship_id, record, status)
+
+
+def save_response_to(
+    db: sqlite_utils.Database, subject: ResponseSubject, subject_id: int, record: ResponseRecord, status: str
+) -> int:
+    """Insert or update a response to a relationship, a disclosure or a breach (the `subject`
+    column names which), keyed by that subject, the organisation and the source."""
     key = {
-        "relationship_id": relationship_id,
+        subject: subject_id,
         "organisation_id": id_for(db, "organisations", record.organisation),
         "source_id": id_for(db, "sources", record.source),
     }
-    fields = {k: getattr(record, k) for k in ("kind", "response_date", "quote", "summary", "locator")}
+    fields = {k: getattr(record, k) for k in ("kind", "response_date", "author", "quote", "summary", "locator")}
     return _save(db, "responses", key, fields, status)
+
+
+def save_observation(
+    db: sqlite_utils.Database, subject: ObservationSubject, subject_id: int, record: ObservationRecord, status: str
+) -> int:
+    """Insert or update a figure about a relationship, an organisation or a breach (the
+    `subject` column names which), keyed by subject, metric, period, source and place in it."""
+    key = {
+        subject: subject_id,
+        "metric": record.metric,
+        "period_start": record.period_start,
+        "period_end": record.period_end,
+        "source_id": id_for(db, "sources", record.source),
+        "locator": record.locator,
+    }
+    fields = {k: getattr(record, k) for k in ("low", "high", "unit")}
+    return _save(db, "observations", key, fields, status)
 
 
 def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, status: str) -> int:
@@ -171,16 +201,7 @@ def save_relationship(db: sqlite_utils.Database, record: RelationshipRecord, sta
     for r in record.responses:
         save_response(db, rel_id, r, status)
     for o in record.observations:
-        key = {
-            "relationship_id": rel_id,
-            "metric": o.metric,
-            "period_start": o.period_start,
-            "period_end": o.period_end,
-            "source_id": id_for(db, "sources", o.source),
-            "locator": o.locator,
-        }
-        fields = {k: getattr(o, k) for k in ("low", "high", "unit")}
-        _save(db, "observations", key, fields, status)
+        save_observation(db, "relationship_id", rel_id, o, status)
     return rel_id
 
 
