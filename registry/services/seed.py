@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,8 @@ class SeedData:
     disclosures: list[DisclosureRecord]
     relationships: list[RelationshipRecord]
     # answers about a whole disclosure and figures about an organisation: (its slug, record)
-    disclosure_responses: list[tuple[str, ResponseRecord]] = field(default_factory=list)
-    organisation_observations: list[tuple[str, ObservationRecord]] = field(default_factory=list)
+    disclosure_responses: list[tuple[str, ResponseRecord]] = dataclasses.field(default_factory=list)
+    organisation_observations: list[tuple[str, ObservationRecord]] = dataclasses.field(default_factory=list)
 
 
 def read_yaml(path: Path) -> Any:
@@ -79,7 +80,10 @@ def read_seed(seed_dir: Path, vocabulary: Vocabulary) -> SeedData:
     for name in SEED_FILES:
         loaded[name] = list(_build_rows(seed_dir / name, builders[name], problems, invalid))
     data = SeedData(
-        *(loaded[name] for name in SEED_FILES),
+        loaded["sources.yml"],
+        loaded["organisations.yml"],
+        loaded["disclosures.yml"],
+        loaded["relationships.yml"],
         disclosure_responses=list(
             _attached(seed_dir / "disclosures.yml", "responses", lambda r: build_response(r, vocabulary), problems)
         ),
@@ -108,9 +112,7 @@ def _build_rows(path: Path, builder: Callable[[Any], Any], problems: list[str], 
                 invalid.add(row["slug"])
 
 
-def _attached(
-    path: Path, key: str, builder: Callable[[Any], Any], problems: list[str]
-) -> Iterator[tuple[str, Any]]:
+def _attached(path: Path, key: str, builder: Callable[[Any], Any], problems: list[str]) -> Iterator[tuple[str, Any]]:
     """The `key:` list of each row (a disclosure's responses, an organisation's figures),
     each item with its row's slug. An observation's `quote` is for tests/test_seed_sources.py,
     which checks it against its paragraph; observations have no quote column to store it."""
@@ -171,8 +173,8 @@ def _reference_problems(seed_dir: Path, data: SeedData, invalid: set[str]) -> It
         ("disclosures.yml", "responses", data.disclosure_responses),
         ("organisations.yml", "observations", data.organisation_observations),
     ):
-        for slug, item in attached:
-            where = f"{seed_dir / file} ({slug}): {kind}"
+        for owner, item in attached:
+            where = f"{seed_dir / file} ({owner}): {kind}"
             if isinstance(item, ResponseRecord) and missing("organisation", item.organisation):
                 yield f"{where}: organisation: no organisation '{item.organisation}'"
             if missing("source", item.source):

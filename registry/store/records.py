@@ -20,7 +20,6 @@ from registry.rules.records import (
     SourceRecord,
 )
 
-
 ResponseSubject = Literal["relationship_id", "disclosure_id", "breach_id"]
 ObservationSubject = Literal["relationship_id", "organisation_id", "breach_id"]
 
