@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 import yaml
 
+from registry.rules.records import build_breach
+from registry.store.vocabulary import load_vocabulary
 from tests.conftest import ROOT, SHARED, query
 
 SEED = ROOT / "seed"
@@ -602,3 +605,15 @@ def test_loaded_seed_publishes_interpol_as_international_and_the_new_facts(seede
         )
     ) == [(204.0, 204.0, "authorisations", "paragraph 18", "doc-amazon-rekognition-ice"),
           (3630000.0, 3630000.0, "dollars", "paragraph 12", "doc-amazon-rekognition-ice")]  # fmt: skip
+
+
+def test_the_breach_is_valid_as_build_breach_takes_it(seeded):
+    """seed/breaches.yml in the shared format (records.build_breach), naming seeded rows."""
+    seed = Seed()
+    vocabulary = load_vocabulary(sqlite_utils.Database(seeded.intake_db))
+    for item in seed.breaches:
+        breach = build_breach(item, vocabulary)
+        assert breach.organisation in seed.organisations
+        assert set(breach.disclosures) <= set(seed.disclosures)
+        assert {c.source for c in breach.citations} <= set(seed.documents)
+        assert (breach.start_date, breach.notified_date, breach.affected_low) == (None, "2020-02", None)
