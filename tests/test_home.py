@@ -11,7 +11,7 @@ def test_home_shows_published_counts_and_links(client):
     response = client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert 'data-count="relationships">29<' in html
+    assert 'data-count="relationships">28<' in html
     assert 'data-count="vendors">4<' in html
     assert 'data-count="disclosures">4<' in html
     assert 'href="http://datasette.test/registry/relationships"' in html

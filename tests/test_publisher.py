@@ -118,14 +118,14 @@ def test_publish_out_writes_a_release_that_validates_as_a_data_package(seeded, t
     assert package["licenses"][0]["name"] == "CC-BY-4.0"
     assert package["previous_release"] is None
     resources = {r["path"]: r for r in package["resources"]}
-    assert resources["relationships.csv"]["rows"] == 29
+    assert resources["relationships.csv"]["rows"] == 28
     fields = {f["name"]: f for f in resources["relationships.csv"]["schema"]["fields"]}
     assert fields["client_country"]["description"] == "The client's country."
     assert fields["trial_days"]["type"] == "integer"
     report = frictionless.validate(folder / "datapackage.json")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     snapshot = folder / "registry.db"
-    assert rows(snapshot, "select count(*) from relationships") == [(29,)]
+    assert rows(snapshot, "select count(*) from relationships") == [(28,)]
 
 
 def test_release_lists_what_changed_since_the_previous_one(seeded, tmp_path):

@@ -336,7 +336,7 @@ def test_suggestions_find_names_and_aliases_after_normalisation(client, seeded):
 
     assert names("ICE") == ["U.S. Immigration and Customs Enforcement"]
     assert "United States Department of Justice" in names("justice dept")
-    assert "Washington County Sheriff's Office" in names("Washington County Sheriffs Office")
+    assert "Kohl's" in names("Kohls")
     assert names("Clearview")[0] == "Clearview AI"
     assert "Wells Fargo" in names("Wells Fargo Advisors")  # the first words of what is typed
     assert names("x") == []
