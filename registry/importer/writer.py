@@ -39,7 +39,8 @@ class Writer:
         self.stamp = now()
         self.approved_at = self.stamp if status == "approved" else None
         self.disclosure_id: int | None = None  # the disclosure of every relationship (set once it is known)
-        self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set()}
+        self.slugs: dict[str, set[str]] = {"organisations": set(), "sources": set(), "disclosures": set(),
+                                           "breaches": set()}  # fmt: skip
         self.unchecked_slugs: list[tuple[str, str]] = []  # (slug, its name's slug) of buffered organisations
         # (organisation, spelling) pairs known: one set of pairs, not a set per organisation.
         self.spellings: set[tuple[int, str]] = set()
@@ -245,8 +246,33 @@ class Writer:
         ids = self.ids
         number = ids["observations"]
         ids["observations"] = number + 1
-        self.observations.append((number, rel_id, f["metric"], low, high, f["unit"], f["period_start"],
+        self.observations.append((number, rel_id, None, None, f["metric"], low, high, f["unit"], f["period_start"],
                                   f["period_end"], source_id, f"row {row}"))  # fmt: skip
         self.pending += 1
         if self.pending >= BATCH:
             self.flush()
+
+    # Breaches: one per row of a breach mapping (registry.importer.breaches), never matched to
+    # another: a second breach of an organisation is its own.
+    def breach(self, record: dict[str, Any], links: dict[str, tuple[Any, ...]]) -> int:
+        """Stage a breach (`record`: its columns, slug still to be made unique) with its types, kinds
+        of data, media and disclosures (`links`: table -> codes or ids)."""
+        slug = self._slug("breaches", record["slug"])
+        breach_id = self._insert("breaches", {**record, "slug": slug})
+        for table, values in links.items():
+            for value in values:
+                self._add(table, (breach_id, value))
+        return breach_id
+
+    def breach_citation(self, breach_id: int, source_id: int | None, locator: str) -> None:
+        if source_id is not None:
+            self._add("breach_citations", (self._next("breach_citations"), breach_id, source_id, locator, None))
+
+    def breach_figure(self, breach_id: int, figure: tuple[dict[str, Any], tuple[float, float]], row: int,
+                      source_id: int | None) -> None:  # fmt: skip
+        """Stage a figure of row `row` about a breach (as `figure`, about a relationship)."""
+        if source_id is None:
+            return
+        f, (low, high) = figure
+        self._add("observations", (self._next("observations"), None, None, breach_id, f["metric"], low, high,
+                                   f["unit"], f["period_start"], f["period_end"], source_id, f"row {row}"))  # fmt: skip

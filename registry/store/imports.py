@@ -27,8 +27,9 @@ class ImportConflict(DatabaseError):
 # Tables an import writes, parents before children; each row carries submission_id
 # where the table has one, so an import can be approved or removed as a whole.
 IMPORT_TABLES = ("sources", "disclosures", "organisations", "organisation_aliases", "organisation_identifiers",
-                 "relationships", "citations", "observations")  # fmt: skip
-WITH_STATUS = ("sources", "disclosures", "organisations", "relationships", "observations")
+                 "relationships", "citations", "observations", "breaches", "breach_citations")  # fmt: skip
+WITH_STATUS = ("sources", "disclosures", "organisations", "relationships", "observations", "breaches")
+STAMPED = ("relationships", "breaches")  # approved_at is set on approval
 
 
 def organisation_keys(db: sqlite_utils.Database) -> dict[str, list[tuple[int, str | None, str | None]]]:
@@ -66,6 +67,19 @@ def source_ids_by_url(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[st
     return found
 
 
+def breaches_cited(db: sqlite_utils.Database, source_id: int | None) -> dict[str, int]:
+    """locator -> breach of every breach (not rejected) citing `source_id`: the rows of a file
+    imported before, which a new import of it matches instead of storing again."""
+    if source_id is None:
+        return {}
+    rows = db.execute(
+        "SELECT c.locator, c.breach_id FROM breach_citations c JOIN breaches b ON b.id = c.breach_id "
+        "WHERE c.source_id = ? AND b.status <> 'rejected'",
+        [source_id],
+    )
+    return {locator: breach_id for locator, breach_id in rows}
+
+
 def slugs_in_use(db: sqlite_utils.Database, table: str, slugs: Iterable[str]) -> set[str]:
     """Which of `slugs` rows of `table` have."""
     found: set[str] = set()
@@ -89,17 +103,18 @@ def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, i
     stamp = now()
     return {
         t: db.execute(
-            f"UPDATE [{t}] SET status = 'approved'{', approved_at = ?' if t == 'relationships' else ''} "
+            f"UPDATE [{t}] SET status = 'approved'{', approved_at = ?' if t in STAMPED else ''} "
             "WHERE submission_id = ? AND status = 'pending'",
-            [stamp, submission_id] if t == "relationships" else [submission_id],
+            [stamp, submission_id] if t in STAMPED else [submission_id],
         ).rowcount
         for t in WITH_STATUS
     }
 
 
 # Children before parents, so that no foreign key ever points at a removed row.
-REMOVAL_ORDER = ("citations", "observations", "relationships", "organisation_identifiers", "organisation_aliases",
-                 "organisations", "disclosures", "sources")  # fmt: skip
+REMOVAL_ORDER = ("citations", "observations", "breach_citations", *staging.LINKS, "breaches", "relationships",
+                 "organisation_identifiers", "organisation_aliases", "organisations", "disclosures",
+                 "sources")  # fmt: skip
 
 
 def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
@@ -108,6 +123,9 @@ def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: 
     first = first_ids(db, submission_id)
     pacer = staging.Pacer(db)
     for table in REMOVAL_ORDER:
+        if table in staging.LINKS:
+            _remove_links(pacer, table, submission_id, first.get("breaches", 0), chunk)
+            continue
         while True:
             with pacer.chunk():
                 gone = db.execute(
@@ -117,6 +135,26 @@ def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: 
                 ).rowcount
             if gone < chunk:
                 break
+
+
+def _remove_links(pacer: staging.Pacer, table: str, submission_id: int, first: int, chunk: int) -> None:
+    """Delete the rows of `table` (no id nor submission of their own) of an import's breaches, a
+    chunk of breaches at a time."""
+    after = first - 1
+    while True:
+        with pacer.chunk():
+            last = pacer.db.execute(
+                "SELECT max(id) FROM (SELECT id FROM breaches WHERE id > ? AND submission_id = ? ORDER BY id LIMIT ?)",
+                [after, submission_id, chunk],
+            ).fetchone()[0]
+            if last is None:
+                return
+            pacer.db.execute(
+                f"DELETE FROM [{table}] WHERE breach_id IN (SELECT id FROM breaches WHERE id > ? AND id <= ? "
+                "AND submission_id = ?)",
+                [after, last, submission_id],
+            )
+        after = last
 
 
 def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
