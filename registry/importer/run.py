@@ -163,8 +163,7 @@ def run_import(
     without `stage`); on ImportFailed the caller throws the staged rows away."""
     report = ImportReport(breach_rows=plan.breach is not None)
     import_store.tune_for_bulk(db)
-    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report)
-    job.name_check = name_check
+    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report, name_check)
     try:
         _read_rows(job, table, plan, report, skip_invalid, progress)
     finally:
@@ -218,9 +217,17 @@ class _Job:
     """The state of one import: resolved vendors and sources, matched organisations."""
 
     def __init__(
-        self, db: sqlite_utils.Database, plan: Plan, vocabulary: Vocabulary, writer: Writer, report: ImportReport
+        self,
+        db: sqlite_utils.Database,
+        plan: Plan,
+        vocabulary: Vocabulary,
+        writer: Writer,
+        report: ImportReport,
+        name_check: NameCheck | None = None,
     ) -> None:
         self.db, self.plan, self.vocabulary, self.writer, self.report = db, plan, vocabulary, writer, report
+        self.name_check = name_check
+        self.current_row = 0  # the row being stored, which the name check's answers name (0: the mapping)
         self.keys = import_store.organisation_keys(db)
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
@@ -261,8 +268,6 @@ class _Job:
         self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
         # a figure's (low, high) cells -> ((low, high) as numbers, errors)
         self.numbers: dict[Any, tuple[tuple[float | None, float | None], tuple[FieldError, ...]]] = {}
-        self.name_check: NameCheck | None = None
-        self.current_row = 0  # the row being stored, which the name check's answers name
         self.breaches = BreachRows(self, plan.breach) if plan.breach is not None else None
 
     def release(self) -> None:
