@@ -48,7 +48,8 @@ class BreachPlan:
     vendor: dict[str, Getter] | None
     arrangement: str
     fields: dict[str, Getter]
-    dates: Callable[[Mapping[str, str]], tuple[Any, Any]] | None
+    dates: Callable[[Mapping[str, str]], tuple[Any, Any, str | None]] | None
+    dates_cell: Getter | None  # the cell `dates` reads, for the messages
     affected: Getter | None
     lists: list[ListSpec]
     columns: dict[str, str]  # a field -> the column it is read from, for the messages
@@ -90,6 +91,7 @@ def compile_breach(spec: Any, compiler: _Compiler) -> tuple[BreachPlan, dict[str
         arrangement=str(relationship.get("arrangement", "unknown")),
         fields={name: compiler.spec(spec[name], f"breach.{name}") for name in SCALARS if name in spec},
         dates=_dates(spec["dates"], compiler) if "dates" in spec else None,
+        dates_cell=_cell(spec.get("dates"), compiler),
         affected=compiler.spec(spec["affected"], "breach.affected") if "affected" in spec else None,
         lists=[_list(name, spec[name], compiler) for name in LISTS if name in spec],
         columns={name: _column_of(value) for name, value in spec.items() if _column_of(value)},
@@ -113,10 +115,17 @@ def _column_of(spec: Any) -> str:
     return ""
 
 
-def _dates(spec: Any, compiler: _Compiler) -> Callable[[Mapping[str, str]], tuple[Any, Any]]:
+def _cell(spec: Any, compiler: _Compiler) -> Getter | None:
+    """The cell `dates:` reads, as it is (for the message naming a cell that is not dates)."""
+    if spec is None:
+        return None
+    return compiler.spec({k: v for k, v in _mapping(spec, "breach.dates").items() if k != "formats"}, "breach.dates")
+
+
+def _dates(spec: Any, compiler: _Compiler) -> Callable[[Mapping[str, str]], tuple[Any, Any, str | None]]:
     """`dates:` one cell holding a date or a range of two ("09/20/2011 - 10/28/2011"), read with
-    the spec's `formats`; a cell that is neither is given whole as the start, for the date rule to
-    refuse with its row."""
+    the spec's `formats`: (start, end, None), or (None, None, why) for a cell that is neither
+    ("10/01/2011-11/31/2011": there is no 31 November)."""
     spec = dict(_mapping(spec, "breach.dates"))
     formats = [str(f) for f in spec.pop("formats", None) or []]
     get = compiler.spec(spec, "breach.dates")
@@ -128,15 +137,19 @@ def _dates(spec: Any, compiler: _Compiler) -> Callable[[Mapping[str, str]], tupl
         parsed = _parse_date(text, formats) if formats else text
         return parsed if ISO_DATE.fullmatch(parsed) else None
 
-    def dates(cells: Mapping[str, str]) -> tuple[Any, Any]:
+    shapes = f" ({', '.join(formats)})" if formats else " (YYYY, YYYY-MM or YYYY-MM-DD)"
+
+    def dates(cells: Mapping[str, str]) -> tuple[Any, Any, str | None]:
         text = get(cells)
         if text is None or str(text).strip() == "":
-            return None, None
+            return None, None, None
         one = parse(str(text))
         if one is not None:
-            return one, None
+            return one, None, None
         pair = date_range(str(text), parse)
-        return pair if pair is not None else (str(text), None)
+        if pair is None:
+            return None, None, f"neither a date nor a range of two dates in the mapping's formats{shapes}"
+        return pair[0], pair[1], None
 
     return dates
 

@@ -32,6 +32,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 # A field filled from another mapping field's cell: its errors name that cell's column.
 READ_FROM = {"start_date": "dates", "end_date": "dates", "affected_low": "affected", "affected_high": "affected"}
 KEPT = 50_000  # distinct texts whose derived codes are remembered
+SELF_VENDOR = "the vendor named is the breached organisation itself: the breach is stored without a vendor"
 
 
 def found_codes(text: str, find: list[tuple[Any, str]]) -> tuple[str, ...]:
@@ -70,9 +71,14 @@ class BreachRows:
         client = job.clients.get(key) or job._client(key)
         problems = [self._problem(number, f"organisation.{f}", v, m) for f, v, m in client.problems]
         vendor = self._vendor_fields(cells)
+        itself = None
+        if vendor is not None and name_key(str(vendor["name"]).strip()) == client.key:
+            itself, vendor = vendor["name"], None  # named as its own business associate: no vendor to link
         if vendor is not None:
-            problems += self._vendor_problems(number, vendor, client.key)
-        data = self._data(cells)
+            problems += self._vendor_problems(number, vendor)
+        data, date_problem = self._data(cells)
+        if date_problem and self.plan.dates_cell is not None:
+            problems.append(self._problem(number, "dates", self.plan.dates_cell(cells), date_problem))
         lists, list_problems = self._lists(number, cells)
         problems += list_problems
         figures = [job._row_figure(spec, cells) for spec in job.plan.observations]
@@ -87,6 +93,8 @@ class BreachRows:
             record = None
         if problems or record is None:
             raise RowError(problems)
+        if itself is not None:
+            report.skipped.append(self._problem(number, "vendor.name", itself, SELF_VENDOR))
         job.current_row = number
         organisation_id = job._client_id(client)
         vendor_id = relationship_id = None
@@ -120,16 +128,18 @@ class BreachRows:
         where = f"breach.{field}" + (f" ({column})" if column else "")
         return Problem(number, where, "" if value is None else str(value), message)
 
-    def _data(self, cells: Mapping[str, str]) -> dict[str, Any]:
-        """The row's scalar fields, with a cell of two dates or two numbers split into its ends."""
+    def _data(self, cells: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
+        """The row's scalar fields, with a cell of two dates or two numbers split into its ends;
+        and what is wrong with the cell of dates, if anything."""
         plan = self.plan
         data = {name: get(cells) for name, get in plan.fields.items()}
+        date_problem = None
         if plan.dates is not None:
-            data["start_date"], data["end_date"] = plan.dates(cells)
+            data["start_date"], data["end_date"], date_problem = plan.dates(cells)
         if plan.affected is not None:
             value = plan.affected(cells)
             data["affected_low"], data["affected_high"] = number_range(value) or (value, value)
-        return data
+        return data, date_problem
 
     def _lists(self, number: int, cells: Mapping[str, str]) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
         lists: dict[str, tuple[str, ...]] = {}
@@ -176,7 +186,7 @@ class BreachRows:
         fields.setdefault("sector", "other")
         return fields
 
-    def _vendor_problems(self, number: int, fields: dict[str, Any], organisation_key: str) -> list[Problem]:
+    def _vendor_problems(self, number: int, fields: dict[str, Any]) -> list[Problem]:
         job = self.job
         country = fields.get("country")
         keyed = {**fields, "country": job.vocabulary.country(country) or country} if country else fields
@@ -184,9 +194,6 @@ class BreachRows:
         _, name_errors = job.check_name(fields["name"])
         problems = [self._problem(number, f"vendor.{e.field}", fields.get(e.field), e.message)
                     for e in (*name_errors, *errors)]  # fmt: skip
-        if not problems and name_key(str(fields["name"]).strip()) == organisation_key:
-            problems.append(self._problem(number, "vendor.name", fields["name"],
-                                          "the vendor is the breached organisation itself"))  # fmt: skip
         return problems
 
     def _vendor_id(self, fields: dict[str, Any]) -> int:
