@@ -276,3 +276,12 @@ def test_the_name_check_is_asked_about_every_new_organisation(seeded, tmp_path):
     assert asked == ["Pine Hospital", "L. Douglas Carlson, M.D."]
     assert [(p.row, p.column, p.value, p.problem) for p in result.report.flagged] == [
         (3, "client.name", "L. Douglas Carlson, M.D.", "ends in M.D.")]  # fmt: skip
+
+
+def test_a_breach_whose_title_another_has_gets_a_slug_of_its_own(seeded, tmp_path):
+    first = run(seeded, tmp_path, ["Oakdale Clinic,01/02/2010,3,Theft"], approve=True)
+    # Another list (another source: not the same row) with the same breach title, twice.
+    second = run(seeded, tmp_path, ["Oakdale Clinic,01/02/2010,3,Theft"] * 2, HEAD.replace("Test breach list", "Other"))
+    slugs = query(seeded.intake_db, "select b.slug from breaches b join submissions s on s.id = b.submission_id "
+                  "where s.reference in (?, ?) order by b.id", [first.reference, second.reference])  # fmt: skip
+    assert slugs == [("oakdale-clinic-breach",), ("oakdale-clinic-breach-2",), ("oakdale-clinic-breach-3",)]

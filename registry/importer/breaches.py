@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.importer.breach_mapping import BreachPlan, ListSpec
 from registry.importer.ranges import number_range
-from registry.rules.fields import ValidationError, slugify
+from registry.rules.fields import ValidationError
 from registry.rules.names import name_key
 from registry.rules.records import build_breach
 from registry.store import imports as import_store
@@ -105,7 +105,7 @@ class BreachRows:
         if relationship_id is not None:
             writer.citation(relationship_id, source, locator, None)
         columns = {name: getattr(record, name) for name in BREACH_COLUMNS}
-        columns.update(slug=slugify(record.title), organisation_id=organisation_id, vendor_id=vendor_id,
+        columns.update(slug=record.slug, organisation_id=organisation_id, vendor_id=vendor_id,
                        relationship_id=relationship_id, verified=int(record.verified), disputed=int(record.disputed),
                        sensitive=int(record.sensitive))  # fmt: skip
         links = {"breaches_breach_types": record.breach_types, "breaches_data_kinds": record.data_kinds,
