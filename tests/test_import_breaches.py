@@ -61,6 +61,10 @@ def test_the_2014_snapshot_counts_every_row_and_keeps_every_breach(seeded):
     before = counts(seeded)
     dry = service.import_file(seeded, FILES[2014], MAPPINGS[2014], dry_run=True)
     assert counts(seeded) == before  # a dry run stores nothing
+    first = dry.breaches[0]  # its preview: the first breaches as they would be published
+    assert (first["organisation"], first["breach_types"], first["media"]) == ("Brooke Army Medical Center", "Theft",
+                                                                              "Paper or films")  # fmt: skip
+    assert first["data_kinds"] == "Contact details, Health information, Names"
     result = service.import_file(seeded, FILES[2014], MAPPINGS[2014])
     report, source = result.report, rows_of(2014)
     for run in (dry.report, report):
@@ -279,7 +283,7 @@ def test_the_name_check_is_asked_about_every_new_organisation(seeded, tmp_path):
     result = run(seeded, tmp_path, rows, dry_run=True, name_check=looks_like_a_person)
     assert asked == ["Pine Hospital", "L. Douglas Carlson, M.D."]
     assert [(p.row, p.column, p.value, p.problem) for p in result.report.flagged] == [
-        (3, "client.name", "L. Douglas Carlson, M.D.", "ends in M.D.")]  # fmt: skip
+        (3, "breach.organisation.name", "L. Douglas Carlson, M.D.", "ends in M.D.")]  # fmt: skip
 
 
 def test_a_breach_whose_title_another_has_gets_a_slug_of_its_own(seeded, tmp_path):

@@ -203,7 +203,7 @@ class BreachRows:
         if name not in self.vendor_ids:
             country = job.vocabulary.country(fields["country"]) if fields.get("country") else None
             self.vendor_ids[name], _ = job._match_or_create(
-                fields, name_key(name), name, country, fields.get("subdivision"), "client"
+                fields, name_key(name), name, country, fields.get("subdivision"), "breach.vendor"
             )
         return self.vendor_ids[name]
 

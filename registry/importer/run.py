@@ -737,6 +737,9 @@ class _Job:
         role: str,
         known: tuple[dict[str, Any] | None, tuple[FieldError, ...]] | None = None,
     ) -> tuple[int, bool]:
+        """(id, matched) of an organisation of the file: `role` is "client" (a row's client, or a
+        breach's organisation), "breach.vendor" (a row's business associate; both counted in the
+        report) or "vendor" (the mapping's own vendor, not counted)."""
         found = self.keys.get(key, ())
         # _compatible, written out: a common name ("Greenfield Police Department") is known in dozens of places.
         candidates = [org_id for org_id, c, s in found if (country is None or c is None or c == country)
@@ -747,7 +750,7 @@ class _Job:
             candidates = exact if len(exact) == 1 else made[-1:]
         if len(candidates) == 1:  # several with no way to choose are not guessed: a new one is proposed
             org_id = candidates[0]
-            if role == "client" and not self.writer.made_here(org_id):
+            if role != "vendor" and not self.writer.made_here(org_id):  # the mapping's own vendor is not counted
                 self.report.matched_organisations += 1
             self.writer.alias(org_id, name, self.db, key)
             return org_id, True
@@ -761,11 +764,12 @@ class _Job:
         if record.get("government_level") is None:  # checked with a stand-in name: the level the real one shows
             record["government_level"] = derive_level(checked_name, record["kind"])
         if self.name_check is not None and (reason := self.name_check(record)):
-            self.report.flagged.append(Problem(self.current_row, f"{role}.name", checked_name, reason))
+            where = "breach.organisation" if role == "client" and self.breaches is not None else role
+            self.report.flagged.append(Problem(self.current_row, f"{where}.name", checked_name, reason))
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.generation[key] = self.generation.get(key, 0) + 1  # earlier answers for this key are stale
-        self.report.new_organisations += role == "client"
+        self.report.new_organisations += role != "vendor"
         return org_id, False
 
     def _relationship(

@@ -34,6 +34,7 @@ class ImportResult:
     reference: str | None
     dry_run: bool
     preview: list[dict[str, Any]] = field(default_factory=list)
+    breaches: list[dict[str, Any]] = field(default_factory=list)  # a dry run's first breaches, as published
 
 
 def plan_for(
@@ -108,7 +109,8 @@ def import_file(
                 submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
                                                                         submitter, options, dry_run=True)  # fmt: skip
                 report = _write(db, copy, reference, submission_id, plan, table, vocabulary, payload, options)
-                return ImportResult(report, None, True, imports.import_preview(db, submission_id))
+                breaches = imports.breach_preview(db, submission_id) if plan.breach is not None else []
+                return ImportResult(report, None, True, imports.import_preview(db, submission_id), breaches)
             finally:
                 db.close()
     if approve and not settings.registry_db.exists():  # found out now, not after writing every row

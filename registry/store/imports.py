@@ -265,6 +265,26 @@ def import_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 2
     )
 
 
+def breach_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The first breaches an import created, with labels, as they would be published."""
+    labels = ("SELECT group_concat(label, ', ') FROM (SELECT v.label FROM {links} l JOIN {vocabulary} v ON v.code = "
+              "l.{column} WHERE l.breach_id = b.id ORDER BY v.label)")  # fmt: skip
+    return list(
+        db.query(
+            "SELECT b.id, b.title, o.name AS organisation, v.name AS vendor, b.start_date, b.end_date, "
+            "b.notified_date, b.affected_low, b.affected_high, b.affected_unit, "
+            f"({labels.format(links='breaches_breach_types', vocabulary='breach_types', column='breach_type')}) "
+            "AS breach_types, "
+            f"({labels.format(links='breaches_data_kinds', vocabulary='data_kinds', column='data_kind')}) "
+            "AS data_kinds, "
+            f"({labels.format(links='breaches_breach_media', vocabulary='breach_media', column='medium')}) AS media "
+            "FROM breaches b JOIN organisations o ON o.id = b.organisation_id "
+            "LEFT JOIN organisations v ON v.id = b.vendor_id WHERE b.submission_id = ? ORDER BY b.id LIMIT ?",
+            [submission_id, limit],
+        )
+    )
+
+
 def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int = 500) -> list[dict[str, Any]]:
     return list(
         db.query(
