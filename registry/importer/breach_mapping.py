@@ -23,7 +23,10 @@ VENDOR_FIELDS = CLIENT_FIELDS
 SCALARS = {"title", "description", "notes", "start_date", "end_date", "discovered_date", "notified_date",
            "affected_low", "affected_high", "affected_unit", "verified", "disputed", "sensitive"}  # fmt: skip
 LISTS = {"breach_types": "breach_types", "data_kinds": "data_kinds", "media": "breach_media"}  # field -> vocabulary
-BREACH_KEYS = SCALARS | set(LISTS) | {"organisation", "vendor", "relationship", "dates", "affected"}
+BREACH_KEYS = SCALARS | set(LISTS) | {"organisation", "vendor", "relationship", "dates", "affected", "match"}
+# What `match` may compare, beside the organisation, to find a breach already in the registry.
+MATCH_FIELDS = ("title", "start_date", "end_date", "discovered_date", "notified_date", "affected", "breach_types",
+                "media")  # fmt: skip
 LIST_KEYS = {"column", "value", "split", "map", "find", "transforms", "null_if"}
 ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
@@ -53,6 +56,7 @@ class BreachPlan:
     affected: Getter | None
     lists: list[ListSpec]
     columns: dict[str, str]  # a field -> the column it is read from, for the messages
+    match: tuple[str, ...] = ()  # MATCH_FIELDS a row shares with an approved breach of its organisation
 
 
 def compile_breach(spec: Any, compiler: _Compiler) -> tuple[BreachPlan, dict[str, Getter]]:
@@ -95,6 +99,7 @@ def compile_breach(spec: Any, compiler: _Compiler) -> tuple[BreachPlan, dict[str
         affected=compiler.spec(spec["affected"], "breach.affected") if "affected" in spec else None,
         lists=[_list(name, spec[name], compiler) for name in LISTS if name in spec],
         columns={name: _column_of(value) for name, value in spec.items() if _column_of(value)},
+        match=_match(spec.get("match")),
     )
     return plan, org
 
@@ -104,6 +109,16 @@ _EXAMPLES = {
     "title": "title: {template: '{Entity}: {Type}'}",
     "description": "description: {column: Summary, default: 'No summary given.'}",
 }
+
+
+def _match(spec: Any) -> tuple[str, ...]:
+    if spec is None:
+        return ()
+    fields = spec if isinstance(spec, list) else [spec]
+    unknown = [f for f in fields if f not in MATCH_FIELDS]
+    if unknown or not fields:
+        raise MappingError(f"breach.match: a list of fields among {', '.join(MATCH_FIELDS)} (not {unknown or '[]'})")
+    return tuple(str(f) for f in fields)
 
 
 def _column_of(spec: Any) -> str:

@@ -56,6 +56,8 @@ class BreachRows:
         self.job, self.plan = job, plan
         self.known = import_store.breaches_cited(job.db, job.file_source_id)  # locator -> breach, imported before
         self.vendor_ids: dict[str, int] = {}
+        self.identities: dict[tuple[Any, ...], list[int]] | None = None  # see _matching
+        self.claimed: set[int] = set()  # breaches already matched by a row of this file
         self.derived: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def row(self, number: int, cells: dict[str, str]) -> None:
@@ -97,6 +99,10 @@ class BreachRows:
             report.skipped.append(self._problem(number, "vendor.name", itself, SELF_VENDOR))
         job.current_row = number
         organisation_id = job._client_id(client)
+        if self.plan.match and (known := self._matching(organisation_id, record)) is not None:
+            job.writer.breach_citation(known, job.file_source_id, locator)  # this source says so too
+            report.matched_breaches += 1
+            return
         vendor_id = relationship_id = None
         if vendor is not None:
             vendor_id = self._vendor_id(vendor)
@@ -118,6 +124,23 @@ class BreachRows:
                 writer.breach_figure(breach_id, figure, number, source)
         report.rows_stored += 1
         report.breaches_stored += 1
+
+    def _matching(self, organisation_id: int, record: Any) -> int | None:
+        """The approved breach of the organisation with the same values of the mapping's `match`
+        fields, not matched by an earlier row of this file (the first, if several)."""
+        if self.identities is None:
+            self.identities = {}
+            for known in import_store.breach_identities(self.job.db):
+                key = _identity(self.plan.match, known["organisation_id"], known)
+                self.identities.setdefault(key, []).append(known["id"])
+        values = {name: getattr(record, name) for name in BREACH_COLUMNS}
+        values.update(breach_types=",".join(sorted(record.breach_types)) or None,
+                      media=",".join(sorted(record.media)) or None)  # fmt: skip
+        for known_id in self.identities.get(_identity(self.plan.match, organisation_id, values), ()):
+            if known_id not in self.claimed:
+                self.claimed.add(known_id)
+                return known_id
+        return None
 
     def _problem(self, number: int, field: str, value: Any, message: str) -> Problem:
         """A problem named by the mapping's field and, where it has one, the file's column."""
@@ -218,6 +241,14 @@ class BreachRows:
 
 BREACH_COLUMNS = ("title", "description", "notes", "start_date", "end_date", "discovered_date", "notified_date",
                   "affected_low", "affected_high", "affected_unit")  # fmt: skip
+
+
+def _identity(fields: tuple[str, ...], organisation_id: int, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What `match` compares of a breach (`values`: its columns, types and media as sorted codes)."""
+    key: list[Any] = [organisation_id]
+    for name in fields:
+        key += [values["affected_low"], values["affected_high"]] if name == "affected" else [values[name]]
+    return tuple(key)
 
 
 def _items(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -89,7 +89,7 @@ class ImportReport:
             return (
                 f"{self.rows_read:,} rows read, {self.filtered_out:,} outside the mapping's 'where', "
                 f"{self.breaches_stored:,} stored as new breaches, {self.matched_breaches:,} already in the registry "
-                f"(the same row of the same source), {self.rejected:,} rejected; "
+                f"(the same row of the same source, or one the mapping's match finds), {self.rejected:,} rejected; "
                 f"{self.relationships_stored:,} new vendor relationships (and {self.matched_relationships:,} already "
                 f"in the registry), {self.matched_organisations:,} matched to existing organisations, "
                 f"{self.new_organisations:,} new organisations, {len(self.flagged):,} flagged as person-like names"

@@ -80,6 +80,22 @@ def breaches_cited(db: sqlite_utils.Database, source_id: int | None) -> dict[str
     return {locator: breach_id for locator, breach_id in rows}
 
 
+def breach_identities(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every approved breach with what a mapping's `match` may compare: its organisation, dates,
+    numbers affected, title, and its types and media as sorted comma-joined codes."""
+    return list(
+        db.query(
+            "SELECT b.id, b.organisation_id, b.title, b.start_date, b.end_date, b.discovered_date, b.notified_date, "
+            "b.affected_low, b.affected_high, "
+            "(SELECT group_concat(breach_type, ',') FROM (SELECT breach_type FROM breaches_breach_types "
+            " WHERE breach_id = b.id ORDER BY 1)) AS breach_types, "
+            "(SELECT group_concat(medium, ',') FROM (SELECT medium FROM breaches_breach_media "
+            " WHERE breach_id = b.id ORDER BY 1)) AS media "
+            "FROM breaches b WHERE b.status = 'approved' ORDER BY b.id"
+        )
+    )
+
+
 def slugs_in_use(db: sqlite_utils.Database, table: str, slugs: Iterable[str]) -> set[str]:
     """Which of `slugs` rows of `table` have."""
     found: set[str] = set()

@@ -211,7 +211,8 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
                 shifted.add(table)
         for table in ("organisation_aliases", "organisation_identifiers"):
             _move_leaves(pacer, table, "s.id > ?", shifted)
-        breaches = db.execute("SELECT EXISTS (SELECT 1 FROM st.breaches)").fetchone()[0]
+        breaches = db.execute("SELECT EXISTS (SELECT 1 FROM st.breaches) OR EXISTS (SELECT 1 FROM st.breach_citations)"
+                              ).fetchone()[0]  # fmt: skip
         _move_relationships(pacer, shifted, keep_ids=bool(breaches))
         # Citations and figures this import adds to relationships stored before it.
         for table in ("citations", "observations"):
