@@ -319,3 +319,28 @@ def test_a_breach_import_a_reviewer_approves_is_published(seeded, reviewer):
         seeded.intake_db, "select count(*) from breaches_breach_media")  # fmt: skip
     check = invoke("check")
     assert check.exit_code == 0, check.output
+
+
+def test_flags_constant_lists_and_figures_of_a_breach(seeded, tmp_path):
+    mapping = (
+        HEAD
+        + """  sensitive: {value: "yes"}
+  verified: {column: Entity, map: {Oakdale Clinic: "true"}, default: "false"}
+  data_kinds: [health, names]
+observations:
+  - {metric: records exposed, unit: records, value: {column: Affected}}
+"""
+    )
+    result = run(seeded, tmp_path, ["Oakdale Clinic,01/02/2010,3-8,Theft", "Pine Hospital,01/02/2010,4,Theft"], mapping)
+    rows = query(seeded.intake_db, "select o.name, b.sensitive, b.verified, ob.low, ob.high, ob.metric from breaches b "
+                 "join organisations o on o.id = b.organisation_id join observations ob on ob.breach_id = b.id "
+                 "join submissions s on s.id = b.submission_id where s.reference = ? order by o.name",
+                 [result.reference])  # fmt: skip
+    assert rows == [
+        ("Oakdale Clinic", 1, 1, 3.0, 8.0, "records exposed"),
+        ("Pine Hospital", 1, 0, 4.0, 4.0, "records exposed"),
+    ]
+    kinds = query(seeded.intake_db, "select distinct k.data_kind from breaches_data_kinds k join breaches b on b.id = "
+                  "k.breach_id join submissions s on s.id = b.submission_id where s.reference = ? order by 1",
+                  [result.reference])  # fmt: skip
+    assert kinds == [("health",), ("names",)]
