@@ -31,6 +31,12 @@ Then measures, each in its own child process on a fresh instance folder (so peak
                 (`registry init`: schema.sql with all its indexes) in one transaction, foreign keys off,
                 with a page cache that holds it all: handing these rows to SQLite and indexing them, without
                 reading, checking or matching anything.
+  breaches     a breach list of --breach-rows rows (default: a tenth of --rows; breaches.csv, breaches.yml): one
+                breach per row, organisations drawn from the same generator (about two breaches each, in the US
+                only), a business associate on a fifth of the rows, a date or a range of two, one to three
+                breach types and media, a summary from which kinds of data are derived; imported as `import`
+                is (a pending submission, on its own fresh instance), and given as the time per 1,000 rows
+                beside the client list's in the same run.
 and prints elapsed seconds, rows/s and peak RSS for each, the ratios import/raw and sqlite-utils/import, and
 the targets (import >= 65,000 rows/s, i.e. <= 15 s per million rows; within 5x of raw; >= 3x faster than
 sqlite-utils; peak RSS < 500 MB, the import's and its staging process's added up), each marked met or not.
@@ -70,6 +76,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CSV_NAME, MAPPING_NAME, JSON_NAME = "clients.csv", "clients.yml", "import_speed.json"
+BREACH_CSV, BREACH_MAPPING = "breaches.csv", "breaches.yml"
+BREACH_TYPES = ("Theft", "Loss", "Hacking/IT Incident", "Unauthorized Access/Disclosure", "Improper Disposal")
+BREACH_MEDIA = ("Laptop", "Paper", "Network Server", "E-mail", "Desktop Computer", "Other")
+BREACH_SUMMARIES = (
+    "A laptop was stolen. The PHI included names, addresses and social security numbers.",
+    "A server was hacked. The data involved included names, dates of birth and diagnoses.",
+    "Letters were mailed to the wrong addresses. There were no social security numbers involved.",
+    "",
+)
 COLUMNS = [
     "Client",
     "State",
@@ -297,6 +312,48 @@ def generate(out: Path, rows: int, seed: int) -> dict[str, int]:
     return {"rows": rows, "clients": client_count, "vendors": len(vendor_names)}
 
 
+def generate_breaches(out: Path, rows: int, seed: int) -> dict[str, int]:
+    """Write DIR/breaches.csv and DIR/breaches.yml (see the module's docstring)."""
+    rng = random.Random(seed + 1)
+    organisations = [c for c in make_clients(max(1, rows // 2), rng) if c[1]]  # in the US: a state
+    vendors = list(VENDORS)
+    with (out / BREACH_CSV).open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Entity", "State", "Associate", "Affected", "When", "Type", "Where", "Summary"])
+        for _ in range(rows):
+            name, state, *_ = rng.choice(organisations)
+            day = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2009, 2013)}"
+            when = f"{day} - {rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/2014" if rng.random() < 0.1 else day
+            types = ", ".join(rng.sample(BREACH_TYPES, rng.randint(1, 2)))
+            media = ", ".join(rng.sample(BREACH_MEDIA, rng.randint(1, 3)))
+            associate = rng.choice(vendors) if rng.random() < 0.2 else ""
+            affected = str(rng.randint(500, 90_000))
+            writer.writerow([name, state, associate, affected, when, types, media, rng.choice(BREACH_SUMMARIES)])
+    mapping = {
+        "source": {"new": {"title": "Generated breach list", "language": "en"}},
+        "breach": {
+            "organisation": {"name": {"column": "Entity", "transforms": ["collapse"]}, "kind": {"value": "other"},
+                             "sector": {"value": "health"}, "country": {"value": "US"},
+                             "subdivision": {"column": "State", "prefix": "US-"}},
+            "vendor": {"name": {"column": "Associate"}},
+            "title": {"template": "{Entity}: {Type} ({When})"},
+            "description": {"column": "Summary", "default": "No summary."},
+            "dates": {"column": "When", "formats": ["%m/%d/%Y"]},
+            "affected": {"column": "Affected"},
+            "affected_unit": {"value": "people"},
+            "breach_types": {"column": "Type", "split": ",", "map": dict(zip(BREACH_TYPES, ("theft", "loss", "hacking",
+                             "unauthorised-access", "improper-disposal"), strict=True))},
+            "media": {"column": "Where", "split": ",", "map": dict(zip(BREACH_MEDIA, ("laptop", "paper",
+                      "network-server", "email", "desktop", "other"), strict=True))},
+            "data_kinds": {"column": "Summary", "find": {r"\bnames\b": "names", r"social security": "identity-numbers",
+                           r"dates of birth": "dates-of-birth", r"\baddresses\b": "contact-details",
+                           r"diagnos": "health"}},
+        },
+    }  # fmt: skip
+    (out / BREACH_MAPPING).write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
+    return {"rows": rows, "organisations": len(organisations)}
+
+
 def mapping_text() -> str:
     mapping = {
         "description": "Synthetic client list (benchmarks/import_speed.py)",
@@ -408,6 +465,20 @@ def child_import(out: Path, instance: Path) -> dict:
     }
 
 
+def child_breaches(out: Path, instance: Path) -> dict:
+    from registry.config import load_settings
+    from registry.importer import service
+
+    settings = load_settings({**os.environ, "REGISTRY_INSTANCE": str(instance)})
+    start = time.perf_counter()
+    result = service.import_file(settings, out / BREACH_CSV, out / BREACH_MAPPING)
+    elapsed = time.perf_counter() - start
+    report = result.report
+    return {"elapsed_s": elapsed, "peak_rss_mb": peak_mb(), "rows_read": report.rows_read,
+            "rows_stored": report.breaches_stored, "rejected": report.rejected,
+            "summary": report.summary()}  # fmt: skip
+
+
 def child_raw(out: Path, instance: Path) -> dict:
     instance.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(instance / "raw.db")
@@ -490,7 +561,8 @@ def child_floor(out: Path, instance: Path) -> dict:
     }
 
 
-CHILDREN = {"import": child_import, "raw": child_raw, "sqlite-utils": child_sqlite_utils, "floor": child_floor}
+CHILDREN = {"import": child_import, "raw": child_raw, "sqlite-utils": child_sqlite_utils, "floor": child_floor,
+            "breaches": child_breaches}  # fmt: skip
 
 
 def measure(kind: str, out: Path, instance: Path) -> dict:
@@ -498,7 +570,7 @@ def measure(kind: str, out: Path, instance: Path) -> dict:
     if instance.exists():
         shutil.rmtree(instance)
     instance.mkdir(parents=True)
-    if kind in ("import", "floor"):
+    if kind in ("import", "floor", "breaches"):
         env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
         subprocess.run([str(BIN / "registry"), "init"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     command = [sys.executable, __file__, "--child", kind, "--out", str(out), "--instance", str(instance)]
@@ -579,6 +651,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated CSV (default 1,000,000)")
     parser.add_argument("--out", type=Path, help="folder for the CSV, mapping, databases and JSON (default: temp)")
+    parser.add_argument("--breach-rows", type=int, help="rows in the generated breach list (default: rows / 10)")
     parser.add_argument("--seed", type=int, default=20200227, help="random seed of the generator")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--instance", type=Path, help=argparse.SUPPRESS)
@@ -596,12 +669,27 @@ def main() -> int:
         f"in {time.perf_counter() - start:.1f} s",
         flush=True,
     )
+    breach_rows = args.breach_rows or max(1, args.rows // 10)
+    generate_breaches(out, breach_rows, args.seed)
     results = {}
     for kind in CHILDREN:
+        if kind == "breaches":
+            continue
         results[kind] = measure(kind, out, out / f"instance-{kind}")
         print(f"  {kind}: {results[kind]['elapsed_s']:.2f} s", flush=True)
+    breaches = measure("breaches", out, out / "instance-breaches")
     summary = summarise(args.rows, results)
     print_table(args.rows, shape, results, summary)
+    per_thousand = {"clients": results["import"]["elapsed_s"] / args.rows * 1000,
+                    "breaches": breaches["elapsed_s"] / breach_rows * 1000}  # fmt: skip
+    summary["ms_per_1000_rows"] = {k: v * 1000 for k, v in per_thousand.items()}
+    ratio = per_thousand["breaches"] / per_thousand["clients"]
+    print(
+        f"\nbreach import: {breach_rows:,} rows in {breaches['elapsed_s']:.2f} s, "
+        f"{per_thousand['breaches'] * 1000:.0f} ms per 1,000 rows (client list in this run: "
+        f"{per_thousand['clients'] * 1000:.0f} ms per 1,000 rows; ratio {ratio:.1f}x)"
+        f"\nbreach import: {breaches['summary']}"
+    )
     versions = {p: importlib.metadata.version(p) for p in ("sqlite-utils", "PyYAML")}
     figures = {
         "rows": args.rows,
@@ -612,11 +700,15 @@ def main() -> int:
         "packages": versions,
         "cpus": os.cpu_count(),
         "results": results,
+        "breaches": breaches,
         **summary,
     }
     (out / JSON_NAME).write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nfigures written to {out / JSON_NAME}")
     imp = results["import"]
+    if breaches["rows_stored"] != breach_rows or breaches["rejected"]:
+        print("error: the breach import did not store every generated row", file=sys.stderr)
+        return 1
     if imp["rows_stored"] != args.rows or imp["rejected"]:
         print("error: the import did not store every generated row (see the summary above)", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ import click
 import pytest
 
 from registry.cli import cli
-from registry.importer import mapping
+from registry.importer import breach_mapping, mapping
 from registry.store.public import PUBLIC_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,16 +110,17 @@ def test_setting_is_documented(name: str) -> None:
 
 
 def mapping_keys() -> set[str]:
-    """The keys the importer accepts: the module's key sets (`TOP_KEYS`, `SPEC_KEYS`,
+    """The keys the importer accepts: its mapping modules' key sets (`TOP_KEYS`, `SPEC_KEYS`,
     `*_FIELDS`), the names of its simple transforms, and every set literal it checks a
     mapping's keys against (`set(spec) - {...}`, as for `vendors`)."""
     keys: set[str] = set(mapping.SIMPLE_TRANSFORMS)
-    for name in dir(mapping):
-        value = getattr(mapping, name)
-        if name.isupper() and name.endswith(("_KEYS", "_FIELDS")) and isinstance(value, set | frozenset):
-            keys |= {str(k) for k in value}
-    tree = ast.parse(Path(mapping.__file__).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for module in (mapping, breach_mapping):
+        for name in dir(module):
+            value = getattr(module, name)
+            if name.isupper() and name.endswith(("_KEYS", "_FIELDS")) and isinstance(value, set | frozenset):
+                keys |= {str(k) for k in value}
+    trees = [ast.parse(Path(m.__file__).read_text(encoding="utf-8")) for m in (mapping, breach_mapping)]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.right, ast.Set):
             left = node.left
             if isinstance(left, ast.Call) and isinstance(left.func, ast.Name) and left.func.id == "set":

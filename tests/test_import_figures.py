@@ -92,3 +92,19 @@ def test_a_mapping_the_importer_would_not_read_whole_is_refused(seeded, tmp_path
     with pytest.raises(MappingError, match=message):
         run(seeded, tmp_path, figure, ["Oakdale Police Department,1,5,3"])
     assert query(seeded.intake_db, "select count(*) from submissions") == before
+
+
+def test_a_range_written_in_one_cell_is_stored_as_its_two_ends(seeded, tmp_path):
+    # The issue: "1-5" under `value:` was stored as 1 to 1. Now 1 to 5; one number stays one figure.
+    one_cell = "  - {metric: searches, unit: searches, value: {column: Low}}\n"
+    rows = ["Oakdale Police Department,1-5,,", "Pinewood Police Department,2000,,", "Cedar Sheriff,10 to 1,,"]
+    with pytest.raises(ImportFailed) as failed:
+        run(seeded, tmp_path, one_cell, rows)
+    assert [(p.row, p.column, p.problem) for p in failed.value.report.errors] == [
+        (4, "observation.searches.high", "1 is below low 10")
+    ]
+    result = run(seeded, tmp_path, one_cell, rows[:2])
+    assert stored(seeded, result.reference) == [
+        ("Oakdale Police Department", "searches", 1.0, 5.0),
+        ("Pinewood Police Department", "searches", 2000.0, 2000.0),
+    ]

@@ -34,7 +34,8 @@ RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "en
 SOURCE_FIELDS = {"url", "title", "publisher", "language", "published_date", "locator"}
 OBSERVATION_FIELDS = {"metric", "unit", "value", "low", "high", "period_start", "period_end"}
 TOP_KEYS = {"format", "json_path", "sheet", "vendor", "vendors", "disclosure", "source", "locator", "where",
-            "identifier", "client", "relationship", "sources", "observations", "on_error", "description"}  # fmt: skip
+            "identifier", "client", "relationship", "sources", "observations", "on_error", "description",
+            "breach"}  # fmt: skip
 
 
 _UNSEEN = object()
@@ -64,6 +65,7 @@ class Plan:
     sources: list[dict[str, Getter]] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
     skip_invalid: bool = False
+    breach: Any = None  # a BreachPlan (registry.importer.breach_mapping): one breach per row
     locator_row_only: bool = False  # the locator names no column, only {row}
     row_locator: Callable[[int], str] | None = None  # such a locator from the row number, when a template
 
@@ -88,6 +90,8 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise MappingError(f"unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(TOP_KEYS))})")
+    if data.get("breach") is not None:
+        return _compile_breach_plan(data, columns, text)
     if not data.get("vendor") and not data.get("vendors"):
         raise MappingError(
             "vendor: say who the vendor is (vendor: {slug: ...} or {new: ...}), or vendors: {column: ...}"
@@ -128,6 +132,46 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
         skip_invalid=data.get("on_error", "stop") == "skip",
         locator_row_only=_row_only(_as_template(data.get("locator") or "row {row}")),
         row_locator=_row_locator(_as_template(data.get("locator") or "row {row}")),
+    )
+
+
+def _compile_breach_plan(data: Mapping[str, Any], columns: list[str], text: str) -> Plan:
+    """A mapping of one breach per row: its organisation is matched as a client is (it is the
+    plan's client), a vendor is named per row if at all, and nothing but the breach is per row."""
+    from registry.importer.breach_mapping import compile_breach  # it builds on this module
+
+    misplaced = {"vendor", "vendors", "client", "relationship", "identifier", "sources"} & set(data)
+    if misplaced:
+        raise MappingError(
+            f"{', '.join(sorted(misplaced))}: a breach mapping names the organisation and vendor inside breach: "
+            "(breach: {organisation: ..., vendor: ...})"
+        )
+    if not data.get("source"):
+        raise MappingError(
+            "source: describe the file itself (source: {new: {title: ..., language: ...}}), cited on every row"
+        )
+    compile_ = _Compiler(columns)
+    breach, organisation = compile_breach(data["breach"], compile_)
+    locator = _as_template(data.get("locator") or "row {row}")
+    return Plan(
+        text=text,
+        options={k: data[k] for k in ("format", "json_path", "sheet") if data.get(k)},
+        vendor=None,
+        vendors=None,
+        disclosure=_reference(data.get("disclosure"), "disclosure"),
+        source=_reference(data.get("source"), "source"),
+        locator=compile_.spec(locator, "locator"),
+        where=compile_.where(data.get("where")),
+        identifier=None,
+        client=organisation,
+        relationship={},
+        observations=[
+            compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
+        ],
+        skip_invalid=data.get("on_error", "stop") == "skip",
+        breach=breach,
+        locator_row_only=_row_only(locator),
+        row_locator=_row_locator(locator),
     )
 
 
@@ -288,8 +332,9 @@ class _Compiler:
         if ("low" in spec) != ("high" in spec):
             raise MappingError(f"{where}: a range needs both 'low' and 'high' (or 'value' for one figure)")
         getters = self.group({k: v for k, v in spec.items() if k not in ("metric", "unit")}, where, OBSERVATION_FIELDS)
-        if "value" in getters:  # one figure: low = high = the value
+        if "value" in getters:  # one figure, or a range written in one cell ("1-5"): see run._row_figure
             getters["low"] = getters["high"] = getters.pop("value")
+            return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), "one_cell": True, **getters}
         return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), **getters}
 
 
@@ -374,6 +419,10 @@ def _parse_date_cached(text: str, formats: tuple[str, ...]) -> str:
 
 def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:
     """Refuse constants and value maps that name a sector, kind or arrangement that does not exist."""
+    if data.get("breach") is not None:
+        from registry.importer.breach_mapping import check_breach_vocabulary  # it builds on this module
+
+        check_breach_vocabulary(data["breach"], vocabulary)
     checks = (("client", "sector", vocabulary.sectors), ("client", "kind", vocabulary.organisation_kinds),
               ("client", "government_level", vocabulary.government_levels),
               ("relationship", "arrangement", vocabulary.arrangements))  # fmt: skip

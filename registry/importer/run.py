@@ -13,7 +13,9 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
+from registry.importer.breaches import BreachRows
 from registry.importer.mapping import Cells, Getter, Plan
+from registry.importer.ranges import number_range
 from registry.importer.readers import ReadError, Table
 from registry.importer.stager import Stager
 from registry.importer.writer import Writer
@@ -74,10 +76,24 @@ class ImportReport:
     matched_organisations: int = 0
     new_organisations: int = 0
     rejected: int = 0
+    breaches_stored: int = 0
+    matched_breaches: int = 0  # rows imported before (the same row of the same source): nothing added
     errors: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    # New organisations whose name looks like a person's (see NameCheck): a dry run lists them.
+    flagged: list[Problem] = field(default_factory=list)
+    breach_rows: bool = False  # the mapping makes one breach per row
 
     def summary(self) -> str:
+        if self.breach_rows:
+            return (
+                f"{self.rows_read:,} rows read, {self.filtered_out:,} outside the mapping's 'where', "
+                f"{self.breaches_stored:,} stored as new breaches, {self.matched_breaches:,} already in the registry "
+                f"(the same row of the same source, or one the mapping's match finds), {self.rejected:,} rejected; "
+                f"{self.relationships_stored:,} new vendor relationships (and {self.matched_relationships:,} already "
+                f"in the registry), {self.matched_organisations:,} matched to existing organisations, "
+                f"{self.new_organisations:,} new organisations, {len(self.flagged):,} flagged as person-like names"
+            )
         return (
             f"{self.rows_read:,} rows read, {self.filtered_out:,} outside the mapping's 'where', "
             f"{self.rows_stored:,} stored as {self.relationships_stored:,} new relationships "
@@ -98,6 +114,13 @@ class ImportReport:
     def write_csv(self, path: Path) -> None:
         with path.open("w", encoding="utf-8", newline="") as f:
             self.to_csv(f)
+
+
+# The person-name check (issue 14) plugs in here: given a new organisation's fields as they will
+# be stored, it answers why the name looks like a private person's (or None). The importer calls
+# it for every organisation it would create (clients, vendors, breached organisations) and lists
+# the answers in ImportReport.flagged, with the row; refusing them on --approve is the caller's.
+NameCheck = Callable[[dict[str, Any]], str | None]
 
 
 class ImportFailed(Exception):
@@ -134,12 +157,13 @@ def run_import(
     progress: Callable[[int], None] | None = None,
     first_ids: dict[str, int] | None = None,
     stage: Stager | None = None,
+    name_check: NameCheck | None = None,
 ) -> ImportReport:
     """Check and match every row, staging what it makes as rows of `submission_id` (nothing
     without `stage`); on ImportFailed the caller throws the staged rows away."""
-    report = ImportReport()
+    report = ImportReport(breach_rows=plan.breach is not None)
     import_store.tune_for_bulk(db)
-    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report)
+    job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report, name_check)
     try:
         _read_rows(job, table, plan, report, skip_invalid, progress)
     finally:
@@ -193,9 +217,17 @@ class _Job:
     """The state of one import: resolved vendors and sources, matched organisations."""
 
     def __init__(
-        self, db: sqlite_utils.Database, plan: Plan, vocabulary: Vocabulary, writer: Writer, report: ImportReport
+        self,
+        db: sqlite_utils.Database,
+        plan: Plan,
+        vocabulary: Vocabulary,
+        writer: Writer,
+        report: ImportReport,
+        name_check: NameCheck | None = None,
     ) -> None:
         self.db, self.plan, self.vocabulary, self.writer, self.report = db, plan, vocabulary, writer, report
+        self.name_check = name_check
+        self.current_row = 0  # the row being stored, which the name check's answers name (0: the mapping)
         self.keys = import_store.organisation_keys(db)
         self.check_org = functools.lru_cache(maxsize=65536)(self._check_org)
         self.check_source = functools.lru_cache(maxsize=65536)(self._check_source)
@@ -236,6 +268,7 @@ class _Job:
         self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
         # a figure's (low, high) cells -> ((low, high) as numbers, errors)
         self.numbers: dict[Any, tuple[tuple[float | None, float | None], tuple[FieldError, ...]]] = {}
+        self.breaches = BreachRows(self, plan.breach) if plan.breach is not None else None
 
     def release(self) -> None:
         """Drop what was kept per distinct value (the job refers to itself through its caches:
@@ -301,6 +334,10 @@ class _Job:
         """Check, match and stage one row. What repeats from row to row (a client's fields, the
         relationship's fields, dates, figures) is checked once per distinct value, by the shared
         rules, and the answer kept: the work per row is a few dictionary lookups."""
+        if self.breaches is not None:
+            self.breaches.row(number, cells)
+            return
+        self.current_row = number
         vendors = self._row_vendors(number, cells)
         client = self.clients.get(key := tuple([g(cells) for g in self.client_getters]))
         if client is None:
@@ -358,6 +395,12 @@ class _Job:
             for figure in figures:
                 if figure[0] is not None:
                     writer.figure(rel_id, figure[0], number, file_source)
+
+    def locator_of(self, number: int, cells: dict[str, str]) -> str:
+        """Where row `number` is in the file, as the mapping's locator says."""
+        if self.row_locator is not None:
+            return self.row_locator(number)
+        return str(self.plan.locator({**cells, "row": str(number)} if self.locator_cells else {"row": str(number)}))
 
     def _country_code(self, get: Getter) -> Getter:
         """The country getter, giving the code of a country it knows and the value as it is otherwise."""
@@ -644,6 +687,8 @@ class _Job:
         raw = (spec["low"](cells), spec["high"](cells))
         if all(r is None or r == "" for r in raw):
             return None, ()
+        if "one_cell" in spec and (ends := number_range(raw[0])) is not None:
+            raw = ends  # "1-5" in a `value:` cell is the range 1 to 5, not one figure
         start, end = (spec["period_start"](cells) if "period_start" in spec else None,
                       spec["period_end"](cells) if "period_end" in spec else None)  # fmt: skip
         base, errors = self.check_figure(spec["metric"], spec["unit"], "0", start, end)
@@ -692,6 +737,9 @@ class _Job:
         role: str,
         known: tuple[dict[str, Any] | None, tuple[FieldError, ...]] | None = None,
     ) -> tuple[int, bool]:
+        """(id, matched) of an organisation of the file: `role` is "client" (a row's client, or a
+        breach's organisation), "breach.vendor" (a row's business associate; both counted in the
+        report) or "vendor" (the mapping's own vendor, not counted)."""
         found = self.keys.get(key, ())
         # _compatible, written out: a common name ("Greenfield Police Department") is known in dozens of places.
         candidates = [org_id for org_id, c, s in found if (country is None or c is None or c == country)
@@ -702,7 +750,7 @@ class _Job:
             candidates = exact if len(exact) == 1 else made[-1:]
         if len(candidates) == 1:  # several with no way to choose are not guessed: a new one is proposed
             org_id = candidates[0]
-            if role == "client" and not self.writer.made_here(org_id):
+            if role != "vendor" and not self.writer.made_here(org_id):  # the mapping's own vendor is not counted
                 self.report.matched_organisations += 1
             self.writer.alias(org_id, name, self.db, key)
             return org_id, True
@@ -715,10 +763,13 @@ class _Job:
         record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
         if record.get("government_level") is None:  # checked with a stand-in name: the level the real one shows
             record["government_level"] = derive_level(checked_name, record["kind"])
+        if self.name_check is not None and (reason := self.name_check(record)):
+            where = "breach.organisation" if role == "client" and self.breaches is not None else role
+            self.report.flagged.append(Problem(self.current_row, f"{where}.name", checked_name, reason))
         org_id = self.writer.organisation(record, key)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.generation[key] = self.generation.get(key, 0) + 1  # earlier answers for this key are stale
-        self.report.new_organisations += role == "client"
+        self.report.new_organisations += role != "vendor"
         return org_id, False
 
     def _relationship(

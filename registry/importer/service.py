@@ -16,7 +16,7 @@ from registry.importer import budget as reading_budget
 from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
-from registry.importer.run import ImportReport, run_import
+from registry.importer.run import ImportReport, NameCheck, run_import
 from registry.services.approval import audit_import, publishing
 from registry.store import imports, staging
 from registry.store import submissions as submission_store
@@ -34,6 +34,7 @@ class ImportResult:
     reference: str | None
     dry_run: bool
     preview: list[dict[str, Any]] = field(default_factory=list)
+    breaches: list[dict[str, Any]] = field(default_factory=list)  # a dry run's first breaches, as published
 
 
 def plan_for(
@@ -80,9 +81,11 @@ def import_file(
     submitter: tuple[str | None, str | None] = (None, None),
     file_name: str | None = None,
     budget: reading_budget.Budget | None = None,
+    name_check: NameCheck | None = None,
 ) -> ImportResult:
     """Import `path`; on errors nothing is stored and ImportFailed carries the report. With a
-    `budget`, the file is opened within it first (see plan_for)."""
+    `budget`, the file is opened within it first (see plan_for). `name_check` flags new
+    organisations whose names look like persons' (registry.importer.run.NameCheck)."""
     if mapping_path is not None:
         mapping_text = mapping_path.read_text(encoding="utf-8") if mapping_path.exists() else None
         mapping = load_mapping(mapping_path)
@@ -95,7 +98,8 @@ def import_file(
             raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
     options = {"skip_invalid": skip_invalid, "progress": progress, "file_name": file_name, "budget": budget,
-               "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM}  # fmt: skip
+               "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM,
+               "name_check": name_check}  # fmt: skip
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
         # the write lock that contributors' submissions need.
@@ -105,7 +109,8 @@ def import_file(
                 submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
                                                                         submitter, options, dry_run=True)  # fmt: skip
                 report = _write(db, copy, reference, submission_id, plan, table, vocabulary, payload, options)
-                return ImportResult(report, None, True, imports.import_preview(db, submission_id))
+                breaches = imports.breach_preview(db, submission_id) if plan.breach is not None else []
+                return ImportResult(report, None, True, imports.import_preview(db, submission_id), breaches)
             finally:
                 db.close()
     if approve and not settings.registry_db.exists():  # found out now, not after writing every row
@@ -150,7 +155,7 @@ def _write(
         first_ids = payload["import"]["first_ids"]
         report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
                             skip_invalid=options["skip_invalid"] or plan.skip_invalid, progress=options["progress"],
-                            first_ids=first_ids, stage=rows)  # fmt: skip
+                            first_ids=first_ids, stage=rows, name_check=options["name_check"])  # fmt: skip
         rows.close()
         staging.move(db, path, first_ids["relationships"])
         return report

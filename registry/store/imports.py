@@ -27,8 +27,9 @@ class ImportConflict(DatabaseError):
 # Tables an import writes, parents before children; each row carries submission_id
 # where the table has one, so an import can be approved or removed as a whole.
 IMPORT_TABLES = ("sources", "disclosures", "organisations", "organisation_aliases", "organisation_identifiers",
-                 "relationships", "citations", "observations")  # fmt: skip
-WITH_STATUS = ("sources", "disclosures", "organisations", "relationships", "observations")
+                 "relationships", "citations", "observations", "breaches", "breach_citations")  # fmt: skip
+WITH_STATUS = ("sources", "disclosures", "organisations", "relationships", "observations", "breaches")
+STAMPED = ("relationships", "breaches")  # approved_at is set on approval
 
 
 def organisation_keys(db: sqlite_utils.Database) -> dict[str, list[tuple[int, str | None, str | None]]]:
@@ -66,6 +67,35 @@ def source_ids_by_url(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[st
     return found
 
 
+def breaches_cited(db: sqlite_utils.Database, source_id: int | None) -> dict[str, int]:
+    """locator -> breach of every breach (not rejected) citing `source_id`: the rows of a file
+    imported before, which a new import of it matches instead of storing again."""
+    if source_id is None:
+        return {}
+    rows = db.execute(
+        "SELECT c.locator, c.breach_id FROM breach_citations c JOIN breaches b ON b.id = c.breach_id "
+        "WHERE c.source_id = ? AND b.status <> 'rejected'",
+        [source_id],
+    )
+    return {locator: breach_id for locator, breach_id in rows}
+
+
+def breach_identities(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every approved breach with what a mapping's `match` may compare: its organisation, dates,
+    numbers affected, title, and its types and media as sorted comma-joined codes."""
+    return list(
+        db.query(
+            "SELECT b.id, b.organisation_id, b.title, b.start_date, b.end_date, b.discovered_date, b.notified_date, "
+            "b.affected_low, b.affected_high, "
+            "(SELECT group_concat(breach_type, ',') FROM (SELECT breach_type FROM breaches_breach_types "
+            " WHERE breach_id = b.id ORDER BY 1)) AS breach_types, "
+            "(SELECT group_concat(medium, ',') FROM (SELECT medium FROM breaches_breach_media "
+            " WHERE breach_id = b.id ORDER BY 1)) AS media "
+            "FROM breaches b WHERE b.status = 'approved' ORDER BY b.id"
+        )
+    )
+
+
 def slugs_in_use(db: sqlite_utils.Database, table: str, slugs: Iterable[str]) -> set[str]:
     """Which of `slugs` rows of `table` have."""
     found: set[str] = set()
@@ -89,17 +119,18 @@ def approve_import(db: sqlite_utils.Database, submission_id: int) -> dict[str, i
     stamp = now()
     return {
         t: db.execute(
-            f"UPDATE [{t}] SET status = 'approved'{', approved_at = ?' if t == 'relationships' else ''} "
+            f"UPDATE [{t}] SET status = 'approved'{', approved_at = ?' if t in STAMPED else ''} "
             "WHERE submission_id = ? AND status = 'pending'",
-            [stamp, submission_id] if t == "relationships" else [submission_id],
+            [stamp, submission_id] if t in STAMPED else [submission_id],
         ).rowcount
         for t in WITH_STATUS
     }
 
 
 # Children before parents, so that no foreign key ever points at a removed row.
-REMOVAL_ORDER = ("citations", "observations", "relationships", "organisation_identifiers", "organisation_aliases",
-                 "organisations", "disclosures", "sources")  # fmt: skip
+REMOVAL_ORDER = ("citations", "observations", "breach_citations", *staging.LINKS, "breaches", "relationships",
+                 "organisation_identifiers", "organisation_aliases", "organisations", "disclosures",
+                 "sources")  # fmt: skip
 
 
 def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
@@ -108,6 +139,9 @@ def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: 
     first = first_ids(db, submission_id)
     pacer = staging.Pacer(db)
     for table in REMOVAL_ORDER:
+        if table in staging.LINKS:
+            _remove_links(pacer, table, submission_id, first.get("breaches", 0), chunk)
+            continue
         while True:
             with pacer.chunk():
                 gone = db.execute(
@@ -117,6 +151,26 @@ def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: 
                 ).rowcount
             if gone < chunk:
                 break
+
+
+def _remove_links(pacer: staging.Pacer, table: str, submission_id: int, first: int, chunk: int) -> None:
+    """Delete the rows of `table` (no id nor submission of their own) of an import's breaches, a
+    chunk of breaches at a time."""
+    after = first - 1
+    while True:
+        with pacer.chunk():
+            last = pacer.db.execute(
+                "SELECT max(id) FROM (SELECT id FROM breaches WHERE id > ? AND submission_id = ? ORDER BY id LIMIT ?)",
+                [after, submission_id, chunk],
+            ).fetchone()[0]
+            if last is None:
+                return
+            pacer.db.execute(
+                f"DELETE FROM [{table}] WHERE breach_id IN (SELECT id FROM breaches WHERE id > ? AND id <= ? "
+                "AND submission_id = ?)",
+                [after, last, submission_id],
+            )
+        after = last
 
 
 def remove_import_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
@@ -222,6 +276,26 @@ def import_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 2
             "JOIN organisations c ON c.id = r.client_id "
             "JOIN sectors s ON s.code = c.sector LEFT JOIN countries co ON co.code = c.country "
             "JOIN arrangements a ON a.code = r.arrangement_code WHERE r.submission_id = ? ORDER BY r.id LIMIT ?",
+            [submission_id, limit],
+        )
+    )
+
+
+def breach_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The first breaches an import created, with labels, as they would be published."""
+    labels = ("SELECT group_concat(label, ', ') FROM (SELECT v.label FROM {links} l JOIN {vocabulary} v ON v.code = "
+              "l.{column} WHERE l.breach_id = b.id ORDER BY v.label)")  # fmt: skip
+    return list(
+        db.query(
+            "SELECT b.id, b.title, o.name AS organisation, v.name AS vendor, b.start_date, b.end_date, "
+            "b.notified_date, b.affected_low, b.affected_high, b.affected_unit, "
+            f"({labels.format(links='breaches_breach_types', vocabulary='breach_types', column='breach_type')}) "
+            "AS breach_types, "
+            f"({labels.format(links='breaches_data_kinds', vocabulary='data_kinds', column='data_kind')}) "
+            "AS data_kinds, "
+            f"({labels.format(links='breaches_breach_media', vocabulary='breach_media', column='medium')}) AS media "
+            "FROM breaches b JOIN organisations o ON o.id = b.organisation_id "
+            "LEFT JOIN organisations v ON v.id = b.vendor_id WHERE b.submission_id = ? ORDER BY b.id LIMIT ?",
             [submission_id, limit],
         )
     )

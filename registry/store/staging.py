@@ -40,8 +40,17 @@ COLUMNS = {
         "relationships",
         "citations",
         "observations",
+        "breaches",
+        "breaches_breach_types",
+        "breaches_data_kinds",
+        "breaches_breach_media",
+        "breaches_disclosures",
+        "breach_citations",
     )
 }
+# A breach's types, kinds of data, media and disclosures: rows with no id of their own (their
+# key is the breach and the code), staged and moved as they are.
+LINKS = ("breaches_breach_types", "breaches_data_kinds", "breaches_breach_media", "breaches_disclosures")
 # The import's constants (its disclosure, review state and time) are staged once, in the one row of
 # `constants`, not in each of the rows that take them: a million-row file stages 2.7 million rows.
 CONSTANTS = ("disclosure_id", "status", "approved_at", "submission_id", "created_at")
@@ -50,13 +59,17 @@ CONSTANT_COLUMNS = {
     | {"updated_at": "created_at"},
     "citations": {"submission_id": "submission_id"},
     "observations": {"status": "status", "submission_id": "submission_id", "created_at": "created_at"},
+    "breaches": {c: c for c in ("status", "approved_at", "submission_id", "created_at")} | {"updated_at": "created_at"},
+    "breach_citations": {"submission_id": "submission_id"},
 }
 STAGED = {t: tuple(c for c in columns if c not in CONSTANT_COLUMNS.get(t, {})) for t, columns in COLUMNS.items()}
-PARENTS = ("sources", "disclosures", "organisations")  # referenced by other rows: they get a final id (fid)
+# Referenced by other rows: they get a final id (fid). Breaches are moved after the relationships
+# they may name (see move).
+PARENTS = ("sources", "disclosures", "organisations", "breaches")
 # A staged reference is to a row staged by the import (translated to its final id) or to a
 # row of intake.db that existed before it (kept as it is).
 REFERENCES = {"organisation_id": "organisations", "vendor_id": "organisations", "client_id": "organisations",
-              "disclosure_id": "disclosures", "source_id": "sources"}  # fmt: skip
+              "disclosure_id": "disclosures", "source_id": "sources", "breach_id": "breaches"}  # fmt: skip
 CHUNK = 4000  # relationships (with their citations and figures) per write transaction
 PARENT_CHUNK = 5000
 # SQLite's lock is not fair: a writer waiting on the busy timeout polls (every 100 ms once it
@@ -108,6 +121,9 @@ def create_staging(path: Path) -> None:
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         for table, columns in STAGED.items():
+            if table in LINKS:
+                conn.execute(f"CREATE TABLE [{table}] (breach_id INTEGER, {columns[1]})")
+                continue
             extra = ", fid INTEGER" if table in PARENTS else ""
             # References typed INTEGER, as their indexes are searched with integers (an untyped
             # column's index cannot be used for them).
@@ -151,7 +167,8 @@ def stage_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]
 def close_staging(conn: sqlite3.Connection) -> None:
     """Commit the staged rows, with relationships numbered in the order they will be written (by
     client, then vendor: read from their index)."""
-    conn.execute("CREATE TABLE relationships_order (rank INTEGER PRIMARY KEY, sid INTEGER NOT NULL)")
+    # fid: the final id of a relationship, kept only when breaches refer to them (see _move_relationships).
+    conn.execute("CREATE TABLE relationships_order (rank INTEGER PRIMARY KEY, sid INTEGER NOT NULL, fid INTEGER)")
     conn.execute("INSERT INTO relationships_order (sid) SELECT id FROM relationships ORDER BY client_id, vendor_id, id")
     conn.execute("COMMIT")
     conn.close()
@@ -165,7 +182,9 @@ def _values(table: str, shifted: set[str]) -> list[str]:
     values = []
     for c in COLUMNS[table][1:]:
         value = f"(SELECT k.{constants[c]} FROM st.constants k)" if c in constants else f"s.{c}"
-        if REFERENCES.get(c) in shifted:
+        if table == "breaches" and c == "relationship_id":  # a staged relationship's id is its rank's
+            value = f"coalesce((SELECT o.fid FROM st.relationships_order o WHERE o.sid = {value}), {value})"
+        elif REFERENCES.get(c) in shifted:
             value = f"coalesce((SELECT p.fid FROM st.[{REFERENCES[c]}] p WHERE p.id = {value}), {value})"
         values.append(value)
     return values
@@ -187,15 +206,19 @@ def move(db: sqlite_utils.Database, path: Path, first_relationship: int) -> None
     pacer = Pacer(db, checkpoints=True)
     try:
         shifted: set[str] = set()  # parents some of whose rows did not keep their staged ids
-        for table in PARENTS:
+        for table in PARENTS[:-1]:
             if _move_parents(pacer, table, shifted):
                 shifted.add(table)
         for table in ("organisation_aliases", "organisation_identifiers"):
             _move_leaves(pacer, table, "s.id > ?", shifted)
-        _move_relationships(pacer, shifted)
+        breaches = db.execute("SELECT EXISTS (SELECT 1 FROM st.breaches) OR EXISTS (SELECT 1 FROM st.breach_citations)"
+                              ).fetchone()[0]  # fmt: skip
+        _move_relationships(pacer, shifted, keep_ids=bool(breaches))
         # Citations and figures this import adds to relationships stored before it.
         for table in ("citations", "observations"):
             _move_leaves(pacer, table, f"s.id > ? AND s.relationship_id < {int(first_relationship)}", shifted)
+        if breaches:
+            _move_breaches(pacer, shifted)
         check_references(db, first_relationship)
     finally:
         db.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
@@ -274,10 +297,43 @@ def _move_leaves(pacer: Pacer, table: str, where: str, shifted: set[str]) -> Non
         after = last
 
 
-def _move_relationships(pacer: Pacer, shifted: set[str]) -> None:
-    """Relationships in (client, vendor) order, each chunk with its citations and figures; a
-    chunk's relationships take the next free ids, in that order."""
+def _move_breaches(pacer: Pacer, shifted: set[str]) -> None:
+    """Breaches (after the relationships they may name), then their types, kinds of data, media,
+    disclosures, citations and figures."""
+    if _move_parents(pacer, "breaches", shifted):
+        shifted.add("breaches")
+    for table in LINKS:
+        _move_links(pacer, table, shifted)
+    _move_leaves(pacer, "breach_citations", "s.id > ?", shifted)
+    _move_leaves(pacer, "observations", "s.id > ? AND s.breach_id IS NOT NULL", shifted)
+
+
+def _move_links(pacer: Pacer, table: str, shifted: set[str]) -> None:
+    """A breach's rows of `table` (breach_id, code), a chunk of breaches at a time."""
     db = pacer.db
+    low, high = db.execute(f"SELECT min(breach_id), max(breach_id) FROM st.[{table}]").fetchone()
+    if low is None:
+        return
+    names, values = ", ".join(COLUMNS[table]), ", ".join(f"s.{c}" for c in COLUMNS[table])
+    if "breaches" in shifted:
+        values = values.replace("s.breach_id", "coalesce((SELECT p.fid FROM st.breaches p WHERE p.id = s.breach_id), "
+                                "s.breach_id)", 1)  # fmt: skip
+    for start in range(low, high + 1, PARENT_CHUNK):
+        with pacer.chunk():
+            db.execute(
+                f"INSERT INTO main.[{table}] ({names}) SELECT {values} FROM st.[{table}] s "
+                "WHERE s.breach_id BETWEEN ? AND ? ON CONFLICT DO NOTHING",
+                [start, start + PARENT_CHUNK - 1],
+            )
+
+
+def _move_relationships(pacer: Pacer, shifted: set[str], keep_ids: bool = False) -> None:
+    """Relationships in (client, vendor) order, each chunk with its citations and figures; a
+    chunk's relationships take the next free ids, in that order. With `keep_ids` (breaches name
+    some of them), each one's final id is noted in relationships_order."""
+    db = pacer.db
+    if keep_ids:
+        db.execute("CREATE INDEX IF NOT EXISTS st.relationships_order_sid ON relationships_order(sid)")
     total = db.execute("SELECT coalesce(max(rank), 0) FROM st.relationships_order").fetchone()[0]
     leaves = {t: (", ".join(COLUMNS[t][1:]), ", ".join(["o.rank + ?", *_values(t, shifted)[1:]]))
               for t in ("citations", "observations")}  # fmt: skip
@@ -291,6 +347,9 @@ def _move_relationships(pacer: Pacer, shifted: set[str]) -> None:
                 "JOIN st.relationships s ON s.id = o.sid WHERE o.rank BETWEEN ? AND ? ORDER BY o.rank",
                 [offset, start, end],
             )
+            if keep_ids:
+                db.execute("UPDATE st.relationships_order SET fid = rank + ? WHERE rank BETWEEN ? AND ?",
+                           [offset, start, end])  # fmt: skip
             for table, (leaf_names, leaf_values) in leaves.items():
                 # CROSS JOIN keeps this order: the chunk's relationships, then their rows by index.
                 db.execute(
