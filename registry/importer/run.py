@@ -29,6 +29,7 @@ from registry.rules.fields import (
 from registry.rules.government import derive_level
 from registry.rules.limits import longest
 from registry.rules.names import name_key
+from registry.rules.persons import looks_like_person, unstated_person
 from registry.rules.records import (
     FREE_TEXT,
     build_disclosure,
@@ -76,6 +77,8 @@ class ImportReport:
     rejected: int = 0
     errors: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    # rows whose client looks like a private person's name with no client.person_name_reason
+    flagged: list[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -84,7 +87,8 @@ class ImportReport:
             f"(and {self.matched_relationships:,} already in the registry), "
             f"{self.matched_organisations:,} matched to existing organisations, "
             f"{self.new_organisations:,} new organisations, {self.rejected:,} rejected, "
-            f"{len(self.skipped):,} skipped"
+            f"{len(self.skipped):,} skipped, "
+            f"{len(self.flagged):,} naming a client that looks like a private person"
         )
 
     def to_csv(self, stream: TextIO) -> None:
@@ -92,7 +96,7 @@ class ImportReport:
         a spreadsheet would run as formulas neutralised."""
         writer = csv.writer(stream)
         writer.writerow(["row", "column", "value", "problem"])
-        for p in sorted(self.errors + self.skipped, key=lambda p: p.row):
+        for p in sorted(self.errors + self.skipped + self.flagged, key=lambda p: p.row):
             writer.writerow([p.row, neutralise(p.column), neutralise(p.value), neutralise(p.problem)])
 
     def write_csv(self, path: Path) -> None:
@@ -340,6 +344,8 @@ class _Job:
             client_id = found[0]
         else:
             client_id = self._client_id(client)
+        if client.person and self.writer.made_here(client_id):  # one already in the registry was reviewed
+            self.report.flagged.append(Problem(number, "client.name", client.name, PERSON_FLAG))
         if self.plan.identifier:
             self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
@@ -399,6 +405,7 @@ class _Job:
             fields.get("subdivision"),
             summary_errors,
         )
+        client.person = not problems and unstated_person(name, fields.get("person_name_reason"))
         return client
 
     def _client_id(self, client: _Client) -> int:
@@ -713,6 +720,8 @@ class _Job:
         if checked is None or checked_name is None:  # only a vendor defined in the mapping can get here
             raise ValidationError([*name_errors, *errors])
         record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
+        if record.get("person_name_reason") and not looks_like_person(checked_name):
+            record["person_name_reason"] = None  # a mapping's statement is for the names that need one
         if record.get("government_level") is None:  # checked with a stand-in name: the level the real one shows
             record["government_level"] = derive_level(checked_name, record["kind"])
         org_id = self.writer.organisation(record, key)
@@ -770,7 +779,7 @@ class _Client:
     matched to or created as, with the generation of its name key then. Slots: there are about
     as many of these as clients in the file."""
 
-    __slots__ = ("country", "key", "match", "name", "problems", "subdivision", "summary_errors", "values")
+    __slots__ = ("country", "key", "match", "name", "person", "problems", "subdivision", "summary_errors", "values")
 
     def __init__(
         self,
@@ -785,8 +794,14 @@ class _Client:
         self.values, self.problems, self.name, self.key = values, problems, name, key
         self.country, self.subdivision, self.summary_errors = country, subdivision, summary_errors
         self.match: tuple[int, bool, int] | None = None
+        self.person = False  # its name looks like a private person's, with no statement (registry.rules.persons)
 
 
+PERSON_FLAG = (
+    "the client's name looks like a private person's: the registry never publishes people as organisations; if it "
+    "is an organisation's (a doctor's practice named after the doctor), say why in the mapping's "
+    "client.person_name_reason"
+)
 _errors_of = operator.itemgetter(1)  # of a figure, (figure, errors): in C, as it runs for every row
 
 

@@ -16,7 +16,7 @@ from registry.importer import budget as reading_budget
 from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
-from registry.importer.run import ImportReport, run_import
+from registry.importer.run import ImportFailed, ImportReport, run_import
 from registry.services.approval import audit_import, publishing
 from registry.store import imports, staging
 from registry.store import submissions as submission_store
@@ -121,6 +121,9 @@ def import_file(
             try:
                 report = _write(db, settings.intake_db, reference, submission_id, plan, table, vocabulary, payload,
                                 options)  # fmt: skip
+                if approve and report.flagged:  # published at once: nobody would review these names
+                    report.errors = list(report.flagged)
+                    raise ImportFailed(report)
                 payload["import"]["summary"] = report.summary()
                 _finish(settings, db, submission_id, reference, payload, approve, actor)
             except BaseException:

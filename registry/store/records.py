@@ -105,6 +105,7 @@ def save_organisation(db: sqlite_utils.Database, record: OrganisationRecord, sta
         "parent_id": _optional_id(db, "organisations", record.parent),
         "description": record.description,
         "government_level": record.government_level,
+        "person_name_reason": record.person_name_reason,
     }
     org_id = _save(db, "organisations", {"slug": record.slug}, values, status)
     for alias in record.aliases:
