@@ -87,9 +87,8 @@ class ImportReport:
             f"(and {self.matched_relationships:,} already in the registry), "
             f"{self.matched_organisations:,} matched to existing organisations, "
             f"{self.new_organisations:,} new organisations, {self.rejected:,} rejected, "
-            f"{len(self.skipped):,} skipped, "
-            f"{len(self.flagged):,} naming a client that looks like a private person"
-        )
+            f"{len(self.skipped):,} skipped"
+        ) + (f", {len(self.flagged):,} naming a client that looks like a private person" if self.flagged else "")
 
     def to_csv(self, stream: TextIO) -> None:
         """Write every error and skipped row as CSV (row, column, value, problem), with cells
@@ -138,12 +137,16 @@ def run_import(
     progress: Callable[[int], None] | None = None,
     first_ids: dict[str, int] | None = None,
     stage: Stager | None = None,
+    refuse_persons: bool = False,
 ) -> ImportReport:
     """Check and match every row, staging what it makes as rows of `submission_id` (nothing
-    without `stage`); on ImportFailed the caller throws the staged rows away."""
+    without `stage`); on ImportFailed the caller throws the staged rows away. A row whose new
+    client looks like a private person's name (registry.rules.persons) with no statement is
+    listed in `report.flagged`, or refused with `refuse_persons` (an import published at once)."""
     report = ImportReport()
     import_store.tune_for_bulk(db)
     job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report)
+    job.refuse_persons = refuse_persons
     try:
         _read_rows(job, table, plan, report, skip_invalid, progress)
     finally:
@@ -240,6 +243,7 @@ class _Job:
         self.locator_checks: dict[int, tuple[FieldError, ...]] = {}
         # a figure's (low, high) cells -> ((low, high) as numbers, errors)
         self.numbers: dict[Any, tuple[tuple[float | None, float | None], tuple[FieldError, ...]]] = {}
+        self.refuse_persons = False
 
     def release(self) -> None:
         """Drop what was kept per distinct value (the job refers to itself through its caches:
@@ -338,6 +342,8 @@ class _Job:
         figures = [self._row_figure(spec, cells) for spec in self.plan.observations]
         if client.problems or texts or locator_errors or rel[1] or dates[1] or any(map(_errors_of, figures)):
             raise RowError(self._problems(number, client, (summary, notes, locator), rel, dates, figures, cells))
+        if client.person and self.refuse_persons and not self._known_before(client):
+            raise RowError([Problem(number, "client.name", client.name, PERSON_FLAG)])
         found = client.match  # the matching of an earlier row, if it still holds (see _client_id)
         if found is not None and found[2] == self.generation.get(client.key, 0):
             self.report.matched_organisations += found[1]
@@ -422,6 +428,11 @@ class _Job:
                                                 client.subdivision, "client", checked)  # fmt: skip
         client.match = (org_id, matched and not self.writer.made_here(org_id), self.generation.get(client.key, 0))
         return org_id
+
+    def _known_before(self, client: _Client) -> bool:
+        """Whether an organisation of the client's name key was in the registry before this import
+        (then a reviewer has seen it already)."""
+        return any(not self.writer.made_here(org_id) for org_id, _, _ in self.keys.get(client.key, ()))
 
     def _match_holds(self, client: _Client, found: tuple[int, bool, int]) -> bool:
         """Whether the client's earlier matching still holds although organisations of its name key

@@ -16,7 +16,7 @@ from registry.importer import budget as reading_budget
 from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
-from registry.importer.run import ImportFailed, ImportReport, run_import
+from registry.importer.run import ImportReport, run_import
 from registry.services.approval import audit_import, publishing
 from registry.store import imports, staging
 from registry.store import submissions as submission_store
@@ -94,7 +94,9 @@ def import_file(
         except RecursionError as e:
             raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
+    # Published at once, a new client named like a person is nobody's to review: its row is refused.
     options = {"skip_invalid": skip_invalid, "progress": progress, "file_name": file_name, "budget": budget,
+               "refuse_persons": approve and not dry_run,
                "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM}  # fmt: skip
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
@@ -121,9 +123,6 @@ def import_file(
             try:
                 report = _write(db, settings.intake_db, reference, submission_id, plan, table, vocabulary, payload,
                                 options)  # fmt: skip
-                if approve and report.flagged:  # published at once: nobody would review these names
-                    report.errors = list(report.flagged)
-                    raise ImportFailed(report)
                 payload["import"]["summary"] = report.summary()
                 _finish(settings, db, submission_id, reference, payload, approve, actor)
             except BaseException:
@@ -153,7 +152,7 @@ def _write(
         first_ids = payload["import"]["first_ids"]
         report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
                             skip_invalid=options["skip_invalid"] or plan.skip_invalid, progress=options["progress"],
-                            first_ids=first_ids, stage=rows)  # fmt: skip
+                            first_ids=first_ids, stage=rows, refuse_persons=options["refuse_persons"])  # fmt: skip
         rows.close()
         staging.move(db, path, first_ids["relationships"])
         return report

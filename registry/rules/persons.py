@@ -30,27 +30,39 @@ def _word_set(words: str) -> frozenset[str]:
 
 # Words that only an organisation's name holds (compared folded, without dots).
 ORGANISATION_WORDS = _word_set(
+    # public bodies, police and justice
     """
-    police pd dps so cso sheriff sheriffs department dept office county city town township village borough
-    parish state states patrol highway university college school schools district attorney attorneys court
-    courts agency bureau center centre centers hospital hospitals hosptial clinic clinics health healthcare
-    medical medicine services service group inc incorporated llc corp corporation co company ltd limited lp
-    llp plc association associates assoc partners pharmacy bank trust foundation institute society union
-    church council commission authority board fund plan program project network systems system solutions
-    technologies technology tech labs lab laboratory laboratories imaging radiology orthopaedics orthopedics
-    orthopaedic orthopedic dental dentistry podiatry pediatrics dermatology cardiology oncology urology
-    pathology surgery surgical therapy rehabilitation hospice home homes care insurance management consulting
-    international national regional federal government ministry army navy force base marshals fusion task
-    unit division enforcement security safety protection corrections correctional jail prison detention port
-    airport transit railroad tribe tribes community memorial physicians practice specialists affiliates
-    administration benefits welfare enterprise enterprises industries holdings capital financial media
-    communications data demo test public investigations investigation da prosecutor coroner constable
-    rangers vamc usa us america american ai resort casino casinos garden gardens mobile stores store airlines
-    airline motors bancorp financial insurance mutual ministere ministerio ministero ministerium justice justicia
-    politie polizei policia polícia gendarmerie federale federal nationale nacional training dispatch team
-    ambulance resources station power energy electric life register engine fire rescue intercontinental diagnostics
-    dtf riss rocic hidta hsi cbp ice fbi dea atf usms nypd lapd rcmp of the for at by in to
+    police pd dps so cso sheriff sheriffs department dept office county city town township village borough parish
+    state states patrol highway district attorney attorneys court courts agency bureau commission authority board
+    council government ministry army navy force base marshals fusion task unit division enforcement security safety
+    protection corrections correctional jail prison detention investigations investigation da prosecutor coroner
+    constable rangers fire rescue dispatch station public federal national regional international administration
+    dtf riss rocic hidta hsi cbp ice fbi dea atf usms nypd lapd rcmp
     """
+    # health
+    """
+    hospital hospitals hosptial clinic clinics health healthcare medical medicine center centre centers pharmacy
+    imaging radiology orthopaedics orthopedics orthopaedic orthopedic dental dentistry podiatry pediatrics dermatology
+    cardiology oncology urology pathology surgery surgical therapy rehabilitation hospice care physicians practice
+    specialists diagnostics ambulance vamc
+    """
+    # companies and other bodies
+    """
+    services service group inc incorporated llc corp corporation co company ltd limited lp llp plc association
+    associates assoc partners affiliates bank trust foundation institute society union church fund plan program
+    project network systems system solutions technologies technology tech labs lab laboratory laboratories insurance
+    management consulting community memorial benefits welfare enterprise enterprises industries holdings capital
+    financial media communications data demo test training team resources power energy electric life register engine
+    airport airline airlines port transit railroad intercontinental tribe tribes home homes university college school
+    schools usa us america american ai resort casino casinos garden gardens mobile stores store motors bancorp mutual
+    """
+    # other languages
+    """
+    ministere ministerio ministero ministerium justice justicia politie polizei policia polícia gendarmerie federale
+    nationale nacional banque banco banca societe gmbh sarl sas bv nv spa srl ag kg oyj
+    """
+    # words a person's name does not hold ("Pathway to Hope", "Bank of America")
+    "of the for at by in to"
 )
 # A doctor's or dentist's credentials and a practice's legal form: the name before them is judged.
 CREDENTIALS = re.compile(
