@@ -22,6 +22,8 @@ Then measures, each in its own child process on a fresh instance folder (so peak
                 second process, registry/importer/stager.py). Time of import_file only (after the
                 interpreter and the registry are loaded); peak RSS (the child's VmHWM on Linux, else
                 ru_maxrss) includes the interpreter; the staging process's peak is printed apart.
+  import-no-persons  the same import with registry.rules.persons' check replaced by a stub that flags
+                nothing (registry.importer.run.unstated_person): import / this is what the check costs.
   raw           csv.reader -> sqlite3 executemany into one plain table with the CSV's columns, one transaction.
   sqlite-utils  `sqlite-utils insert DB clients FILE --csv` (the venv's CLI) as a subprocess; its wall time
                 includes the CLI's start-up, its peak RSS is RUSAGE_CHILDREN of a small child that only
@@ -83,6 +85,7 @@ COLUMNS = [
     "Searches",
 ]
 TARGET_ROWS_PER_S, TARGET_RAW_RATIO, TARGET_SQLITE_UTILS_SPEEDUP, TARGET_PEAK_MB = 65_000, 5.0, 3.0, 500.0
+TARGET_PERSONS_SHARE = 0.20  # issue 14: the person check costs at most 20% of an import's time
 ROWS_PER_CLIENT = 5
 
 
@@ -408,6 +411,15 @@ def child_import(out: Path, instance: Path) -> dict:
     }
 
 
+def child_import_without_persons(out: Path, instance: Path) -> dict:
+    """The import with registry.rules.persons' check replaced by a stub that flags nothing: what the
+    check costs is the difference (its target: at most 20% of the import's time)."""
+    from registry.importer import run
+
+    run.unstated_person = lambda name, reason: False  # type: ignore[assignment]
+    return child_import(out, instance)
+
+
 def child_raw(out: Path, instance: Path) -> dict:
     instance.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(instance / "raw.db")
@@ -490,7 +502,8 @@ def child_floor(out: Path, instance: Path) -> dict:
     }
 
 
-CHILDREN = {"import": child_import, "raw": child_raw, "sqlite-utils": child_sqlite_utils, "floor": child_floor}
+CHILDREN = {"import": child_import, "import-no-persons": child_import_without_persons, "raw": child_raw,
+            "sqlite-utils": child_sqlite_utils, "floor": child_floor}  # fmt: skip
 
 
 def measure(kind: str, out: Path, instance: Path) -> dict:
@@ -498,7 +511,7 @@ def measure(kind: str, out: Path, instance: Path) -> dict:
     if instance.exists():
         shutil.rmtree(instance)
     instance.mkdir(parents=True)
-    if kind in ("import", "floor"):
+    if kind in ("import", "import-no-persons", "floor"):
         env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
         subprocess.run([str(BIN / "registry"), "init"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     command = [sys.executable, __file__, "--child", kind, "--out", str(out), "--instance", str(instance)]
@@ -519,6 +532,7 @@ def summarise(rows: int, results: dict[str, dict]) -> dict:
         "import_over_raw": imp["elapsed_s"] / raw["elapsed_s"],
         "sqlite_utils_over_import": su["elapsed_s"] / imp["elapsed_s"],
         "import_over_floor": imp["elapsed_s"] / results["floor"]["elapsed_s"],
+        "import_over_import_without_persons": imp["elapsed_s"] / results["import-no-persons"]["elapsed_s"],
     }
     targets = [
         (
@@ -535,6 +549,11 @@ def summarise(rows: int, results: dict[str, dict]) -> dict:
             f"import >= {TARGET_SQLITE_UTILS_SPEEDUP:g}x faster than sqlite-utils",
             f"{ratios['sqlite_utils_over_import']:.2f}x",
             ratios["sqlite_utils_over_import"] >= TARGET_SQLITE_UTILS_SPEEDUP,
+        ),
+        (
+            f"the person check costs <= {TARGET_PERSONS_SHARE:.0%} of the import's time",
+            f"{ratios['import_over_import_without_persons'] - 1:+.1%}",
+            ratios["import_over_import_without_persons"] <= 1 + TARGET_PERSONS_SHARE,
         ),
         (
             f"import peak RSS < {TARGET_PEAK_MB:g} MB (with its staging process)",
@@ -557,6 +576,7 @@ def print_table(rows: int, shape: dict, results: dict[str, dict], summary: dict)
     print(f"\nimport / raw time:          {summary['ratios']['import_over_raw']:.2f}")
     print(f"sqlite-utils / import time: {summary['ratios']['sqlite_utils_over_import']:.2f}")
     print(f"import / floor time:        {summary['ratios']['import_over_floor']:.2f}")
+    print(f"import / without persons:   {summary['ratios']['import_over_import_without_persons']:.2f}")
     floor = results["floor"]
     print(
         "floor (SQLite alone, one transaction, the import's rows as tuples): "

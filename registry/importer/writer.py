@@ -245,7 +245,8 @@ class Writer:
         ids = self.ids
         number = ids["observations"]
         ids["observations"] = number + 1
-        self.observations.append((number, rel_id, f["metric"], low, high, f["unit"], f["period_start"],
+        # staging.STAGED["observations"]: a relationship's figure, so no organisation_id nor breach_id
+        self.observations.append((number, rel_id, None, None, f["metric"], low, high, f["unit"], f["period_start"],
                                   f["period_end"], source_id, f"row {row}"))  # fmt: skip
         self.pending += 1
         if self.pending >= BATCH:

@@ -55,6 +55,9 @@ ORGANISATION_WORDS = _word_set(
     financial media communications data demo test training team resources power energy electric life register engine
     airport airline airlines port transit railroad intercontinental tribe tribes home homes university college school
     schools usa us america american ai resort casino casinos garden gardens mobile stores store motors bancorp mutual
+    club clubs fitness gym wireless telecom cable broadband hotel hotels restaurant restaurants cafe market markets
+    mart supermarket shop shops outlet realty properties auto automotive credit loans finance brewing foods logistics
+    shipping express airways cinema theatre theater museum library sports arena stadium
     """
     # other languages
     """
@@ -71,6 +74,9 @@ CREDENTIALS = re.compile(
     re.IGNORECASE,
 )
 # Titles before a name, in the languages of the lists seen: "Dr.", "Frau", "Ing.", "Lic.", "Hj."
+# Folded words that may start what CREDENTIALS cuts off: a name holding one is judged in full.
+CREDENTIAL_WORDS = _word_set("md m d dds dmd dpm phd ph psyd psy facp facs do od")
+DIGIT = re.compile(r"\d")
 HONORIFIC = re.compile(
     r"^(?:(?:dr|dra|drs|mr|mrs|ms|mx|miss|prof|sir|dame|herr|frau|dott|ing|dipl|lic|av|hj|kh|sr|sra|srta|mme|mlle|m)"
     r"\b\.?(?:-ing\.)?\s*)+",
@@ -122,8 +128,11 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
 def looks_like_person(name: str) -> bool:
     """Whether `name`, or a part of it, looks like a private person's name."""
     text = " ".join(NICKNAME.sub(" ", str(name)).split())
-    if not text or any(ch.isdigit() for ch in text):
+    if not text or DIGIT.search(text):
         return False
+    folded = {_folded(w) for w in text.split()}
+    if folded & ORGANISATION_WORDS and not folded & CREDENTIAL_WORDS and not SEPARATORS.search(text):
+        return False  # most names of a large list ("Greenfield Police Department"): no pattern needed
     if _part_is_person(text):
         return True
     # A person named beside an organisation: "Eastmoreland Surgical Clinic, William Graham, DO". A
