@@ -23,7 +23,9 @@ Then measures, each in its own child process on a fresh instance folder (so peak
                 interpreter and the registry are loaded); peak RSS (the child's VmHWM on Linux, else
                 ru_maxrss) includes the interpreter; the staging process's peak is printed apart.
   import-no-persons  the same import with registry.rules.persons' check replaced by a stub that flags
-                nothing (registry.importer.run.unstated_person): import / this is what the check costs.
+                nothing (registry.importer.run.unstated_person): import / this is what the check costs
+                on a quiet machine; the import also times each call of the check (person_check_s), which
+                holds on a busy one, and the target (<= 20% of the import's time) is judged on that.
   raw           csv.reader -> sqlite3 executemany into one plain table with the CSV's columns, one transaction.
   sqlite-utils  `sqlite-utils insert DB clients FILE --csv` (the venv's CLI) as a subprocess; its wall time
                 includes the CLI's start-up, its peak RSS is RUSAGE_CHILDREN of a small child that only
@@ -384,6 +386,7 @@ def child_import(out: Path, instance: Path) -> dict:
     from registry.store.connection import connect
 
     settings = load_settings({**os.environ, "REGISTRY_INSTANCE": str(instance)})
+    persons = _time_person_check()
     before = peak_mb()
     start = time.perf_counter()
     result = service.import_file(settings, out / CSV_NAME, out / MAPPING_NAME)
@@ -406,9 +409,32 @@ def child_import(out: Path, instance: Path) -> dict:
         "rejected": report.rejected,
         "skipped": len(report.skipped),
         "summary": report.summary(),
+        "person_check_s": persons["seconds"],
+        "person_check_calls": persons["calls"],
+        "flagged": len(report.flagged),
         "reference": result.reference,
         "table_counts": counts,
     }
+
+
+def _time_person_check() -> dict:
+    """Time every call of the importer's person check (registry.rules.persons) inside the import:
+    on a shared machine this measures its cost better than two imports' difference."""
+    from registry.importer import run
+
+    spent = {"seconds": 0.0, "calls": 0}
+    check = run.unstated_person
+
+    def timed(name: str, reason: str | None) -> bool:
+        start = time.perf_counter()
+        try:
+            return check(name, reason)
+        finally:
+            spent["seconds"] += time.perf_counter() - start
+            spent["calls"] += 1
+
+    run.unstated_person = timed  # type: ignore[assignment]
+    return spent
 
 
 def child_import_without_persons(out: Path, instance: Path) -> dict:
@@ -552,8 +578,8 @@ def summarise(rows: int, results: dict[str, dict]) -> dict:
         ),
         (
             f"the person check costs <= {TARGET_PERSONS_SHARE:.0%} of the import's time",
-            f"{ratios['import_over_import_without_persons'] - 1:+.1%}",
-            ratios["import_over_import_without_persons"] <= 1 + TARGET_PERSONS_SHARE,
+            f"{imp['person_check_s'] / imp['elapsed_s']:.1%} (timed in the import)",
+            imp["person_check_s"] / imp["elapsed_s"] <= TARGET_PERSONS_SHARE,
         ),
         (
             f"import peak RSS < {TARGET_PEAK_MB:g} MB (with its staging process)",
@@ -577,6 +603,9 @@ def print_table(rows: int, shape: dict, results: dict[str, dict], summary: dict)
     print(f"sqlite-utils / import time: {summary['ratios']['sqlite_utils_over_import']:.2f}")
     print(f"import / floor time:        {summary['ratios']['import_over_floor']:.2f}")
     print(f"import / without persons:   {summary['ratios']['import_over_import_without_persons']:.2f}")
+    imp = results["import"]
+    print(f"person check, timed in the import: {imp['person_check_s']:.2f} s of {imp['elapsed_s']:.2f} s "
+          f"({imp['person_check_calls']:,} distinct clients, {imp['flagged']:,} rows flagged)")  # fmt: skip
     floor = results["floor"]
     print(
         "floor (SQLite alone, one transaction, the import's rows as tuples): "
