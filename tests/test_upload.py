@@ -57,6 +57,7 @@ def test_preview_then_submit_then_review(client, seeded, reviewer):
     page = text(preview)
     assert "5,152 rows read" in page
     assert "The preview stored nothing." in page
+    assert "Lynne Drake" in page  # a person's name among the agencies, listed with its row (test_persons.py)
     assert "Sylvania" in page or "18th Judicial District" in page  # the first rows as they would be stored
     assert (dump(seeded.intake_db), dump(seeded.registry_db)) == before
     submitted = run_mapping(client, location, "submit", FLOCK_MAPPING)
