@@ -217,11 +217,19 @@ def import_command(
     except (*USER_ERRORS, ReadError, MappingError, ValidationError) as e:
         raise click.ClickException(f"import refused, nothing stored: {e}") from e
     report = result.report
-    if report.errors or report.skipped:
+    if report.errors or report.skipped or report.flagged:
         _write_report(report, report_path)
     click.echo(report.summary())
     if report.skipped:
         click.echo(f"Skipped rows are listed in {report_path}")
+    for p in report.flagged:  # every one: a reviewer must state why each is an organisation, or reject
+        click.echo(f"row {p.row}, {p.column}: looks like a private person's name ({p.value!r})")
+    if report.flagged:
+        click.echo(
+            f"{len(report.flagged):,} row(s) name a client that looks like a private person: a reviewer approves "
+            "them only with a statement of why they are organisations (or the mapping gives one in "
+            "client.person_name_reason); --approve refuses them."
+        )
     if result.dry_run:
         click.echo("Dry run: nothing stored.")
     elif approve:

@@ -177,7 +177,13 @@ def test_kill_9_under_load_ten_times_loses_nothing_acknowledged(seeded, tmp_path
 
 def test_kill_9_during_publish_rebuild_leaves_the_old_or_the_new_database(seeded, tmp_path):
     result = registry(
-        seeded, "import", str(FLOCK), "--mapping", str(ROOT / "seed" / "mappings" / "flock-agencies.yml"), "--approve"
+        seeded,
+        "import",
+        str(FLOCK),
+        "--mapping",
+        str(ROOT / "seed" / "mappings" / "flock-agencies.yml"),
+        "--approve",
+        "--skip-invalid",  # "Lynne Drake", a person's name, is left out (tests/test_persons.py)
     )
     assert result.returncode == 0, result.stderr
     # Make intake.db differ from registry.db, as an operator's fix would, so old != new.

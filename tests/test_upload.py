@@ -57,6 +57,7 @@ def test_preview_then_submit_then_review(client, seeded, reviewer):
     page = text(preview)
     assert "5,152 rows read" in page
     assert "The preview stored nothing." in page
+    assert "Lynne Drake" in page  # a person's name among the agencies, listed with its row (test_persons.py)
     assert "Sylvania" in page or "18th Judicial District" in page  # the first rows as they would be stored
     assert (dump(seeded.intake_db), dump(seeded.registry_db)) == before
     submitted = run_mapping(client, location, "submit", FLOCK_MAPPING)
@@ -76,7 +77,12 @@ def test_preview_then_submit_then_review(client, seeded, reviewer):
     detail = text(client.get(f"/review/submissions/{submission_id}"))
     assert "18th Judicial District DA's Office- LA PD" in detail
     page = f"/review/submissions/{submission_id}"
+    # Flock's agencies include "Lynne Drake", a person's name: approved only with a statement (test_persons.py).
+    assert "Lynne Drake" in detail.split('id="persons"')[1]
     assert post_form(client, f"{page}/approve", {}, form_url=page).status_code == 303
+    assert query(seeded.registry_db, "select count(*) from relationships where vendor = 'Flock Safety'") == [(0,)]
+    statement = {"person_name_reason": "Flock Safety's portal lists this name as an agency account."}
+    assert post_form(client, f"{page}/approve", statement, form_url=page).status_code == 303
     assert query(seeded.registry_db, "select count(*) from relationships where vendor = 'Flock Safety'") == [(5151,)]
 
 

@@ -29,7 +29,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
 }
 CACHE_SIZE = 20_000  # distinct values remembered per column (a column of names starts again when full)
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
-CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level"}
+CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level", "person_name_reason"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
 SOURCE_FIELDS = {"url", "title", "publisher", "language", "published_date", "locator"}
 OBSERVATION_FIELDS = {"metric", "unit", "value", "low", "high", "period_start", "period_end"}

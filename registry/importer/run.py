@@ -31,6 +31,7 @@ from registry.rules.fields import (
 from registry.rules.government import derive_level
 from registry.rules.limits import longest
 from registry.rules.names import name_key
+from registry.rules.persons import looks_like_person, unstated_person
 from registry.rules.records import (
     FREE_TEXT,
     build_disclosure,
@@ -80,7 +81,8 @@ class ImportReport:
     matched_breaches: int = 0  # rows imported before (the same row of the same source): nothing added
     errors: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
-    # New organisations whose name looks like a person's (see NameCheck): a dry run lists them.
+    # New organisations whose name looks like a private person's with no person_name_reason
+    # (registry.rules.persons; clients of relationship rows, and see NameCheck): a dry run lists them.
     flagged: list[Problem] = field(default_factory=list)
     breach_rows: bool = False  # the mapping makes one breach per row
 
@@ -101,14 +103,14 @@ class ImportReport:
             f"{self.matched_organisations:,} matched to existing organisations, "
             f"{self.new_organisations:,} new organisations, {self.rejected:,} rejected, "
             f"{len(self.skipped):,} skipped"
-        )
+        ) + (f", {len(self.flagged):,} naming a client that looks like a private person" if self.flagged else "")
 
     def to_csv(self, stream: TextIO) -> None:
         """Write every error and skipped row as CSV (row, column, value, problem), with cells
         a spreadsheet would run as formulas neutralised."""
         writer = csv.writer(stream)
         writer.writerow(["row", "column", "value", "problem"])
-        for p in sorted(self.errors + self.skipped, key=lambda p: p.row):
+        for p in sorted(self.errors + self.skipped + self.flagged, key=lambda p: p.row):
             writer.writerow([p.row, neutralise(p.column), neutralise(p.value), neutralise(p.problem)])
 
     def write_csv(self, path: Path) -> None:
@@ -158,12 +160,17 @@ def run_import(
     first_ids: dict[str, int] | None = None,
     stage: Stager | None = None,
     name_check: NameCheck | None = None,
+    refuse_persons: bool = False,
 ) -> ImportReport:
     """Check and match every row, staging what it makes as rows of `submission_id` (nothing
-    without `stage`); on ImportFailed the caller throws the staged rows away."""
+    without `stage`); on ImportFailed the caller throws the staged rows away. A row whose new
+    client looks like a private person's name (registry.rules.persons) with no statement is
+    listed in `report.flagged`, or refused with `refuse_persons` (an import published at once);
+    `name_check` does the same for the other organisations it creates (vendors, breached ones)."""
     report = ImportReport(breach_rows=plan.breach is not None)
     import_store.tune_for_bulk(db)
     job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report, name_check)
+    job.refuse_persons = refuse_persons
     try:
         _read_rows(job, table, plan, report, skip_invalid, progress)
     finally:
@@ -269,6 +276,7 @@ class _Job:
         # a figure's (low, high) cells -> ((low, high) as numbers, errors)
         self.numbers: dict[Any, tuple[tuple[float | None, float | None], tuple[FieldError, ...]]] = {}
         self.breaches = BreachRows(self, plan.breach) if plan.breach is not None else None
+        self.refuse_persons = False
 
     def release(self) -> None:
         """Drop what was kept per distinct value (the job refers to itself through its caches:
@@ -371,12 +379,16 @@ class _Job:
         figures = [self._row_figure(spec, cells) for spec in self.plan.observations]
         if client.problems or texts or locator_errors or rel[1] or dates[1] or any(map(_errors_of, figures)):
             raise RowError(self._problems(number, client, (summary, notes, locator), rel, dates, figures, cells))
+        if client.person and self.refuse_persons and not self._known_before(client):
+            raise RowError([Problem(number, "client.name", client.name, PERSON_FLAG)])
         found = client.match  # the matching of an earlier row, if it still holds (see _client_id)
         if found is not None and found[2] == self.generation.get(client.key, 0):
             self.report.matched_organisations += found[1]
             client_id = found[0]
         else:
             client_id = self._client_id(client)
+        if client.person and self.writer.made_here(client_id):  # one already in the registry was reviewed
+            self.report.flagged.append(Problem(number, "client.name", client.name, PERSON_FLAG))
         if self.plan.identifier:
             self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
@@ -442,6 +454,7 @@ class _Job:
             fields.get("subdivision"),
             summary_errors,
         )
+        client.person = not problems and unstated_person(name, fields.get("person_name_reason"))
         return client
 
     def _client_id(self, client: _Client) -> int:
@@ -458,6 +471,11 @@ class _Job:
                                                 client.subdivision, "client", checked)  # fmt: skip
         client.match = (org_id, matched and not self.writer.made_here(org_id), self.generation.get(client.key, 0))
         return org_id
+
+    def _known_before(self, client: _Client) -> bool:
+        """Whether an organisation of the client's name key was in the registry before this import
+        (then a reviewer has seen it already)."""
+        return any(not self.writer.made_here(org_id) for org_id, _, _ in self.keys.get(client.key, ()))
 
     def _match_holds(self, client: _Client, found: tuple[int, bool, int]) -> bool:
         """Whether the client's earlier matching still holds although organisations of its name key
@@ -761,9 +779,13 @@ class _Job:
         if checked is None or checked_name is None:  # only a vendor defined in the mapping can get here
             raise ValidationError([*name_errors, *errors])
         record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
+        if record.get("person_name_reason") and not looks_like_person(checked_name):
+            record["person_name_reason"] = None  # a mapping's statement is for the names that need one
         if record.get("government_level") is None:  # checked with a stand-in name: the level the real one shows
             record["government_level"] = derive_level(checked_name, record["kind"])
-        if self.name_check is not None and (reason := self.name_check(record)):
+        # a relationship row's client is checked by registry.rules.persons already (see _row)
+        checked_here = role != "client" or self.breaches is not None
+        if checked_here and self.name_check is not None and (reason := self.name_check(record)):
             where = "breach.organisation" if role == "client" and self.breaches is not None else role
             self.report.flagged.append(Problem(self.current_row, f"{where}.name", checked_name, reason))
         org_id = self.writer.organisation(record, key)
@@ -821,7 +843,7 @@ class _Client:
     matched to or created as, with the generation of its name key then. Slots: there are about
     as many of these as clients in the file."""
 
-    __slots__ = ("country", "key", "match", "name", "problems", "subdivision", "summary_errors", "values")
+    __slots__ = ("country", "key", "match", "name", "person", "problems", "subdivision", "summary_errors", "values")
 
     def __init__(
         self,
@@ -836,8 +858,14 @@ class _Client:
         self.values, self.problems, self.name, self.key = values, problems, name, key
         self.country, self.subdivision, self.summary_errors = country, subdivision, summary_errors
         self.match: tuple[int, bool, int] | None = None
+        self.person = False  # its name looks like a private person's, with no statement (registry.rules.persons)
 
 
+PERSON_FLAG = (
+    "the client's name looks like a private person's: the registry never publishes people as organisations; if it "
+    "is an organisation's (a doctor's practice named after the doctor), say why in the mapping's "
+    "client.person_name_reason"
+)
 _errors_of = operator.itemgetter(1)  # of a figure, (figure, errors): in C, as it runs for every row
 
 

@@ -16,7 +16,8 @@ from registry.importer import budget as reading_budget
 from registry.importer import stager
 from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
 from registry.importer.readers import read_table
-from registry.importer.run import ImportReport, NameCheck, run_import
+from registry.importer.run import ImportFailed, ImportReport, NameCheck, run_import
+from registry.rules.persons import unstated_person
 from registry.services.approval import audit_import, publishing
 from registry.store import imports, staging
 from registry.store import submissions as submission_store
@@ -97,9 +98,11 @@ def import_file(
         except RecursionError as e:
             raise MappingError("the mapping is nested too deeply to be a mapping") from e
     reference = "S-" + secrets.token_hex(5).upper()
+    # Published at once, a new client named like a person is nobody's to review: its row is refused.
     options = {"skip_invalid": skip_invalid, "progress": progress, "file_name": file_name, "budget": budget,
                "separate": path.exists() and path.stat().st_size >= stager.SEPARATE_FROM,
-               "name_check": name_check}  # fmt: skip
+               "refuse_persons": approve and not dry_run,
+               "name_check": name_check or person_name_check}  # fmt: skip
     if dry_run:
         # On a snapshot of intake.db, thrown away afterwards: a long preview never takes
         # the write lock that contributors' submissions need.
@@ -136,6 +139,18 @@ def import_file(
     return ImportResult(report, reference, False)
 
 
+PERSON_NAME = (
+    "this new organisation's name looks like a private person's: the registry never publishes people as "
+    "organisations; if it is an organisation's (a doctor's practice named after the doctor), say why with "
+    "person_name_reason where the mapping names it (breach.organisation, breach.vendor, vendor)"
+)
+
+
+def person_name_check(record: dict[str, Any]) -> str | None:
+    """registry.rules.persons on an organisation the import creates (run.NameCheck)."""
+    return PERSON_NAME if unstated_person(record["name"], record.get("person_name_reason")) else None
+
+
 def _write(
     db: sqlite_utils.Database,
     intake_db: Path,
@@ -155,7 +170,11 @@ def _write(
         first_ids = payload["import"]["first_ids"]
         report = run_import(db, table, plan, vocabulary, status="pending", submission_id=submission_id,
                             skip_invalid=options["skip_invalid"] or plan.skip_invalid, progress=options["progress"],
-                            first_ids=first_ids, stage=rows, name_check=options["name_check"])  # fmt: skip
+                            first_ids=first_ids, stage=rows, name_check=options["name_check"],
+                            refuse_persons=options["refuse_persons"])  # fmt: skip
+        if options["refuse_persons"] and report.flagged:  # published at once: refused, each named with its row
+            report.errors.extend(report.flagged)
+            raise ImportFailed(report)
         rows.close()
         staging.move(db, path, first_ids["relationships"])
         return report

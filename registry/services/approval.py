@@ -11,6 +11,7 @@ import sqlite_utils
 
 from registry.config import Settings
 from registry.rules.fields import FieldError, ValidationError, Vocabulary
+from registry.rules.persons import person_name_warning, unstated_person
 from registry.rules.records import (
     build_breach,
     build_disclosure,
@@ -28,6 +29,8 @@ from registry.store import submissions as submission_store
 from registry.store import vocabulary as vocabulary_store
 from registry.store.connection import connect
 from registry.store.writers import transaction
+
+REVIEW_FIELD = "in 'Why the names that look like a person's are organisations'"
 
 
 class ReviewError(Exception):
@@ -106,24 +109,67 @@ def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], 
         imports.finish_removal(db, submission_id)
 
 
-def approve(settings: Settings, submission_id: int, user: dict[str, Any], note: str | None = None) -> None:
-    """Store the submission's records as approved and publish them, in one step."""
+def approve(
+    settings: Settings,
+    submission_id: int,
+    user: dict[str, Any],
+    note: str | None = None,
+    person_name_reason: str | None = None,
+) -> None:
+    """Store the submission's records as approved and publish them, in one step. A new
+    organisation whose name looks like a private person's needs `person_name_reason`, the
+    reviewer's statement of why it is an organisation (registry.rules.persons)."""
     scope: list[tuple[str, int]] = []
+    reason = (person_name_reason or "").strip() or None
     with publishing(settings, scope) as db:
         found = pending(db, submission_id)
         submission_store.set_submission_status(db, submission_id, "approved")
         submission_store.add_review(db, submission_id, user["id"], "approve", note)
         if found["kind"] == "import":
+            _state_import_persons(db, submission_id, reason)
             counts = imports.approve_import(db, submission_id)
             audit_import(db, submission_id, found["reference"], counts, user, f"approved import {found['reference']}")
             return
-        created = _store_payload(db, vocabulary_store.load_vocabulary(db), found["payload"])
+        created = _store_payload(db, vocabulary_store.load_vocabulary(db), _with_reason(found["payload"], reason))
         scope += [("submissions", submission_id), *created]  # publish only what this changed
         for table, row_id in created:
             reason = f"approved submission {found['reference']}"
             submission_store.audit(
                 db, table, row_id, "insert", user, None, submission_store.row(db, table, row_id), reason
             )
+
+
+def unstated_import_persons(db: sqlite_utils.Database, submission_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the organisations an import made whose name looks like a person's, with no statement."""
+    return [(i, name) for i, name, why in imports.organisation_names(db, submission_id) if unstated_person(name, why)]
+
+
+def _state_import_persons(db: sqlite_utils.Database, submission_id: int, reason: str | None) -> None:
+    """Record the reviewer's statement on an import's person-like names, or refuse without one."""
+    flagged = unstated_import_persons(db, submission_id)
+    if flagged and reason is None:
+        names = "; ".join(name for _, name in flagged[:10]) + (
+            f"; and {len(flagged) - 10} more" if len(flagged) > 10 else ""
+        )
+        raise ReviewError(
+            f"{len(flagged)} new organisation(s) look like a private person's name ({names}): the registry never "
+            f"publishes people as organisations. Say why they are organisations {REVIEW_FIELD}, or reject the import."
+        )
+    if flagged and reason is not None:
+        imports.state_person_name_reason(db, [org_id for org_id, _ in flagged], reason)
+
+
+def _with_reason(payload: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """The payload with the reviewer's statement on each new organisation that looks like a person's;
+    ReviewError when one has none."""
+    organisations = []
+    for org in payload.get("organisations", []):
+        if unstated_person(org["name"], org.get("person_name_reason")):
+            if reason is None:
+                raise ReviewError(person_name_warning(org["name"], REVIEW_FIELD + " below, or reject the submission"))
+            org = {**org, "person_name_reason": reason}
+        organisations.append(org)
+    return {**payload, "organisations": organisations}
 
 
 def audit_import(

@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from registry.config import Settings
+from registry.rules.persons import unstated_person
 from registry.services import traces
 from registry.services.publisher import build_fresh
 from registry.store import public
@@ -26,6 +27,7 @@ def check(settings: Settings) -> list[str]:
         problems += [f"registry.db: {p}" for p in integrity_problems(registry)]
         problems += schema_problems(registry)
         problems += unsourced_problems(registry)
+        problems += person_problems(registry)
         with rebuilt(settings) as fresh:
             # What a rebuild publishes is public: a private value equal to one is no leak.
             problems += traces.trace_problems(intake, registry, settings.registry_db, fresh)
@@ -69,6 +71,17 @@ def unsourced_problems(registry: sqlite_utils.Database) -> list[str]:
     """Published relationships and breaches without a citation."""
     found = [f"registry.db relationship {i} has no citation" for i in public.unsourced_relationship_ids(registry)]
     return found + [f"registry.db breach {i} has no citation" for i in public.unsourced_breach_ids(registry)]
+
+
+def person_problems(registry: sqlite_utils.Database) -> list[str]:
+    """Published organisations whose name looks like a private person's, with no statement of why
+    it is an organisation's (registry.rules.persons)."""
+    return [
+        f"registry.db organisation {org_id} '{name}' looks like a private person's name and has no "
+        "person_name_reason: state why it is an organisation, or withdraw it"
+        for org_id, name, reason in public.organisation_names(registry)
+        if unstated_person(name, reason)
+    ]
 
 
 def rebuild_problems(registry: sqlite_utils.Database, fresh: sqlite_utils.Database) -> list[str]:

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from registry.rules.government import GOVERNED_KINDS
 from registry.rules.names import near_matches
+from registry.rules.persons import unstated_person
 from registry.store import imports, lookups
 from registry.store import vocabulary as vocabulary_store
 
@@ -27,6 +28,9 @@ def describe_import(db: sqlite_utils.Database, submission: dict[str, Any]) -> di
         "duplicates": {name: found for name, found in duplicates.items() if found},
         "changes": [submission["payload"]["import"].get("summary", "")],
         "relationships": [],
+        "persons": [
+            name for _, name, why in imports.organisation_names(db, submission["id"]) if unstated_person(name, why)
+        ],
     }
 
 
@@ -97,8 +101,9 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
         }
         for o in new_orgs.values()
     ]
+    persons = [o["name"] for o in new_orgs.values() if unstated_person(o["name"], o.get("person_name_reason"))]
     return {"relationships": relationships, "changes": changes, "duplicates": duplicates, "payload": payload,
-            "organisations": organisations, "sources": list(new_sources.values()),
+            "organisations": organisations, "persons": persons, "sources": list(new_sources.values()),
             "disclosures": payload.get("disclosures", []), "corrections": payload.get("corrections", []),
             "breaches": breaches, "responses": responses, "figures": figures}  # fmt: skip
 

@@ -17,6 +17,7 @@ import sqlite_utils
 import yaml
 
 from registry.rules.fields import FieldError, ValidationError, Vocabulary
+from registry.rules.persons import person_name_warning, unstated_person
 from registry.rules.records import (
     BreachRecord,
     DisclosureRecord,
@@ -113,6 +114,11 @@ def read_seed(seed_dir: Path, vocabulary: Vocabulary) -> SeedData:
         observations,
     )
     problems.extend(_reference_problems(seed_dir, data, invalid))
+    problems.extend(
+        f"{seed_dir / 'organisations.yml'} ({org.slug}): person_name_reason: {person_name_warning(org.name)}"
+        for org in data.organisations
+        if unstated_person(org.name, org.person_name_reason)
+    )
     if problems:
         raise SeedError("\n".join(problems))
     return data

@@ -16,6 +16,7 @@ import sqlite_utils
 from registry.rules import limits
 from registry.rules.fields import FieldError, ValidationError, Vocabulary, character_problem, slugify
 from registry.rules.names import name_key
+from registry.rules.persons import person_name_warning, unstated_person
 from registry.rules.records import (
     build_breach,
     build_disclosure,
@@ -30,6 +31,7 @@ from registry.store import submissions as submission_store
 from registry.store.writers import transaction
 
 INVALID = "invalid"  # a valid slug standing for a reference already reported as wrong
+PERSON_CONFIRM = " Or tick 'Submit anyway' below to leave it to a reviewer."
 PRIVATE_FIELDS = ("submitter_name", "submitter_contact", "idempotency_key", "csrf_token")
 
 
@@ -42,6 +44,13 @@ class Draft:
         self.payload: dict[str, list[dict[str, Any]]] = {"organisations": [], "sources": []}
         self.slugs: set[str] = set()
         self.sources_data: dict[str, Any] = {}
+        self.person_confirmed = False  # the contributor saw the warning about a person's name and went on
+
+    def warn_person(self, record: Mapping[str, Any], field: str) -> None:
+        """Stop once at a new organisation whose name looks like a private person's
+        (registry.rules.persons): the contributor gives a reason, or ticks to leave it to a reviewer."""
+        if not self.person_confirmed and unstated_person(record["name"], record.get("person_name_reason")):
+            self.errors.append(FieldError(field, person_name_warning(record["name"]) + PERSON_CONFIRM))
 
     def check(self, build: Callable[[], Any], fields: Mapping[str, str], prefix: str = "") -> dict[str, Any] | None:
         """Run a record builder; return the record as a mapping, or file its errors under
@@ -86,6 +95,7 @@ class Draft:
         record = self.check(lambda: build_organisation(mapping, self.vocabulary), fields)
         if record is None:
             return INVALID
+        self.warn_person(record, f"{prefix}-name")
         self.payload["organisations"].append(record)
         return slug
 
@@ -121,7 +131,7 @@ def _describe_org(org: Mapping[str, Any]) -> str:
 
 
 def prepare_organisation(draft: Draft, data: Mapping[str, Any]) -> None:
-    keys = ("name", "kind", "sector", "country", "subdivision", "description", "government_level")
+    keys = ("name", "kind", "sector", "country", "subdivision", "description", "government_level", "person_name_reason")
     mapping = {k: data.get(k) for k in keys}
     mapping["subdivision"] = (mapping["subdivision"] or "").strip().upper() or None
     mapping["aliases"] = [line.strip() for line in (data.get("aliases") or "").splitlines() if line.strip()]
@@ -134,6 +144,7 @@ def prepare_organisation(draft: Draft, data: Mapping[str, Any]) -> None:
         )
     record = draft.check(lambda: build_organisation(mapping, draft.vocabulary), {"aliases": "aliases"})
     if record is not None:
+        draft.warn_person(record, "name")
         draft.payload["organisations"].append(record)
 
 
@@ -347,6 +358,7 @@ PREPARERS: dict[str, Callable[[Draft, Mapping[str, Any]], None]] = {
 def prepare(db: sqlite_utils.Database, vocabulary: Vocabulary, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate form data against the rules and the database; return the payload."""
     draft = Draft(db, vocabulary)
+    draft.person_confirmed = bool(data.get("person_name_confirmed"))
     PREPARERS[kind](draft, data)
     draft.errors += submitter_errors(data)
     return draft.result(data)

@@ -310,6 +310,21 @@ def new_organisations(db: sqlite_utils.Database, submission_id: int, limit: int 
     )
 
 
+def organisation_names(db: sqlite_utils.Database, submission_id: int) -> Iterator[tuple[int, str, str | None]]:
+    """(id, name, person_name_reason) of every organisation an import made."""
+    sql = "SELECT id, name, person_name_reason FROM organisations WHERE submission_id = ? ORDER BY id"
+    for row in db.execute(sql, [submission_id]):
+        yield row[0], row[1], row[2]
+
+
+def state_person_name_reason(db: sqlite_utils.Database, ids: list[int], reason: str) -> None:
+    """Record a reviewer's statement of why these names, which look like people's, are organisations'."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        db.execute(f"UPDATE organisations SET person_name_reason = ? WHERE id IN ({marks})", [reason, *chunk])
+
+
 def tune_for_bulk(db: sqlite_utils.Database) -> None:
     """A larger page cache for the import's connection: index updates stay in memory."""
     db.execute("PRAGMA cache_size = -24576")  # 24 MB: the move mostly appends to its indexes

@@ -183,6 +183,11 @@ def unsourced_breach_ids(registry: sqlite_utils.Database) -> list[int]:
     return [r[0] for r in rows]
 
 
+def organisation_names(registry: sqlite_utils.Database) -> list[tuple[int, str, str | None]]:
+    """(id, name, person_name_reason) of every published organisation."""
+    return [(r[0], r[1], r[2]) for r in registry.execute("SELECT id, name, person_name_reason FROM organisations")]
+
+
 def column_types(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
     """(column, declared type) of a public table, in order."""
     return [(r[1], r[2].upper()) for r in db.execute(f"PRAGMA table_info([{table}])")]

@@ -23,6 +23,12 @@ class LogoutForm(FlaskForm):
 
 class ApproveForm(FlaskForm):
     note = TextAreaField("Note (private)", [Optional(), at_most("reviews", "note")])
+    person_name_reason = TextAreaField(
+        "Why the names that look like a person's are organisations (published)",
+        [Optional(), at_most("organisations", "person_name_reason")],
+        description="Needed only when the page lists names that look like a person's, e.g. 'Doctors' own "
+        "practices, listed under the doctor's name.' The registry never publishes people as organisations.",
+    )
 
 
 class RejectForm(FlaskForm):

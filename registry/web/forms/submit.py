@@ -40,6 +40,14 @@ def at_most(table: str, column: str) -> Length:
     return limit(longest(table, column))
 
 
+def person_confirmed_field() -> BooleanField:
+    """The box a contributor ticks after the warning about a person's name (registry.rules.persons)."""
+    return BooleanField(
+        "Submit anyway: the name looks like a person's, a reviewer will decide",
+        description="Tick only after the form warned you about a name.",
+    )
+
+
 class SubmitterForm(FlaskForm):
     """Fields every submission has: who sent it (private) and a key against double posts."""
 
@@ -165,6 +173,13 @@ class OrganisationForm(SubmitterForm):
         [Optional(), at_most("organisations", "description")],
         description="One line on what it is.",
     )
+    person_name_reason = TextAreaField(
+        "Why this is an organisation (if its name is a person's)",
+        [Optional(), at_most("organisations", "person_name_reason")],
+        description="Only when the name is also a person's, e.g. 'A doctor's own practice, listed under the "
+        "doctor's name.' The registry never publishes people as organisations. Published.",
+    )
+    person_name_confirmed = person_confirmed_field()
 
 
 class SourceForm(SubmitterForm):
@@ -250,6 +265,7 @@ class RelationshipForm(SubmitterForm):
         "Notes", [Optional(), at_most("relationships", "notes")], description="What the sources do not say."
     )
     source = FormField(SourceRefForm, label="Source")
+    person_name_confirmed = person_confirmed_field()
     locator = StringField(
         "Where in the source",
         [DataRequired("Say where in the source: page, paragraph or row."), at_most("citations", "locator")],

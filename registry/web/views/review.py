@@ -108,7 +108,8 @@ def approve(submission_id: int) -> Response:
         flash("The form expired: approve again.")
         return redirect(url_for("review.submission", submission_id=submission_id), 303)
     try:
-        approval.approve(current_app.config["SETTINGS"], submission_id, g.user, form.note.data or None)
+        approval.approve(current_app.config["SETTINGS"], submission_id, g.user, form.note.data or None,
+                         form.person_name_reason.data or None)  # fmt: skip
     except (approval.ReviewError, ValidationError) as e:
         flash(f"Not approved: {e}")
         return redirect(url_for("review.submission", submission_id=submission_id), 303)

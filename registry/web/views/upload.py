@@ -219,7 +219,7 @@ def job(job_id: str) -> Any:
         return redirect(url_for("submit.submitted", reference=job.result.reference), 303)
     meta = upload_meta(job.upload)
     report = job.report
-    problems = (report.errors + report.skipped)[:PROBLEMS_SHOWN] if report else []
+    problems = (report.errors + report.skipped + report.flagged)[:PROBLEMS_SHOWN] if report else []
     form = MappingForm(data={"mapping": meta["mapping"]})
     return render_template("import_job.html", job=job, meta=meta, report=report, problems=problems, form=form)
 
