@@ -276,6 +276,8 @@ def test_a_bad_row_is_named_with_its_column_and_nothing_is_stored(seeded, tmp_pa
         (("  description: {value: A breach.}\n", ""), "breach.description: required"),
         (("{column: When,", "{column: Date,"), "no column 'Date'"),
         (("  affected_unit:", "  match: [colour]\n  affected_unit:"), "breach.match: a list of fields"),
+        (("  affected_unit:", "  data_kinds: {column: Type, find: {'(a)\\1': names}}\n  affected_unit:"), "RE2"),
+        (('split: ",", ', 'split: ",", find: {x: theft}, '), "use one or the other"),
     ],
 )
 def test_a_breach_mapping_the_importer_cannot_read_is_refused(seeded, tmp_path, change, message):

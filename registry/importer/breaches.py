@@ -62,13 +62,28 @@ class BreachRows:
 
     def row(self, number: int, cells: dict[str, str]) -> None:
         """Check, match and stage the breach of one row (RowError when it cannot be stored)."""
-        from registry.importer.run import RowError  # run imports this module
-
         job, report = self.job, self.job.report
         locator = job.locator_of(number, cells)
         if locator in self.known:
             report.matched_breaches += 1
             return
+        client, vendor, itself, record, figures = self._check(number, cells, locator)
+        if itself is not None:
+            report.skipped.append(self._problem(number, "vendor.name", itself, SELF_VENDOR))
+        job.current_row = number
+        organisation_id = job._client_id(client)
+        if self.plan.match and (known := self._matching(organisation_id, record)) is not None:
+            job.writer.breach_citation(known, job.file_source_id, locator)  # this source says so too
+            report.matched_breaches += 1
+            return
+        self._stage(number, locator, client, organisation_id, vendor, record, figures)
+
+    def _check(self, number: int, cells: dict[str, str], locator: str) -> tuple[Any, ...]:
+        """(client, vendor fields, the vendor's name if it is the organisation itself, the breach
+        record, figures) of a row, checked by the shared rules; RowError naming every problem."""
+        from registry.importer.run import RowError  # run imports this module
+
+        job = self.job
         key = tuple([g(cells) for g in job.client_getters])
         client = job.clients.get(key) or job._client(key)
         problems = [self._problem(number, f"organisation.{f}", v, m) for f, v, m in client.problems]
@@ -95,14 +110,13 @@ class BreachRows:
             record = None
         if problems or record is None:
             raise RowError(problems)
-        if itself is not None:
-            report.skipped.append(self._problem(number, "vendor.name", itself, SELF_VENDOR))
-        job.current_row = number
-        organisation_id = job._client_id(client)
-        if self.plan.match and (known := self._matching(organisation_id, record)) is not None:
-            job.writer.breach_citation(known, job.file_source_id, locator)  # this source says so too
-            report.matched_breaches += 1
-            return
+        return client, vendor, itself, record, figures
+
+    def _stage(self, number: int, locator: str, client: Any, organisation_id: int, vendor: dict[str, Any] | None,
+               record: Any, figures: list[tuple[Any, Any]]) -> None:  # fmt: skip
+        """Stage a new breach of a row that passed every check, with the vendor relationship it
+        reveals, its lists, citation and figures."""
+        job = self.job
         vendor_id = relationship_id = None
         if vendor is not None:
             vendor_id = self._vendor_id(vendor)
@@ -122,8 +136,8 @@ class BreachRows:
         for figure, _ in figures:
             if figure is not None:
                 writer.breach_figure(breach_id, figure, number, source)
-        report.rows_stored += 1
-        report.breaches_stored += 1
+        job.report.rows_stored += 1
+        job.report.breaches_stored += 1
 
     def _matching(self, organisation_id: int, record: Any) -> int | None:
         """The approved breach of the organisation with the same values of the mapping's `match`

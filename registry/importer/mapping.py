@@ -10,12 +10,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re2
 import yaml
 
 from registry.rules.records import IDENTIFIER_SCHEMES
+
+if TYPE_CHECKING:
+    from registry.importer.breach_mapping import BreachPlan
 
 Cells = Mapping[str, str]
 Getter = Callable[[Cells], Any]
@@ -65,7 +68,7 @@ class Plan:
     sources: list[dict[str, Getter]] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
     skip_invalid: bool = False
-    breach: Any = None  # a BreachPlan (registry.importer.breach_mapping): one breach per row
+    breach: BreachPlan | None = None  # one breach per row (registry.importer.breach_mapping)
     locator_row_only: bool = False  # the locator names no column, only {row}
     row_locator: Callable[[int], str] | None = None  # such a locator from the row number, when a template
 

@@ -142,8 +142,10 @@ def create_staging(path: Path) -> None:
 
 def connect_staging(path: Path) -> sqlite3.Connection:
     """Open a staging database made by create_staging, in one transaction with no journal and no
-    sync (it is thrown away if anything fails)."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    sync (it is thrown away if anything fails). Never creates it: a staging process that starts
+    after its importer was killed and the file was cleaned up would otherwise make an empty one
+    again, left behind (seen in test_import_concurrency under load)."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", isolation_level=None, uri=True)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -8192")  # small: its memory adds to the importer's
