@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from registry.rules.names import name_key
 from registry.config import Settings
+from registry.rules.names import name_key
 from tests.conftest import invoke
 
 NOW = "2026-01-05T10:00:00Z"

@@ -17,7 +17,8 @@ from registry.rules.dates import partial_date
 DATABASE = "registry"
 
 BREACH = """
-    SELECT b.*, r.vendor AS relationship_vendor, r.client AS relationship_client, r.arrangement AS relationship_arrangement
+    SELECT b.*, r.vendor AS relationship_vendor, r.client AS relationship_client,
+           r.arrangement AS relationship_arrangement
     FROM breaches b LEFT JOIN relationships r ON r.id = b.relationship_id WHERE b.id = :id
 """
 # The vocabularies' descriptions beside each label: the page says what "Theft" or "Client list" covers.

@@ -1,7 +1,7 @@
 """What a feed of new relationships or breaches is about, for its title: the names behind
 the canned queries new_relationships' and new_breaches' parameters (vendor, country,
-organisation, disclosure), read from registry.db. Used by Datasette's plugins atom_feed.py (the feed's <title>) and feeds.py
-(the pages' <link rel="alternate">)."""
+organisation, disclosure), read from registry.db. Used by Datasette's plugins atom_feed.py
+(the feed's <title>) and feeds.py (the pages' <link rel="alternate">)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def feed_title(conn: sqlite3.Connection, params: Mapping[str, str]) -> str:
 
 
 def breach_feed_title(conn: sqlite3.Connection, params: Mapping[str, str]) -> str:
-    """Name every filter given: "New breaches: of Amazon, as breached organisation or vendor, in United States — Exposure registry"."""
+    """Name every filter given: "New breaches: of Amazon, as breached organisation or vendor, in
+    United States — Exposure registry"."""
     given = {k: (params.get(k) or "").strip() for k in PARAMETERS}
     pieces = []
     if given["organisation"]:
