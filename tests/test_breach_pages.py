@@ -109,8 +109,8 @@ async def test_search_finds_breaches_by_organisation_vendor_and_words(ds):
     ):
         response = await ds.client.get(f"/registry/breaches.json?_search={words}&_shape=array")
         assert {r["title"] for r in response.json()} == expected, words
-    page = await ds.client.get("/registry/breaches?_search=merkle")
-    assert page.status_code == 200 and "Merkle Direct Marketing" in page_text(page)
+    answer = await ds.client.get("/registry/breaches?_search=merkle")
+    assert answer.status_code == 200 and "Merkle Direct Marketing" in page_text(answer)
 
 
 async def test_the_table_page_reads_as_the_relationships_table(ds, breaches):
