@@ -449,7 +449,7 @@ async def cubes_built() -> None:
 
     plugins = {p.__name__: p for p in pm.get_plugins() if getattr(p, "__name__", "").endswith(".py")}
     facets, csv = plugins["counted_facets.py"], plugins["csv_stream.py"]
-    while facets.BUILDING or facets.BUILDING_CODES or csv.SCANNING:
+    while facets.BUILDING or facets.BUILDING_CODES or facets.BUILDING_ARRAYS or csv.SCANNING:
         await asyncio.sleep(0.1)
 
 

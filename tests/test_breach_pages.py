@@ -10,9 +10,11 @@ list, written into a seeded instance's intake.db and published with `registry pu
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -22,6 +24,7 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from datasette.plugins import pm
 from tests.breaches import Breaches, add_breaches
 from tests.conftest import invoke, query, serving
 from tests.site import DESKTOP, PHONE, Requests, axe_violations, sideways_overflow
@@ -342,3 +345,46 @@ def test_breach_pages_in_chromium(breaches, browser: Browser, page: Page, js_err
         finally:
             context.close()
     assert js_errors.found == []
+
+
+def expected_counts(path: Path, column: str, keep) -> dict:
+    """Each value of a JSON-array or plain column counted over the breaches `keep` accepts, in Python."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    counted: dict = {}
+    for row in conn.execute("SELECT * FROM breaches"):
+        if keep(row):
+            values = json.loads(row[column]) if column in ("breach_types", "data_kinds", "media") else [row[column]]
+            for value in values:
+                if value is not None:
+                    counted[value] = counted.get(value, 0) + 1
+    conn.close()
+    return counted
+
+
+async def test_array_facets_count_the_same_from_the_cube_and_from_sql(breaches):
+    """counted_facets.py's array cube and its json_each query give what counting the rows gives, for
+    the unfiltered table, a column facet value, an array value, and a search."""
+    path = breaches.settings.registry_db
+    contains = lambda column, value: lambda row: value in json.loads(row[column])  # noqa: E731
+    cases = [
+        ("", lambda row: True),
+        ("organisation_sector=Health", lambda row: row["organisation_sector"] == "Health"),
+        ("breach_types__arraycontains=Theft", contains("breach_types", "Theft")),
+        ("data_kinds__arraycontains=Names&organisation_sector=Health", contains("data_kinds", "Names")),
+        ("_search=merkle", lambda row: row["vendor"] == "Merkle Direct Marketing"),
+    ]
+    datasette = ours(path)
+    plugin = next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == "counted_facets.py")
+    plugin.ARRAY_CUBES.clear()
+    for built in (False, True):  # before the cube is built (SQL), then from it
+        if built:
+            await datasette.invoke_startup()
+            while plugin.BUILDING_ARRAYS:
+                await asyncio.sleep(0.05)
+            assert plugin.ARRAY_CUBES, "the array cube was not built"
+        for query_string, keep in cases:
+            data = (await datasette.client.get(f"/registry/breaches.json?_facet_size=max&{query_string}")).json()
+            assert not data.get("facets_timed_out"), query_string
+            for column in ("breach_types", "data_kinds", "media", "organisation_sector", "start_year", "vendor"):
+                assert facet(data, column) == expected_counts(path, column, keep), (built, query_string, column)
