@@ -43,6 +43,7 @@ import threading
 from array import array
 from collections import Counter, OrderedDict
 from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from datasette.database import QueryInterrupted
@@ -339,7 +340,50 @@ def one_pass_sql(sql: str, columns: list[str]) -> str:
     return f"WITH matched AS MATERIALIZED (SELECT {cols} FROM ({sql})) {counts}"
 
 
-class CountedColumnFacet(ColumnFacet):
+class TableFacets:
+    """What both our facet classes read from the request and the table's metadata."""
+
+    request: Any
+    metadata: Any
+
+    if TYPE_CHECKING:  # Datasette's Facet gives it; declared here for mypy only
+
+        def get_querystring_pairs(self) -> list[tuple[str, str]]: ...
+
+    def data_version(self, path: str) -> int:
+        return data_version(path)
+
+    def metadata_columns(self) -> list[str]:
+        """The table's facet columns from metadata: what its cube counts by."""
+        facets = (self.metadata or {}).get("facets") or []
+        return [f for f in facets if isinstance(f, str)]
+
+    def array_filters(self) -> tuple[list[tuple[str, tuple]], tuple[str, str] | None] | None:
+        """The request's filters as (column facet filters, one array value or None) when all are
+        equalities or lists on column facets and at most one `array__arraycontains=` on an array
+        facet, else None."""
+        filters: list[tuple[str, tuple]] = []
+        contains = None
+        faceted, arrays = set(self.metadata_columns()), set(array_columns(self.metadata))
+        for key, value in self.get_querystring_pairs():
+            if key.startswith("_"):
+                if key not in NEUTRAL_ARGS:
+                    return None
+                continue
+            if key.endswith("__arraycontains") and key.removesuffix("__arraycontains") in arrays:
+                if contains is not None:
+                    return None
+                contains = (key.removesuffix("__arraycontains"), value)
+                continue
+            column = key.removesuffix("__exact").removesuffix("__in")
+            values = in_values(value) if key.endswith("__in") else (value,)
+            if column not in faceted or "__" in column or values is None:
+                return None
+            filters.append((column, values))
+        return filters, contains
+
+
+class CountedColumnFacet(TableFacets, ColumnFacet):
     async def facet_results(self):
         configs = self.get_configs()
         columns = list(dict.fromkeys(c["config"].get("column") or c["config"]["simple"] for c in configs))
@@ -386,7 +430,7 @@ class CountedColumnFacet(ColumnFacet):
             cube = array_cube_for(db.path, self.table, faceted, arrays, self.data_version(db.path))
             if cube:
                 for column in columns:
-                    found = await asyncio.to_thread(cube.counts, column, *parsed)
+                    found = await asyncio.to_thread(cube.counts, column, parsed[0], parsed[1])
                     if found is not None:
                         counted[column] = sorted(found, key=lambda vc: (-vc[1], vc[0]))
         if filters is not None and db.path and faceted:
@@ -447,14 +491,6 @@ class CountedColumnFacet(ColumnFacet):
         rows = await db.execute("SELECT name, upper(type), pk FROM pragma_table_info(?) WHERE pk > 0", [self.table])
         return [tuple(r) for r in rows.rows] == [(pk, "INTEGER", 1)]
 
-    def data_version(self, path: str) -> int:
-        return data_version(path)
-
-    def metadata_columns(self) -> list[str]:
-        """The table's facet columns from metadata: what its cube counts by."""
-        facets = (self.metadata or {}).get("facets") or []
-        return [f for f in facets if isinstance(f, str)]
-
     def facet_filters(self, searched: bool = False) -> list[tuple[str, tuple]] | None:
         """The request's filters as (column, values) pairs when all are equalities (`column=`, `column__exact=`)
         or lists (`column__in=`) on facet columns, else None (`searched`: besides one `_search`,
@@ -472,30 +508,6 @@ class CountedColumnFacet(ColumnFacet):
                 return None
             filters.append((column, values))
         return filters
-
-    def array_filters(self) -> tuple[list[tuple[str, tuple]], tuple[str, str] | None] | None:
-        """The request's filters as (column facet filters, one array value or None) when all are
-        equalities or lists on column facets and at most one `array__arraycontains=` on an array
-        facet, else None."""
-        filters: list[tuple[str, tuple]] = []
-        contains = None
-        faceted, arrays = set(self.metadata_columns()), set(array_columns(self.metadata))
-        for key, value in self.get_querystring_pairs():
-            if key.startswith("_"):
-                if key not in NEUTRAL_ARGS:
-                    return None
-                continue
-            if key.endswith("__arraycontains") and key.removesuffix("__arraycontains") in arrays:
-                if contains is not None:
-                    return None
-                contains = (key.removesuffix("__arraycontains"), value)
-                continue
-            column = key.removesuffix("__exact").removesuffix("__in")
-            values = in_values(value) if key.endswith("__in") else (value,)
-            if column not in faceted or "__" in column or values is None:
-                return None
-            filters.append((column, values))
-        return filters, contains
 
     async def count(self, columns: list[str], time_limit: int, limit: int | None = None) -> dict[str, list[tuple]]:
         if len(columns) == 1:  # Datasette's own facet query
@@ -633,14 +645,9 @@ def array_columns(metadata) -> tuple[str, ...]:
     return tuple(f["array"] for f in facets if isinstance(f, dict) and isinstance(f.get("array"), str))
 
 
-class CountedArrayFacet(ArrayFacet):
+class CountedArrayFacet(TableFacets, ArrayFacet):
     """Datasette's array facet, counted from the array cube or with one pass of json_each
     (see the module's docstring); the same results."""
-
-    unfiltered = CountedColumnFacet.unfiltered
-    array_filters = CountedColumnFacet.array_filters
-    metadata_columns = CountedColumnFacet.metadata_columns
-    data_version = CountedColumnFacet.data_version
 
     async def facet_results(self):
         results, timed_out = [], []
@@ -660,7 +667,7 @@ class CountedArrayFacet(ArrayFacet):
         parsed = self.array_filters() if column in arrays and db.path else None
         if parsed is not None and not any(k.startswith("_search") for k in self.request.args):
             cube = array_cube_for(db.path, self.table, faceted, arrays, self.data_version(db.path))
-            found = await asyncio.to_thread(cube.counts, column, *parsed) if cube else None
+            found = await asyncio.to_thread(cube.counts, column, parsed[0], parsed[1]) if cube else None
             if found is not None:
                 return sorted(found, key=lambda vc: (-vc[1], str(vc[0])))
         col = escape_sqlite(column)
