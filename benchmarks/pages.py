@@ -107,7 +107,7 @@ def insert(conn: sqlite3.Connection, table: str, rows) -> None:
     conn.executemany(sql, (tuple(r.values()) for r in itertools.chain([first], rows)))
 
 
-def build(path: Path, n: int, seed: int) -> dict:
+def build(path: Path, n: int, seed: int, breaches: int = 0) -> dict:
     """Fill registry.db; return what the measurements need (ids and filter values)."""
     import sqlite_utils  # here and below, not at the top: the stock child may run under a Datasette-only venv
     import yaml
@@ -212,11 +212,73 @@ def build(path: Path, n: int, seed: int) -> dict:
     )
     conn.execute("UPDATE disclosures SET published_count = "
                  "(SELECT count(*) FROM relationships r WHERE r.disclosure_id = disclosures.id)")  # fmt: skip
+    add_breaches(conn, rng, breaches, vocab, orgs, names)
     conn.execute("COMMIT")
     enable_search(sqlite_utils.Database(conn))
     conn.execute("ANALYZE")
     conn.close()
     return describe(path)
+
+
+def add_breaches(conn: sqlite3.Connection, rng: random.Random, n: int, vocab: dict, orgs: list, names: dict) -> None:
+    """`n` breaches of the shape of the HHS breach portal's: one organisation each (a few
+    organisations breached many times), a vendor (business associate) for one in four, one
+    or two types (theft and hacking the commonest), one to four kinds of data, one or two
+    media, dates over fifteen years, the affected as a range of people; the link tables
+    and one citation each, as `registry publish` writes them."""
+    vocabulary = {v: {t["code"]: t["label"] for t in vocab[v]} for v in ("breach_types", "data_kinds", "breach_media")}
+    insert(conn, "breach_types", vocab["breach_types"])
+    insert(conn, "data_kinds", vocab["data_kinds"])
+    insert(conn, "breach_media", vocab["breach_media"])
+    codes = {v: list(labels) for v, labels in vocabulary.items()}
+    weights = {v: cum_zipf(len(c), 1.1) for v, c in codes.items()}
+    org_cw = cum_zipf(len(orgs) - N_VENDORS, 0.8)
+    vendor_cw = cum_zipf(N_VENDORS, 1.2)
+    sectors = {s["code"]: s["label"] for s in vocab["sectors"]}
+
+    def pick(vocabulary: str, most: int) -> list[str]:
+        chosen = {
+            rng.choices(codes[vocabulary], cum_weights=weights[vocabulary])[0] for _ in range(rng.randint(1, most))
+        }
+        return sorted(chosen)
+
+    rows, links = [], {"breaches_breach_types": [], "breaches_data_kinds": [], "breaches_breach_media": []}
+    for i in range(1, n + 1):
+        org = orgs[N_VENDORS + rng.choices(range(len(orgs) - N_VENDORS), cum_weights=org_cw)[0]]
+        vendor = orgs[rng.choices(range(N_VENDORS), cum_weights=vendor_cw)[0]] if rng.random() < 0.25 else None
+        types, kinds, media = pick("breach_types", 2), pick("data_kinds", 4), pick("breach_media", 2)
+        year = rng.randint(2010, 2024)
+        start = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if rng.random() < 0.8 else f"{year}"
+        low = rng.choice([500, 1000, 2500, 10_000, 50_000, 250_000])
+        country = names.get(org["country"]) or ("International" if org["kind"] == "international-body" else None)
+        rows.append((i, f"breach-{i}", f"{org['name']}: breach {i}", org["name"], sectors[org["sector"]], country,
+                     vendor and vendor["name"],
+                     json.dumps([vocabulary["breach_types"][c] for c in types]),
+                     json.dumps(sorted(vocabulary["data_kinds"][c] for c in kinds)),
+                     json.dumps(sorted(vocabulary["breach_media"][c] for c in media)),
+                     start, "day" if len(start) == 10 else "year", year, f"{year + 1}-03", f"{year + 1}-06",
+                     low, low * rng.choice([1, 1, 2]), "people", 1, 0, int("health" in kinds),
+                     f"A breach of {org['name']}'s data.", f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00Z", 1, 0,
+                     org["id"], vendor and vendor["id"], None, org["sector"], org["country"], org["kind"]))  # fmt: skip
+        links["breaches_breach_types"] += [(i, c) for c in types]
+        links["breaches_data_kinds"] += [(i, c) for c in kinds]
+        links["breaches_breach_media"] += [(i, c) for c in media]
+    marks = ", ".join("?" * len(BREACH_COLUMNS))
+    conn.executemany(f"INSERT INTO breaches ({', '.join(BREACH_COLUMNS)}) VALUES ({marks})", rows)
+    for table, pairs in links.items():
+        conn.executemany(f"INSERT INTO {table} VALUES (?, ?)", pairs)
+    conn.executemany(
+        "INSERT INTO breach_citations (id, breach_id, source_id, locator) VALUES (?, ?, ?, ?)",
+        ((i, i, rng.randint(1, N_SOURCES), f"row {i}") for i in range(1, n + 1)),
+    )
+
+
+BREACH_COLUMNS = ("id", "slug", "title", "organisation", "organisation_sector", "organisation_country", "vendor",
+                  "breach_types", "data_kinds", "media", "start_date", "start_precision", "start_year",
+                  "discovered_date", "notified_date", "affected_low", "affected_high", "affected_unit", "verified",
+                  "disputed", "sensitive", "description", "published_at", "citation_count", "response_count",
+                  "organisation_id", "vendor_id", "relationship_id", "organisation_sector_code",
+                  "organisation_country_code", "organisation_kind")  # fmt: skip
 
 
 def refresh(path: Path) -> dict:
@@ -240,9 +302,12 @@ def describe(path: Path) -> dict:
     ).fetchone()[0]
     client_id = conn.execute("SELECT client_id FROM relationships WHERE id = 1").fetchone()[0]
     rows = conn.execute("SELECT max(id) FROM relationships").fetchone()[0]
+    breaches = conn.execute("SELECT max(id) FROM breaches").fetchone()[0] or 0
+    breached = conn.execute("SELECT organisation_id FROM breaches ORDER BY id LIMIT 1").fetchone()
     conn.close()
     return {"vendor": VENDORS[0], "vendor_id": 1, "country": top_country, "client_id": client_id, "rows": rows,
-            "relationship_id": rows // 2}  # fmt: skip
+            "relationship_id": rows // 2, "breaches": breaches, "breach_id": breaches // 2,
+            "breached_id": breached[0] if breached else None}  # fmt: skip
 
 
 def pages(info: dict) -> dict[str, str]:
@@ -267,11 +332,30 @@ def pages(info: dict) -> dict[str, str]:
         "about": "/about",
         "downloads": "/downloads",
         "feed, one country": f"/registry/new_relationships.atom?country={info['country'].replace(' ', '+')}",
+        **(breach_pages(info) if info.get("breaches") else {}),
+    }
+
+
+BREACHES = "/registry/breaches"
+
+
+def breach_pages(info: dict) -> dict[str, str]:
+    """The breaches table (its 7 facets, 3 of them JSON arrays), filtered and searched, and a breach's page
+    (issue 14)."""
+    return {
+        "breaches HTML": BREACHES,
+        "breaches JSON": f"{BREACHES}.json",
+        "breaches sector+year": f"{BREACHES}?organisation_sector=Health&start_year=2019",
+        "breaches type Theft": f"{BREACHES}?breach_types__arraycontains=Theft",
+        "breaches search": f"{BREACHES}?_search=hospital",
+        "breach page": f"{BREACHES}/{info['breach_id']}",
+        "breached organisation page": f"/registry/organisations/{info['breached_id']}",
+        "breach feed": "/registry/new_breaches.atom?country=United+States",
     }
 
 
 OURS_ONLY = {"front door", "relationship page", "disclosure page", "organisations search", "overview", "about",
-             "downloads", "feed, one country"}  # fmt: skip
+             "downloads", "feed, one country", "breach page", "breached organisation page", "breach feed"}  # fmt: skip
 FAST = ("front door", "relationship page")  # p95 <= 50 ms at a million relationships
 MAX_TABLE_HTML = 150 * 1024  # bytes of the relationships page
 
@@ -365,7 +449,7 @@ async def cubes_built() -> None:
 
     plugins = {p.__name__: p for p in pm.get_plugins() if getattr(p, "__name__", "").endswith(".py")}
     facets, csv = plugins["counted_facets.py"], plugins["csv_stream.py"]
-    while facets.BUILDING or facets.BUILDING_CODES or csv.SCANNING:
+    while facets.BUILDING or facets.BUILDING_CODES or facets.BUILDING_ARRAYS or csv.SCANNING:
         await asyncio.sleep(0.1)
 
 
@@ -426,6 +510,7 @@ def targets(results: dict) -> list[tuple[str, bool]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--breaches", type=int, default=0, help="breaches to add (issue 14's pages), default none")
     parser.add_argument("--repeats", type=int, default=20, help="timed requests per page for ours (A)")
     parser.add_argument("--stock-repeats", type=int, default=None,
                         help="timed requests per page for stock (B), default --repeats; 0 skips stock")  # fmt: skip
@@ -444,11 +529,12 @@ def main() -> None:
         asyncio.run(serve_stock(path))
         return
     started = time.perf_counter()
-    info = refresh(path) if args.reuse else build(path, args.rows, args.seed)
+    info = refresh(path) if args.reuse else build(path, args.rows, args.seed, args.breaches)
     args.rows = info["rows"]
     built = time.perf_counter() - started
     size = round(path.stat().st_size / 2**20, 1)
-    print(f"{'refreshed' if args.reuse else 'built'} {args.rows} relationships in {built:.1f} s ({size} MiB): {path}")
+    print(f"{'refreshed' if args.reuse else 'built'} {args.rows} relationships and {info['breaches']} breaches in "
+          f"{built:.1f} s ({size} MiB): {path}")  # fmt: skip
     stock_repeats = args.repeats if args.stock_repeats is None else args.stock_repeats
     results, facets = asyncio.run(measure(path, info, args.repeats, stock_repeats, args.only, args.stock_python))
     versions = {"datasette": importlib.metadata.version("datasette"), "sqlite": sqlite3.sqlite_version}

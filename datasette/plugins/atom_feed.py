@@ -1,8 +1,8 @@
 """An Atom feed of any query returning atom_id, atom_title and atom_updated (and, if it
 likes, atom_content, and atom_link: the path of the entry's page, given as an absolute
 URL): `/registry/new_relationships.atom?vendor=...&country=...&organisation=...&disclosure=...`.
-The feed of new_relationships is titled after its filters (registry.store.feeds.feed_title:
-"New relationships: Clearview AI clients in Belgium — Exposure registry").
+The feeds of new_relationships and new_breaches are titled after their filters
+(registry.store.feeds: "New relationships: Clearview AI clients in Belgium — Exposure registry").
 
 One hook, register_output_renderer. Written here rather than taken from datasette-atom
 0.9, which answers a feed with no entries (a vendor with no new relationship) with a
@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 from datasette.utils.asgi import Response
 
 from datasette import hookimpl
-from registry.store.feeds import feed_title
+from registry.store.feeds import breach_feed_title, feed_title
 
 REQUIRED = {"atom_id", "atom_title", "atom_updated"}
 ATOM = "http://www.w3.org/2005/Atom"
@@ -27,9 +27,10 @@ def can_render(columns):
 
 
 async def title_of(datasette, request, database: str, query_name: str | None) -> str:
-    if query_name == "new_relationships":
+    titled = {"new_relationships": feed_title, "new_breaches": breach_feed_title}.get(query_name or "")
+    if titled is not None:
         args = {k: request.args.get(k) or "" for k in request.args}
-        return await datasette.get_database(database).execute_fn(lambda conn: feed_title(conn, args))
+        return await datasette.get_database(database).execute_fn(lambda conn: titled(conn, args))
     title = (datasette.metadata("queries", database=database) or {}).get(query_name, {}).get("title") or query_name
     return f"{title} — Exposure registry" if title else "Exposure registry"
 

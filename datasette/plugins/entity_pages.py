@@ -1,5 +1,6 @@
 """Organisation, vendor and disclosure pages, and the overview: what the registry holds
-about one of them, added to Datasette's row pages, and its counts as charts (one hook:
+about one of them (relationships, breaches, figures, responses to a whole disclosure),
+added to Datasette's row pages, and its counts as charts (one hook:
 extra_template_vars; the templates are row-registry-organisations.html,
 row-registry-disclosures.html and pages/overview.html)."""
 
@@ -31,6 +32,48 @@ RESPONSES = """
     FROM responses re JOIN organisations o ON o.id = re.organisation_id JOIN response_kinds k ON k.code = re.kind
     JOIN sources s ON s.id = re.source_id WHERE re.relationship_id IN ({ids}) ORDER BY re.id
 """
+BREACHES = """
+    SELECT b.id, b.title, b.organisation, b.organisation_id, b.vendor, b.vendor_id, b.breach_types, b.data_kinds,
+           b.start_date, b.affected_low, b.affected_high, b.affected_unit, b.relationship_id
+    FROM breaches b
+"""
+# Figures about the organisation itself (Amazon's lobbying spend), not about one relationship.
+ORGANISATION_FIGURES = """
+    SELECT ob.metric, ob.low, ob.high, ob.unit, ob.period_start, ob.period_end, ob.locator,
+           s.id AS source_id, s.title AS source
+    FROM observations ob JOIN sources s ON s.id = ob.source_id WHERE ob.organisation_id = :id ORDER BY ob.id
+"""
+# Responses about a whole disclosure (Clearview AI's lawyer on the theft of its client list).
+DISCLOSURE_RESPONSES = """
+    SELECT o.name AS organisation, o.id AS organisation_id, k.label AS kind, re.response_date, re.author, re.quote,
+           re.summary, re.locator, s.id AS source_id, s.title AS source, s.language
+    FROM responses re JOIN organisations o ON o.id = re.organisation_id JOIN response_kinds k ON k.code = re.kind
+    JOIN sources s ON s.id = re.source_id WHERE re.disclosure_id = :id ORDER BY re.response_date, re.id
+"""
+
+
+def amount(low, high, unit) -> str:
+    """A range as '1,000–1,272 people', one number when both ends are the same, '' without one."""
+    if low is None:
+        return ""
+    shown = [f"{int(v):,}" if float(v).is_integer() else f"{v:,}" for v in (low, high)]
+    return f"{shown[0] if low == high else '–'.join(shown)} {unit}"
+
+
+def readable_breaches(found: list[dict]) -> list[dict]:
+    """Each breach's types and kinds of data as lists, and how many were affected in words."""
+    for b in found:
+        b["types"] = json.loads(b["breach_types"] or "[]")
+        b["kinds"] = json.loads(b["data_kinds"] or "[]")
+        b["affected"] = amount(b["affected_low"], b["affected_high"], b["affected_unit"])
+    return found
+
+
+def readable_figures(found: list[dict]) -> list[dict]:
+    for o in found:
+        o["figure"] = amount(o["low"], o["high"], o["unit"])
+        o["when"] = "–".join(d for d in (o["period_start"], o["period_end"]) if d)
+    return found
 
 
 async def rows(db, sql, params=None):
@@ -75,8 +118,21 @@ async def organisation_page(datasette, db, org_id):
     vendors = f"{RELATIONSHIP} WHERE r.client_id = :id ORDER BY r.start_date, r.vendor LIMIT :limit"
     aliases = "SELECT alias FROM organisation_aliases WHERE organisation_id = :id ORDER BY alias"
     by_vendor = await vendor_counts(datasette, db, found[0])
+    # Its breaches, latest first from (organisation_id, published_at) and (vendor_id, published_at).
+    breached = f"{BREACHES} WHERE b.organisation_id = :id ORDER BY b.published_at DESC, b.id DESC LIMIT :limit"
+    as_vendor = f"{BREACHES} WHERE b.vendor_id = :id ORDER BY b.published_at DESC, b.id DESC LIMIT :limit"
+    counted = await rows(
+        db,
+        "SELECT (SELECT count(*) FROM breaches WHERE organisation_id = :id) AS breached, "
+        "(SELECT count(*) FROM breaches WHERE vendor_id = :id) AS as_vendor",
+        params,
+    )
     return {
         "organisation": found[0],
+        "breaches": readable_breaches(await rows(db, breached, params)),
+        "vendor_breaches": readable_breaches(await rows(db, as_vendor, params)),
+        "breach_counts": counted[0],
+        "figures": readable_figures(await rows(db, ORGANISATION_FIGURES, params)),
         "aliases": await rows(db, aliases, params),
         "as_client": await with_evidence(db, await rows(db, vendors, params)),
         "as_vendor": await with_evidence(db, await rows(db, clients, params)) if by_vendor["total"] else [],
@@ -159,7 +215,17 @@ async def disclosure_page(datasette, db, disclosure_id):
         by = {
             key: await counts(db, column, "disclosure_id = :id", params) for key, column in DISCLOSURE_COUNTED.items()
         }
-    return {"disclosure": disclosure, "relationships": await with_evidence(db, await rows(db, listed, params)), **by}
+    made_known = (
+        f"{BREACHES} JOIN breaches_disclosures bd ON bd.breach_id = b.id WHERE bd.disclosure_id = :id "
+        "ORDER BY b.published_at DESC, b.id DESC LIMIT :limit"
+    )
+    return {
+        "disclosure": disclosure,
+        "relationships": await with_evidence(db, await rows(db, listed, params)),
+        "breaches": readable_breaches(await rows(db, made_known, params)),
+        "responses": await rows(db, DISCLOSURE_RESPONSES, params),
+        **by,
+    }
 
 
 DISCLOSURE_COUNTED = {"by_arrangement": "arrangement", "by_sector": "client_sector"}
@@ -285,7 +351,14 @@ async def overview_page(datasette, db):
             {"title": title, "column": column, "items": items, "top": max(total, 1) if column == YEARS else top}
         )
     dated = sum(i["n"] for i in charts[-1]["items"])
-    return {"charts": charts, "total": total, "undated": total - dated, "map": await country_map(db, by_country)}
+    breaches = (await rows(db, "SELECT count(*) AS n FROM breaches"))[0]["n"]  # the id index: milliseconds
+    return {
+        "charts": charts,
+        "total": total,
+        "undated": total - dated,
+        "map": await country_map(db, by_country),
+        "breaches": breaches,
+    }
 
 
 @hookimpl

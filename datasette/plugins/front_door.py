@@ -28,6 +28,7 @@ QUERIES = {
                (SELECT count(*) FROM organisations) AS organisations,
                (SELECT count(*) FROM (SELECT DISTINCT vendor_id FROM relationships)) AS vendors,
                (SELECT count(*) FROM disclosures) AS disclosures,
+               (SELECT count(*) FROM breaches) AS breaches,
                (SELECT count(*) FROM sources) AS sources
     """,
     "latest": f"""

@@ -6,7 +6,8 @@ page with `_columns=all`, `_col` or `_nocol`) carry them all. Each table's choic
 metadata.yml, under the table's `plugins: readable-columns:` (Datasette's per-table
 plugin configuration): `show` (the default columns, in order), `labels` (headings) and
 `links` (a column whose value is a name, the column holding its row's id, and the table
-of that row). The rows themselves are written by table_rows.py, which takes `show` and
+of that row) and `lists` (columns holding JSON arrays of labels, such as a breach's types,
+written "Theft, Loss" rather than as JSON). The rows themselves are written by table_rows.py, which takes `show` and
 `links` from here."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Readable:
             column: (link["id"], datasette.urls.table(database, link["table"]) + "/")
             for column, link in (config.get("links") or {}).items()
         }
+        self.lists: frozenset[str] = frozenset(config.get("lists") or ())
         self.can_choose = bool(config.get("show"))
         self.all_url = path_with_added_args(request, {ALL: "all"}) if request is not None else table_url
         self.fewer_url = path_with_removed_args(request, {ALL: "all"}) if request is not None else table_url

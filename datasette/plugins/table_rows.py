@@ -14,6 +14,7 @@ URL of that table), so Datasette's cells of the other columns are never written.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from datasette.utils import tilde_encode, to_css_class
@@ -27,10 +28,19 @@ def _cell_class(column: str, value_type: str) -> str:
     return f'<td class="col-{escape(to_css_class(column))} type-{escape(value_type)}">'
 
 
-def table_rows(rows, show: tuple[str, ...] | None = None, links: dict | None = None) -> Markup:
+def as_list(raw) -> str | None:
+    """A JSON array of labels as "Theft, Loss"; None when `raw` is not one (written as it is)."""
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return ", ".join(map(str, values)) if isinstance(values, list) else None
+
+
+def table_rows(rows, show: tuple[str, ...] | None = None, links: dict | None = None, lists=frozenset()) -> Markup:
     """`<tr>` elements for Datasette's display rows (lists of cells: column, value, raw, value_type):
     the cells of the columns in `show` in its order (all when None), with the columns of `links`
-    written as links to their rows' pages."""
+    written as links to their rows' pages and those of `lists` (JSON arrays) as "a, b"."""
     parts = []
     for row in rows or ():
         parts.append("<tr>")
@@ -41,6 +51,8 @@ def table_rows(rows, show: tuple[str, ...] | None = None, links: dict | None = N
             target = by_name[link[0]]["raw"] if link is not None and link[0] in by_name else None
             if target is not None and cell["raw"] not in (None, ""):
                 parts.append(f'<a href="{escape(link[1] + tilde_encode(str(target)))}">{escape(cell["value"])}</a>')  # type: ignore[index]
+            elif cell["column"] in lists and (listed := as_list(cell["raw"])) is not None:
+                parts.append(escape(listed))
             else:
                 parts.append(escape(cell["value"]))
             parts.append("</td>")

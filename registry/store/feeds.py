@@ -1,7 +1,7 @@
-"""What a feed of new relationships is about, for its title: the names behind the canned
-query new_relationships' parameters (vendor, country, organisation, disclosure), read from
-registry.db. Used by Datasette's plugins atom_feed.py (the feed's <title>) and feeds.py
-(the pages' <link rel="alternate">)."""
+"""What a feed of new relationships or breaches is about, for its title: the names behind
+the canned queries new_relationships' and new_breaches' parameters (vendor, country,
+organisation, disclosure), read from registry.db. Used by Datasette's plugins atom_feed.py
+(the feed's <title>) and feeds.py (the pages' <link rel="alternate">)."""
 
 from __future__ import annotations
 
@@ -66,4 +66,23 @@ def feed_title(conn: sqlite3.Connection, params: Mapping[str, str]) -> str:
     if given["disclosure"]:
         pieces.append(f"revealed by {disclosure_title(conn, given['disclosure']) or given['disclosure']}")
     subject = f"New relationships: {' '.join(pieces)}" if pieces else "New relationships"
+    return f"{subject} — {SITE}"
+
+
+def breach_feed_title(conn: sqlite3.Connection, params: Mapping[str, str]) -> str:
+    """Name every filter given: "New breaches: of Amazon, as breached organisation or vendor, in
+    United States — Exposure registry"."""
+    given = {k: (params.get(k) or "").strip() for k in PARAMETERS}
+    pieces = []
+    if given["organisation"]:
+        name = organisation_name(conn, given["organisation"]) or given["organisation"]
+        pieces.append(f"of {name}, as breached organisation or vendor")
+    if given["vendor"]:
+        pieces.append(f"through {organisation_name(conn, given['vendor']) or given['vendor']}")
+    if given["country"]:
+        country = given["country"]
+        pieces.append(f"in {country_name(conn, country) or country}")
+    if given["disclosure"]:
+        pieces.append(f"made known by {disclosure_title(conn, given['disclosure']) or given['disclosure']}")
+    subject = f"New breaches: {', '.join(pieces)}" if pieces else "New breaches"
     return f"{subject} — {SITE}"
