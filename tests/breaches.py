@@ -157,7 +157,8 @@ def add_clearview(conn: sqlite3.Connection, added: Breaches) -> None:
         conn.executemany(f"DELETE FROM {table} WHERE breach_id = ?", [[b] for b in seeded])
     conn.executemany("DELETE FROM breaches WHERE id = ?", [[b] for b in seeded])
     conn.execute(
-        "DELETE FROM responses WHERE disclosure_id = (SELECT id FROM disclosures WHERE slug = 'clearview-client-list-2020')"
+        "DELETE FROM responses WHERE disclosure_id = "
+        "(SELECT id FROM disclosures WHERE slug = 'clearview-client-list-2020')"
     )
     article = conn.execute("SELECT id FROM sources WHERE slug = 'doc-clearview-belgian-french-police'").fetchone()[0]
     added.disclosure = conn.execute("SELECT id FROM disclosures WHERE slug = 'clearview-client-list-2020'").fetchone()[
