@@ -17,6 +17,7 @@ from tests.test_datasette import ours, registry_id
 NAV = [
     "Home",
     "Relationships",
+    "Breaches",
     "Organisations",
     "Vendors",
     "Disclosures",
