@@ -60,7 +60,7 @@ def test_a_breach_is_submitted_reviewed_and_published_in_a_browser(page, servers
     expect(preview).to_contain_text("2,200 records")
     page.get_by_role("button", name="Approve and publish").click()
     expect(page).to_have_url(f"{servers.intake}/review")
-    assert query(seeded.registry_db, "select title, data_kinds from breaches") == [
+    assert query(seeded.registry_db, "select title, data_kinds from breaches where title = ?", [TITLE]) == [
         (TITLE, '["Client list","Usage records"]')
     ]
     assert js_errors.found == []
