@@ -60,7 +60,7 @@ ORGANISATION_WORDS = _word_set(
     schools usa us america american ai resort casino casinos garden gardens mobile stores store motors bancorp mutual
     club clubs fitness gym wireless telecom cable broadband hotel hotels restaurant restaurants cafe market markets
     mart supermarket shop shops outlet realty properties auto automotive credit loans finance brewing foods logistics
-    shipping express airways cinema theatre theater museum library sports arena stadium towers
+    shipping express airways cinema theatre theater museum library sports arena stadium towers street
     """
     # other languages
     """
