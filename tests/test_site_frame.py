@@ -127,11 +127,11 @@ async def test_front_door_counts_equal_the_database(ds, seeded):
     (counts,) = sql(
         seeded,
         "SELECT (SELECT count(*) FROM relationships), (SELECT count(*) FROM organisations), "
-        "(SELECT count(DISTINCT vendor_id) FROM relationships), (SELECT count(*) FROM disclosures), "
-        "(SELECT count(*) FROM sources)",
+        "(SELECT count(DISTINCT vendor_id) FROM relationships), (SELECT count(*) FROM breaches), "
+        "(SELECT count(*) FROM disclosures), (SELECT count(*) FROM sources)",
     )
     assert shown == dict(
-        zip(["relationships", "organisations", "vendors", "disclosures", "sources"], counts, strict=True)
+        zip(["relationships", "organisations", "vendors", "breaches", "disclosures", "sources"], counts, strict=True)
     )
     assert shown["relationships"] > 0 and shown["vendors"] < shown["organisations"]
 
