@@ -129,6 +129,8 @@ class ArrayCube:
                 f"GROUP BY {cols}, j.value"
             )
             self.conn.execute(f"CREATE INDEX main.array_{i}_value ON array_{i}(value)")
+            for k, column in enumerate(columns):  # a page filtered by a column's value reads only its rows
+                self.conn.execute(f"CREATE INDEX main.array_{i}_{k} ON array_{i}({escape_sqlite(column)}, value)")
             self.conn.execute(f"CREATE TABLE main.array_{i}_one AS SELECT value, sum(n) AS n FROM array_{i} GROUP BY 1")
         self.conn.execute("DETACH DATABASE source")
         self.conn.execute("ANALYZE")
