@@ -15,7 +15,7 @@ from registry.services.seed import SeedError, read_seed
 from registry.store import vocabulary as vocabulary_store
 from registry.store.connection import connect
 from tests.conftest import ROOT, dump, invoke, post_form, query, text
-from tests.test_review import assert_rebuild_matches, check_passes
+from tests.test_review import assert_rebuild_matches, check_passes, submit_relationship
 from tests.test_scoped_publication import approve, approved_in_turn, full_sync_changes, submit
 from tests.test_submit import count_submissions, one, org_id
 
@@ -481,3 +481,21 @@ def test_a_disclosure_or_organisation_page_link_fills_in_the_number_and_says_wha
     amazon = org_id(seeded, "amazon")
     assert f"About organisation {amazon}: Amazon." in text(client.get(f"/submit/figure?organisation={amazon}"))
     assert "About" not in text(client.get("/submit/figure?organisation=999999")).split("<main")[1].split("<form")[0]
+
+
+def test_a_relationship_approved_after_the_breach_is_linked_to_it(reviewer_client, seeded, approved_in_turn):
+    amazon, clearview = org_id(seeded, "amazon"), org_id(seeded, "clearview-ai")
+    parties = {"organisation-id": str(amazon), "organisation-name": "Amazon", "vendor-id": str(clearview)}
+    data = breach_data(seeded, **parties, **{"vendor-name": "Clearview AI", "disclosures": []})
+    approved_in_turn(submit(reviewer_client, "breach", data))
+    assert query(seeded.registry_db, "select relationship_id from breaches") == [(None,)]
+    relationship = submit_relationship(
+        reviewer_client, seeded, **{"client-id": str(amazon), "client-name": "Amazon", "source-title": "Amazon list"}
+    )
+    approved_in_turn(relationship)  # the breach's published row changes with it
+    rel_id = one(seeded.intake_db, "select id from relationships where vendor_id = ? and client_id = ?",
+                 [clearview, amazon])[0]  # fmt: skip
+    assert query(seeded.registry_db, "select relationship_id from breaches") == [(rel_id,)]
+    breach = one(seeded.intake_db, "select id from breaches")[0]
+    audit = "select action from audit_log where table_name = 'breaches' and row_id = ? order by id"
+    assert query(seeded.intake_db, audit, [breach]) == [("insert",), ("update",)]
