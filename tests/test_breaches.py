@@ -239,7 +239,7 @@ def test_responses_to_a_disclosure_and_a_breach_and_figures_publish_all_they_cha
     [
         ("response", {"disclosure_id": ""}, "relationship_id", "Give the number of the published relationship"),
         ("response", {"relationship_id": "1"}, "disclosure_id", "Give one relationship, disclosure or breach"),
-        ("response", {"organisation_id": ""}, "organisation_id", "the published organisation that responded"),
+        ("response", {"organisation_id": ""}, "organisation_id", "Give the number of the organisation that responded"),
         ("response", {"disclosure_id": "999999"}, "disclosure_id", "No published disclosure has number 999999"),
         ("response", {"disclosure_id": "", "breach_id": "999999"}, "breach_id", "No published breach has number"),
         ("figure", {"low": "10", "high": "5"}, "high", "5.0 is below low 10.0"),
