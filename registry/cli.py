@@ -97,7 +97,7 @@ def seed_command(seed_dir: Path | None) -> None:
         raise click.ClickException(f"seed not loaded, nothing changed:\n{e}") from e
     click.echo(
         f"Seed loaded: {len(data.sources)} sources, {len(data.organisations)} organisations, "
-        f"{len(data.disclosures)} disclosures, {len(data.relationships)} relationships"
+        f"{len(data.disclosures)} disclosures, {len(data.relationships)} relationships, {len(data.breaches)} breaches"
     )
 
 

@@ -15,7 +15,7 @@ from registry.services.seed import SeedError, read_seed
 from registry.store import vocabulary as vocabulary_store
 from registry.store.connection import connect
 from tests.conftest import ROOT, dump, invoke, post_form, query, text
-from tests.test_review import assert_rebuild_matches, check_passes
+from tests.test_review import assert_rebuild_matches, check_passes, submit_relationship
 from tests.test_scoped_publication import approve, approved_in_turn, full_sync_changes, submit
 from tests.test_submit import count_submissions, one, org_id
 
@@ -248,7 +248,7 @@ def test_responses_to_a_disclosure_and_a_breach_and_figures_publish_all_they_cha
     [
         ("response", {"disclosure_id": ""}, "relationship_id", "Give the number of the published relationship"),
         ("response", {"relationship_id": "1"}, "disclosure_id", "Give one relationship, disclosure or breach"),
-        ("response", {"organisation_id": ""}, "organisation_id", "the published organisation that responded"),
+        ("response", {"organisation_id": ""}, "organisation_id", "Give the number of the organisation that responded"),
         ("response", {"disclosure_id": "999999"}, "disclosure_id", "No published disclosure has number 999999"),
         ("response", {"disclosure_id": "", "breach_id": "999999"}, "breach_id", "No published breach has number"),
         ("figure", {"low": "10", "high": "5"}, "high", "5.0 is below low 10.0"),
@@ -368,8 +368,10 @@ def run(*command: str) -> None:
 
 
 def test_seed_loads_breaches_responses_to_disclosures_and_figures_on_organisations(seed_folder, instance):
-    for command in (("init",), ("seed",), ("publish",)):
-        run(*command)
+    run("init")
+    result = invoke("seed")
+    assert result.exit_code == 0 and result.output.rstrip().endswith(", 1 breaches"), result.output
+    run("publish")
     assert query(instance.registry_db, "select slug, organisation, data_kinds, response_count from breaches") == [
         ("clearview-client-list-theft", "Clearview AI", '["Client list"]', 1)
     ]
@@ -490,3 +492,21 @@ def test_a_disclosure_or_organisation_page_link_fills_in_the_number_and_says_wha
     amazon = org_id(seeded, "amazon")
     assert f"About organisation {amazon}: Amazon." in text(client.get(f"/submit/figure?organisation={amazon}"))
     assert "About" not in text(client.get("/submit/figure?organisation=999999")).split("<main")[1].split("<form")[0]
+
+
+def test_a_relationship_approved_after_the_breach_is_linked_to_it(reviewer_client, seeded, approved_in_turn):
+    amazon, clearview = org_id(seeded, "amazon"), org_id(seeded, "clearview-ai")
+    parties = {"organisation-id": str(amazon), "organisation-name": "Amazon", "vendor-id": str(clearview)}
+    data = breach_data(seeded, **parties, **{"vendor-name": "Clearview AI", "disclosures": []})
+    approved_in_turn(submit(reviewer_client, "breach", data))
+    assert query(seeded.registry_db, "select relationship_id from breaches") == [(None,)]
+    relationship = submit_relationship(
+        reviewer_client, seeded, **{"client-id": str(amazon), "client-name": "Amazon", "source-title": "Amazon list"}
+    )
+    approved_in_turn(relationship)  # the breach's published row changes with it
+    rel_id = one(seeded.intake_db, "select id from relationships where vendor_id = ? and client_id = ?",
+                 [clearview, amazon])[0]  # fmt: skip
+    assert query(seeded.registry_db, "select relationship_id from breaches") == [(rel_id,)]
+    breach = one(seeded.intake_db, "select id from breaches")[0]
+    audit = "select action from audit_log where table_name = 'breaches' and row_id = ? order by id"
+    assert query(seeded.intake_db, audit, [breach]) == [("insert",), ("update",)]

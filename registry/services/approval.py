@@ -132,11 +132,29 @@ def approve(
             return
         created = _store_payload(db, vocabulary_store.load_vocabulary(db), _with_reason(found["payload"], reason))
         scope += [("submissions", submission_id), *created]  # publish only what this changed
+        reason = f"approved submission {found['reference']}"
         for table, row_id in created:
-            reason = f"approved submission {found['reference']}"
             submission_store.audit(
                 db, table, row_id, "insert", user, None, submission_store.row(db, table, row_id), reason
             )
+        scope += _link_breaches(db, [row_id for table, row_id in created if table == "relationships"], user, reason)
+
+
+def _link_breaches(
+    db: sqlite_utils.Database, relationship_ids: list[int], user: dict[str, Any], reason: str
+) -> list[tuple[str, int]]:
+    """Breaches that named a vendor and client before their relationship was in the
+    registry link the new relationship (store/breaches.link_revealed); audited as updates."""
+    linked: list[tuple[str, int]] = []
+    for rel_id in relationship_ids:
+        rel = submission_store.row(db, "relationships", rel_id)
+        assert rel is not None  # just stored
+        before = {b["id"]: b for b in breach_store.unlinked_breaches(db, rel["vendor_id"], rel["client_id"])}
+        for breach_id in breach_store.link_revealed(db, rel["vendor_id"], rel["client_id"]):
+            after = submission_store.row(db, "breaches", breach_id)
+            submission_store.audit(db, "breaches", breach_id, "update", user, before.get(breach_id), after, reason)
+            linked.append(("breaches", breach_id))
+    return linked
 
 
 def unstated_import_persons(db: sqlite_utils.Database, submission_id: int) -> list[tuple[int, str]]:

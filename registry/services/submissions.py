@@ -246,9 +246,7 @@ def _subject(draft: Draft, data: Mapping[str, Any], subjects: dict[str, tuple[st
         names = [name for _, name in subjects.values()]
         either = ", ".join(names[:-1]) + " or " + names[-1]
         where = given[1] if len(given) > 1 else next(iter(subjects))
-        message = (
-            f"Give the number of the published {either} it is about." if not given else f"Give one {either}, not two."
-        )
+        message = f"Give one {either}, not several." if given else f"Give the number of the published {either}."
         draft.errors.append(FieldError(where, message))
         return None
     field = given[0]
@@ -275,11 +273,12 @@ def _responder(draft: Draft, data: Mapping[str, Any], column: str, subject_id: i
     vendor or client (the breached organisation), or for a disclosure the one numbered."""
     side = data.get("organisation")
     if column == "disclosure_id":
-        org = lookups.organisation(draft.db, data["organisation_id"]) if data.get("organisation_id") else None
-        if org is None:
-            problem = f"No published organisation has number {data['organisation_id']}." if data.get(
-                "organisation_id") else "Give the number of the published organisation that responded."  # fmt: skip
-            draft.errors.append(FieldError("organisation_id", problem))
+        number = data.get("organisation_id")
+        org = lookups.organisation(draft.db, number) if number else None
+        if org is None and number:
+            draft.errors.append(FieldError("organisation_id", f"No published organisation has number {number}."))
+        elif org is None:
+            draft.errors.append(FieldError("organisation_id", "Give the number of the organisation that responded."))
         return org["slug"] if org else INVALID
     if side not in ("vendor", "client"):
         draft.errors.append(FieldError("organisation", "Choose the vendor or the client (the organisation breached)."))

@@ -4,6 +4,8 @@ store/records.py: loading the same breach twice changes nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlite_utils
 
 from registry.rules.records import BreachRecord
@@ -30,6 +32,26 @@ def revealed_relationship(db: sqlite_utils.Database, vendor_id: int, client_id: 
         [vendor_id, client_id],
     ).fetchall()
     return rows[0][0] if len(rows) == 1 else None
+
+
+def unlinked_breaches(db: sqlite_utils.Database, vendor_id: int, client_id: int) -> list[dict[str, Any]]:
+    """Breaches naming this vendor and organisation and no relationship (for the audit log)."""
+    sql = "SELECT * FROM breaches WHERE vendor_id = ? AND organisation_id = ? AND relationship_id IS NULL"
+    return list(db.query(sql, [vendor_id, client_id]))
+
+
+def link_revealed(db: sqlite_utils.Database, vendor_id: int, client_id: int) -> list[int]:
+    """Link the breaches that named this vendor and client before their relationship was
+    stored to it, once it is the one live relationship between them; return their ids."""
+    relationship_id = revealed_relationship(db, vendor_id, client_id)
+    if relationship_id is None:
+        return []
+    rows = db.execute(
+        "UPDATE breaches SET relationship_id = ? WHERE vendor_id = ? AND organisation_id = ? "
+        "AND relationship_id IS NULL RETURNING id",
+        [relationship_id, vendor_id, client_id],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def save_breach(db: sqlite_utils.Database, record: BreachRecord, status: str) -> int:
