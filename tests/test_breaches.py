@@ -510,3 +510,9 @@ def test_a_relationship_approved_after_the_breach_is_linked_to_it(reviewer_clien
     breach = one(seeded.intake_db, "select id from breaches where " + NOT_SEEDED)[0]
     audit = "select action from audit_log where table_name = 'breaches' and row_id = ? order by id"
     assert query(seeded.intake_db, audit, [breach]) == [("insert",), ("update",)]
+
+
+def test_the_vendor_fieldset_asks_for_the_name_first(client):
+    page = client.get("/submit/breach").get_data(as_text=True)
+    vendor = page[page.index('<fieldset id="vendor"') : page.index("</fieldset>", page.index('<fieldset id="vendor"'))]
+    assert vendor.index('id="vendor-name"') < vendor.index('id="vendor-is_new"') < vendor.index('id="vendor-kind"')

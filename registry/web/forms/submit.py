@@ -103,6 +103,11 @@ class VendorPartyForm(PartyForm):
     )
 
 
+# WTForms orders fields by when they were made: the vendor's own `name` keeps the place of the
+# party's, first in its fieldset (else it came after kind, sector and country).
+VendorPartyForm.name.creation_counter = PartyForm.name.creation_counter
+
+
 class CheckboxesField(SelectMultipleField):
     """Several codes of one vocabulary, as a group of tick boxes (rendered as a fieldset)."""
 
