@@ -516,3 +516,36 @@ def test_the_vendor_fieldset_asks_for_the_name_first(client):
     page = client.get("/submit/breach").get_data(as_text=True)
     vendor = page[page.index('<fieldset id="vendor"') : page.index("</fieldset>", page.index('<fieldset id="vendor"'))]
     assert vendor.index('id="vendor-name"') < vendor.index('id="vendor-is_new"') < vendor.index('id="vendor-kind"')
+
+
+def test_an_error_report_on_a_breach_reaches_the_reviewers_and_publishes_nothing(seeded, client, reviewer_client):
+    """The breach page's "Report an error" opens /submit/correction?breach=N."""
+    breach = one(seeded.intake_db, "select id from breaches where slug = 'clearview-ai-client-list-breach-2020'")[0]
+    page = text(client.get(f"/submit/correction?breach={breach}"))
+    field = re.search(r'<input[^>]*name="breach_id"[^>]*>', page).group(0)
+    assert f'value="{breach}"' in field  # the form comes filled with the breach's number
+    public_before = dump(seeded.registry_db)
+    report = {"breach_id": str(breach), "problem": "The intrusion was in January.", "evidence": "A later article."}
+    response = post_form(client, "/submit/correction", report, form_url=f"/submit/correction?breach={breach}")
+    assert response.status_code == 303, text(response)
+    (submission,) = one(seeded.intake_db, "select id from submissions where kind = 'correction'")
+    assert f"Error report on breach {breach}" in text(reviewer_client.get("/review"))
+    assert f"/registry/breaches/{breach}" in text(reviewer_client.get(f"/review/submissions/{submission}"))
+    assert dump(seeded.registry_db) == public_before
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"breach_id": "999999"}, "No published breach has number 999999."),
+        ({"relationship_id": "1"}, "Report on one record: a relationship or a breach, not both."),
+    ],
+)
+def test_an_error_report_on_a_breach_with_bad_input_is_refused(seeded, client, changes, message):
+    breach = one(seeded.intake_db, "select id from breaches where slug = 'clearview-ai-client-list-breach-2020'")[0]
+    before = dump(seeded.intake_db)
+    report = {"breach_id": str(breach), "problem": "Wrong date.", "evidence": "An article.", **changes}
+    response = post_form(client, "/submit/correction", report)
+    assert response.status_code == 422
+    assert message in text(response)
+    assert dump(seeded.intake_db) == before

@@ -83,10 +83,15 @@ def describe(db: sqlite_utils.Database, payload: dict[str, Any]) -> dict[str, An
     figures = [_describe_figure(db, o, source_title) for o in payload.get("observations", [])]
     changes += [f"New figure on {f['about']}: {f['metric']}, {f['range']}" for f in figures]
     for c in payload.get("corrections", []):
-        rel = lookups.relationship(db, c["relationship_id"])
-        names = f"{rel['vendor']} → {rel['client']}" if rel else "no longer in the registry"
+        if c.get("breach_id"):
+            breach = lookups.breach(db, c["breach_id"])
+            about = f"breach {c['breach_id']} ({breach['title'] if breach else 'no longer in the registry'})"
+        else:
+            rel = lookups.relationship(db, c["relationship_id"])
+            names = f"{rel['vendor']} → {rel['client']}" if rel else "no longer in the registry"
+            about = f"relationship {c['relationship_id']} ({names})"
         changes.append(
-            f"Nothing is published: an error report on relationship {c['relationship_id']} ({names}). "
+            f"Nothing is published: an error report on {about}. "
             "Correct the record through an edit, a merge or a withdrawal, then approve to mark it handled."
         )
     duplicates = {o["name"]: near_matches(o["name"], spellings) for o in new_orgs.values()}

@@ -322,14 +322,23 @@ def prepare_figure(draft: Draft, data: Mapping[str, Any]) -> None:
 
 
 def prepare_correction(draft: Draft, data: Mapping[str, Any]) -> None:
-    """An error report: which published relationship, what is wrong, the evidence. It
-    publishes nothing: a reviewer reads it and corrects the record through the usual means."""
-    rel = lookups.relationship(draft.db, data["relationship_id"]) if data.get("relationship_id") else None
-    if rel is None or rel["status"] != "approved":
-        draft.errors.append(
-            FieldError("relationship_id", f"No published relationship has number {data.get('relationship_id')}.")
-        )
-    report = {"relationship_id": rel["id"] if rel else None}
+    """An error report: which published relationship or breach, what is wrong, the evidence.
+    It publishes nothing: a reviewer reads it and corrects the record through the usual means."""
+    report: dict[str, Any] = {"relationship_id": None}
+    if data.get("breach_id") and not data.get("relationship_id"):
+        breach = lookups.breach(draft.db, data["breach_id"])
+        if breach is None:
+            draft.errors.append(FieldError("breach_id", f"No published breach has number {data['breach_id']}."))
+        report = {"breach_id": breach["id"] if breach else None}
+    elif data.get("breach_id"):
+        draft.errors.append(FieldError("breach_id", "Report on one record: a relationship or a breach, not both."))
+    else:
+        rel = lookups.relationship(draft.db, data["relationship_id"]) if data.get("relationship_id") else None
+        if rel is None or rel["status"] != "approved":
+            draft.errors.append(
+                FieldError("relationship_id", f"No published relationship has number {data.get('relationship_id')}.")
+            )
+        report = {"relationship_id": rel["id"] if rel else None}
     for field, missing in (("problem", "Say what is wrong."), ("evidence", "Give your evidence.")):
         text = (data.get(field) or "").strip()
         if not text:

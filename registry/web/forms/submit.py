@@ -3,6 +3,8 @@ figure, error report."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import Form, FormField
 from wtforms.fields import (
@@ -15,7 +17,7 @@ from wtforms.fields import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.rules import limits
@@ -427,13 +429,32 @@ class FigureForm(SubmitterForm):
     )
 
 
+class RequiredUnless:
+    """DataRequired, unless the form's field `other` was filled in (then the field may be empty)."""
+
+    def __init__(self, other: str, message: str) -> None:
+        self.other, self.required = other, DataRequired(message)
+
+    def __call__(self, form: Form, field: Any) -> None:
+        given = form[self.other].raw_data
+        if given and str(given[0]).strip() and not (field.raw_data and str(field.raw_data[0]).strip()):
+            field.errors[:] = []
+            raise StopValidation()
+        self.required(form, field)
+
+
 class CorrectionForm(SubmitterForm):
-    """A reader's report of an error in a published relationship, for reviewers only."""
+    """A reader's report of an error in a published relationship or breach, for reviewers only."""
 
     relationship_id = IntegerField(
         "Relationship number",
-        [DataRequired("Give the number of a published relationship."), ID_RANGE],
+        [RequiredUnless("breach_id", "Give the number of a published relationship."), ID_RANGE],
         description="The number in the relationship's address, e.g. 5 for /registry/relationships/5.",
+    )
+    breach_id = IntegerField(
+        "Or breach number",
+        [Optional(), ID_RANGE],
+        description="The number in the breach's address, e.g. 7 for /registry/breaches/7.",
     )
     problem = TextAreaField(
         "What is wrong",

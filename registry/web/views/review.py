@@ -54,7 +54,10 @@ def headline(kind: str, payload: dict[str, Any]) -> str:
             )
             return f"{what} on {column.removesuffix('_id')} {item[column]}"
     if payload.get("corrections"):
-        return f"Error report on relationship {payload['corrections'][0]['relationship_id']}"
+        report = payload["corrections"][0]
+        if report.get("breach_id"):
+            return f"Error report on breach {report['breach_id']}"
+        return f"Error report on relationship {report['relationship_id']}"
     if payload.get("import"):
         return f"Import of {payload['import']['file']}: {payload['import'].get('summary', '')}"
     return kind

@@ -73,7 +73,7 @@ VOCABULARIES = {
 PREFILLED = {
     "response": {"relationship": "relationship_id", "disclosure": "disclosure_id", "breach": "breach_id"},
     "figure": {"organisation": "organisation_id", "breach": "breach_id"},
-    "correction": {"relationship": "relationship_id"},
+    "correction": {"relationship": "relationship_id", "breach": "breach_id"},
 }
 ABOUT_RELATIONSHIP = ("response", "correction")
 
