@@ -22,6 +22,7 @@ from registry.rules.records import (
     build_source,
 )
 from registry.services import submissions
+from registry.services.preview import unstated_import_persons
 from registry.store import breaches as breach_store
 from registry.store import imports, lookups, public, publication
 from registry.store import records as record_store
@@ -155,11 +156,6 @@ def _link_breaches(
             submission_store.audit(db, "breaches", breach_id, "update", user, before.get(breach_id), after, reason)
             linked.append(("breaches", breach_id))
     return linked
-
-
-def unstated_import_persons(db: sqlite_utils.Database, submission_id: int) -> list[tuple[int, str]]:
-    """(id, name) of the organisations an import made whose name looks like a person's, with no statement."""
-    return [(i, name) for i, name, why in imports.organisation_names(db, submission_id) if unstated_person(name, why)]
 
 
 def _state_import_persons(db: sqlite_utils.Database, submission_id: int, reason: str | None) -> None:

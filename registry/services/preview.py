@@ -15,6 +15,11 @@ from registry.store import imports, lookups
 from registry.store import vocabulary as vocabulary_store
 
 
+def unstated_import_persons(db: sqlite_utils.Database, submission_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the organisations an import made whose name looks like a person's, with no statement."""
+    return [(i, name) for i, name, why in imports.organisation_names(db, submission_id) if unstated_person(name, why)]
+
+
 def describe_import(db: sqlite_utils.Database, submission: dict[str, Any]) -> dict[str, Any]:
     """An import's summary, its first rows as they would be published, and near matches
     for the organisations it would create (proposed, never merged silently)."""
@@ -28,9 +33,7 @@ def describe_import(db: sqlite_utils.Database, submission: dict[str, Any]) -> di
         "duplicates": {name: found for name, found in duplicates.items() if found},
         "changes": [submission["payload"]["import"].get("summary", "")],
         "relationships": [],
-        "persons": [
-            name for _, name, why in imports.organisation_names(db, submission["id"]) if unstated_person(name, why)
-        ],
+        "persons": [name for _, name in unstated_import_persons(db, submission["id"])],
     }
 
 
