@@ -985,6 +985,7 @@ CREATE TABLE IF NOT EXISTS breaches_breach_media (
     medium TEXT NOT NULL REFERENCES breach_media(code),
     PRIMARY KEY (breach_id, medium)
 ) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS breaches_breach_media_medium ON breaches_breach_media(medium, breach_id);
 
 CREATE TABLE IF NOT EXISTS breaches_disclosures (
     breach_id INTEGER NOT NULL REFERENCES breaches(id),

@@ -372,6 +372,8 @@ async def test_array_facets_count_the_same_from_the_cube_and_from_sql(breaches):
         ("organisation_sector=Health", lambda row: row["organisation_sector"] == "Health"),
         ("breach_types__arraycontains=Theft", contains("breach_types", "Theft")),
         ("data_kinds__arraycontains=Names&organisation_sector=Health", contains("data_kinds", "Names")),
+        ("media__arraycontains=Paper+or+films", contains("media", "Paper or films")),
+        ("breach_types__arraynotcontains=Theft", lambda row: "Theft" not in json.loads(row["breach_types"])),
         ("_search=merkle", lambda row: row["vendor"] == "Merkle Direct Marketing"),
     ]
     datasette = ours(path)
