@@ -95,7 +95,7 @@ class LinkedArrayFilter(TemplatedFilter):
         # sort in another order than its next page's cursor (published_at, then id) assumes, and pages
         # repeated and skipped rows.
         walk = f"coalesce(length({escape_sqlite(table)}.{escape_sqlite(link['unindexed'])}), 0) >= 0"
-        if kept is not None and not common(kept, table_rows):
+        if kept is not None and table_rows is not None and not common(kept, table_rows):
             clause = f"{walk} AND {own_id} {'NOT IN' if self.negated else 'IN'} ({ids})"
         else:  # common, or not counted: at worst one walk of the table's order
             exists = (
@@ -116,10 +116,11 @@ class LinkedArrayFilter(TemplatedFilter):
 def install() -> None:
     """Put the linked filters in place of Datasette's array filters, and the counts in Datasette's execute (once)."""
     negated = {"arraycontains": False, "arraynotcontains": True}
-    filters = [
-        LinkedArrayFilter(f, negated[f.key]) if f.key in negated and not isinstance(f, LinkedArrayFilter) else f
-        for f in Filters._filters
-    ]
+    filters = []
+    for f in Filters._filters:
+        if isinstance(f, TemplatedFilter) and f.key in negated and not isinstance(f, LinkedArrayFilter):
+            f = LinkedArrayFilter(f, negated[str(f.key)])
+        filters.append(f)
     Filters._filters = filters
     Filters._filters_by_key = {f.key: f for f in filters}
     if getattr(Database.execute, "linked_counts", False):
@@ -147,7 +148,7 @@ def count_links(path: str, table: str, values: list[tuple[str, str]]) -> dict[tu
     """The link rows of each (column, label) and the table's size (its largest id: no count of a million rows)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        counted = {}
+        counted: dict[tuple, int] = {}
         for column, label in values:
             link = LINKS[table][column]
             sql = f"SELECT count(*) FROM ({link_ids(link, 'p')})"
