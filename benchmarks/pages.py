@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import yaml
 from datasette.app import Datasette
@@ -304,15 +305,29 @@ def describe(path: Path) -> dict:
     rows = conn.execute("SELECT max(id) FROM relationships").fetchone()[0]
     breaches = conn.execute("SELECT max(id) FROM breaches").fetchone()[0] or 0
     breached = conn.execute("SELECT organisation_id FROM breaches ORDER BY id LIMIT 1").fetchone()
-    breach_country = conn.execute(  # the commonest, as the relationships feed's (a rare one scans: performance.md)
+    # The commonest and the rarest country of each feed: a feed reads the given country's rows from its index.
+    breach_country = conn.execute(
         "SELECT organisation_country FROM breaches WHERE organisation_country IS NOT NULL "
         "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    rare = {
+        table: conn.execute(
+            f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY count(*), 1 LIMIT 1"
+        ).fetchone()
+        for table, column in (("relationships", "client_country"), ("breaches", "organisation_country"))
+    }
+    rare_kind = conn.execute(  # the kind of data fewest breaches hold (a filter by it reads its rows, sorted)
+        "SELECT k.label FROM breaches_data_kinds l JOIN data_kinds k ON k.code = l.data_kind "
+        "GROUP BY 1 ORDER BY count(*), 1 LIMIT 1"
     ).fetchone()
     conn.close()
     return {"vendor": VENDORS[0], "vendor_id": 1, "country": top_country, "client_id": client_id, "rows": rows,
             "relationship_id": rows // 2, "breaches": breaches, "breach_id": breaches // 2,
             "breached_id": breached[0] if breached else None,
-            "breach_country": breach_country[0] if breach_country else None}  # fmt: skip
+            "breach_country": breach_country[0] if breach_country else None,
+            "rare_country": rare["relationships"][0] if rare["relationships"] else None,
+            "rare_breach_country": rare["breaches"][0] if rare["breaches"] else None,
+            "rare_kind": rare_kind[0] if rare_kind else None}  # fmt: skip
 
 
 def pages(info: dict) -> dict[str, str]:
@@ -337,11 +352,13 @@ def pages(info: dict) -> dict[str, str]:
         "about": "/about",
         "downloads": "/downloads",
         "feed, one country": f"/registry/new_relationships.atom?country={info['country'].replace(' ', '+')}",
+        "feed, the rarest country": f"/registry/new_relationships.atom?country={quote_plus(info['rare_country'])}",
         **(breach_pages(info) if info.get("breaches") else {}),
     }
 
 
 BREACHES = "/registry/breaches"
+FEED = "/registry/new_breaches.atom"
 
 
 def breach_pages(info: dict) -> dict[str, str]:
@@ -356,12 +373,14 @@ def breach_pages(info: dict) -> dict[str, str]:
         "breach page": f"{BREACHES}/{info['breach_id']}",
         "breached organisation page": f"/registry/organisations/{info['breached_id']}",
         "breach feed, one country": f"/registry/new_breaches.atom?country={info['breach_country'].replace(' ', '+')}",
+        "breach feed, the rarest country": f"{FEED}?country={quote_plus(info['rare_breach_country'])}",
+        "breaches kind, the rarest": f"{BREACHES}?data_kinds__arraycontains={quote_plus(info['rare_kind'])}",
     }
 
 
 OURS_ONLY = {"front door", "relationship page", "disclosure page", "organisations search", "overview", "about",
-             "downloads", "feed, one country", "breach page", "breached organisation page",
-             "breach feed, one country"}  # fmt: skip
+             "downloads", "feed, one country", "feed, the rarest country", "breach page", "breached organisation page",
+             "breach feed, one country", "breach feed, the rarest country"}  # fmt: skip
 FAST = ("front door", "relationship page")  # p95 <= 50 ms at a million relationships
 MAX_TABLE_HTML = 150 * 1024  # bytes of the relationships page
 
