@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from import_speed import generate, mapping_text  # noqa: E402
+from import_speed import generate, mapping_text
 
 PEOPLE = ["Laura Poitras", "Glenn Greenwald", "Connor Wyatt", "Isabela Alves", "James Comer"]
 
@@ -114,9 +114,19 @@ def main() -> int:
     page_full_s, shown_full = timed(args.repeat, page)
 
     same = flagged == judged and all(name in shown for _, name in flagged)
-    figures = {"rows": args.rows, "organisations": organisations[0], "flagged": len(flagged), "import_s": import_s,
-               "flags_s": flags_s, "full_s": full_s, "page_s": page_s, "page_full_s": page_full_s,
-               "full_over_flags": full_s / flags_s, "page_full_over_page": page_full_s / page_s, "same": same}  # fmt: skip
+    figures = {
+        "rows": args.rows,
+        "organisations": organisations[0],
+        "flagged": len(flagged),
+        "import_s": import_s,
+        "flags_s": flags_s,
+        "full_s": full_s,
+        "page_s": page_s,
+        "page_full_s": page_full_s,
+        "full_over_flags": full_s / flags_s,
+        "page_full_over_page": page_full_s / page_s,
+        "same": same,
+    }
     print(f"{args.rows:,} rows, {organisations[0]:,} organisations made by the import ({import_s:.1f} s), "
           f"{len(flagged)} flagged")  # fmt: skip
     print(f"  flags (read by id)        {flags_s * 1000:9.1f} ms")

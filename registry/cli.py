@@ -206,7 +206,7 @@ def import_command(
                                          skip_invalid=skip_invalid, progress=progress)  # fmt: skip
     except ImportFailed as e:
         _write_report(e.report, report_path)
-        lines = [f"row {p.row}, {p.column}: {p.problem}" + (f" ({p.value!r})" if p.value else "")
+        lines = [f"{_where(p)}, {p.column}: {p.problem}" + (f" ({p.value!r})" if p.value else "")
                  for p in e.report.errors[:20]]  # fmt: skip
         more = f"\n... and {len(e.report.errors) - 20} more" if len(e.report.errors) > 20 else ""
         raise click.ClickException(
@@ -223,8 +223,7 @@ def import_command(
     if report.skipped:
         click.echo(f"Skipped rows are listed in {report_path}")
     for p in report.flagged:  # every one: a reviewer must state why each is an organisation, or reject
-        click.echo(f"{f'row {p.row}' if p.row else 'the mapping'}, {p.column}: looks like a private person's name "
-                   f"({p.value!r})")  # fmt: skip
+        click.echo(f"{_where(p)}, {p.column}: looks like a private person's name ({p.value!r})")
     if report.flagged:
         click.echo(
             f"{len(report.flagged):,} name(s) of organisations look like a private person's: a reviewer approves "
@@ -240,6 +239,11 @@ def import_command(
         click.echo(f"Stored and published as {result.reference}.")
     else:
         click.echo(f"Stored as pending submission {result.reference}: a reviewer approves it at /review.")
+
+
+def _where(problem: Any) -> str:
+    """Where a problem is: "row N" of the file, or "the mapping" for a name the mapping gives (its row 0)."""
+    return f"row {problem.row}" if problem.row else "the mapping"
 
 
 def _echo_breaches(breaches: list[dict[str, Any]], report: Any) -> None:

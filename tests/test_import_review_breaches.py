@@ -40,6 +40,10 @@ def breach_rows(page: str) -> list[list[str]]:
             for r in rows]  # fmt: skip
 
 
+def stored(settings) -> list[tuple]:
+    return query(settings.intake_db, "select (select count(*) from breaches), (select count(*) from submissions)")
+
+
 def submission_of(settings, reference: str) -> int:
     return query(settings.intake_db, "select id from submissions where reference = ?", [reference])[0][0]
 
@@ -50,7 +54,7 @@ def test_the_review_page_shows_the_breaches_of_an_hhs_import_as_published(seeded
     rows = breach_rows(page)
     assert len(rows) == 20
     first = first_rows(2014, 1)[0]  # Brooke Army Medical Center, 1000 affected, 10/16/2009, Theft, Paper
-    number, title, organisation, vendor, happened, discovered, notified, affected, how, kinds, media = rows[0]
+    _, title, organisation, vendor, happened, discovered, _, affected, how, kinds, media = rows[0]
     assert title == f"{first['Name_of_Covered_Entity']}: Theft (10/16/2009)"
     assert organisation == f"{first['Name_of_Covered_Entity']} (new) , United States"
     assert (vendor, happened, discovered, affected) == ("none named", "2009-10-16", "?", "1,000 people")
@@ -65,8 +69,7 @@ def test_the_review_page_shows_the_breaches_of_an_hhs_import_as_published(seeded
 
 
 def test_the_dry_run_shows_the_first_breaches_and_their_counts_and_stores_nothing(seeded):
-    before = query(seeded.intake_db, "select count(*) from breaches"), query(seeded.intake_db,
-                                                                             "select count(*) from submissions")  # fmt: skip
+    before = stored(seeded)
     dry = invoke("import", str(FILES[2015]), "--mapping", str(MAPPINGS[2015]), "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "1,151 stored as new breaches, 0 already in the registry" in dry.output and "0 rejected" in dry.output
@@ -79,9 +82,7 @@ def test_the_dry_run_shows_the_first_breaches_and_their_counts_and_stores_nothin
     assert re.search(r"^    affected: [\d,]+( to [\d,]+)? people$", dry.output, re.M)
     assert re.search(r"^    types: [A-Z].*; data: .*; held on: [A-Z]", dry.output, re.M)
     assert "Dry run: nothing stored." in dry.output
-    after = query(seeded.intake_db, "select count(*) from breaches"), query(seeded.intake_db,
-                                                                            "select count(*) from submissions")  # fmt: skip
-    assert after == before
+    assert stored(seeded) == before
 
 
 def test_a_relationship_dry_run_shows_no_breach_list(seeded, tmp_path):

@@ -803,6 +803,8 @@ class _Job:
         it (a vendor's `new: {aliases: [...]}`: published with it), listing each flagged one."""
         assert self.name_check is not None
         where = "breach.organisation" if role == "client" and self.breaches is not None else role
+        if role == "vendor" and self.plan.vendors is not None:
+            where = "vendors"  # named by the mapping's vendors: column
         reason = record.get("person_name_reason")
         names = [("name", record["name"]), *(("aliases", a["alias"]) for a in record.get("aliases") or ())]
         for field_name, name in names:
@@ -902,13 +904,13 @@ def _org_items(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, _frozen(v)) for k, v in {**fields, "name": "-"}.items() if v is not None))
 
 
-class _FrozenList(tuple):  # type: ignore[type-arg]
+class _FrozenList(tuple):
     """A mapping's list (a vendor's `new: {aliases: [...]}`) in a cache key, given back as a list."""
 
     __slots__ = ()
 
 
-class _FrozenDict(tuple):  # type: ignore[type-arg]
+class _FrozenDict(tuple):
     """A mapping's mapping inside such a list ({alias: ..., language: ...}), given back as a dict."""
 
     __slots__ = ()

@@ -113,7 +113,9 @@ def import_file(
                 submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
                                                                         submitter, options, dry_run=True)  # fmt: skip
                 report = _write(db, copy, reference, submission_id, plan, table, vocabulary, payload, options)
-                breaches = imports.breach_preview(db, submission_id, DRY_RUN_BREACHES) if plan.breach is not None else []
+                breaches = (
+                    imports.breach_preview(db, submission_id, DRY_RUN_BREACHES) if plan.breach is not None else []
+                )
                 return ImportResult(report, None, True, imports.import_preview(db, submission_id), breaches)
             finally:
                 db.close()

@@ -296,7 +296,8 @@ def breach_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 2
             "AS data_kinds, "
             f"({labels.format(links='breaches_breach_media', vocabulary='breach_media', column='medium')}) AS media "
             "FROM breaches b JOIN organisations o ON o.id = b.organisation_id "
-            "LEFT JOIN countries co ON co.code = o.country LEFT JOIN organisations v ON v.id = b.vendor_id WHERE b.submission_id = ? ORDER BY b.id LIMIT ?",
+            "LEFT JOIN countries co ON co.code = o.country LEFT JOIN organisations v ON v.id = b.vendor_id "
+            "WHERE b.submission_id = ? ORDER BY b.id LIMIT ?",
             [submission_id, limit],
         )
     )
@@ -327,7 +328,8 @@ def unstated_organisations(db: sqlite_utils.Database, ids: Iterable[int]) -> lis
         chunk = batch[start : start + 500]
         marks = ",".join("?" * len(chunk))
         rows = db.execute(
-            f"SELECT id, name FROM organisations WHERE id IN ({marks}) AND person_name_reason IS NULL ORDER BY id", chunk
+            f"SELECT id, name FROM organisations WHERE id IN ({marks}) AND person_name_reason IS NULL ORDER BY id",
+            chunk,
         )
         found += [(i, name) for i, name in rows]
     return found
