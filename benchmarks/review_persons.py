@@ -129,10 +129,10 @@ def main() -> int:
     }
     print(f"{args.rows:,} rows, {organisations[0]:,} organisations made by the import ({import_s:.1f} s), "
           f"{len(flagged)} flagged")  # fmt: skip
-    print(f"  flags (read by id)        {flags_s * 1000:9.1f} ms")
-    print(f"  full (every name judged)  {full_s * 1000:9.1f} ms   x{full_s / flags_s:,.0f}")
-    print(f"  page GET /review/submissions/<id>   {page_s * 1000:9.1f} ms")
-    print(f"  page, judging every name  {page_full_s * 1000:9.1f} ms   x{page_full_s / page_s:.1f}")
+    print(f"  flags (the import's, read by id)   {flags_s * 1000:10.2f} ms")
+    print(f"  full (every name judged again)     {full_s * 1000:10.2f} ms   x{full_s / flags_s:,.0f}")
+    print(f"  review page, reading the flags     {page_s * 1000:10.2f} ms")
+    print(f"  review page, judging every name    {page_full_s * 1000:10.2f} ms   x{page_full_s / page_s:.1f}")
     print(f"  same organisations listed: {same}")
     (out / "review_persons.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0 if same and "Laura Poitras" in shown_full else 1

@@ -250,10 +250,10 @@ def _echo_breaches(breaches: list[dict[str, Any]], report: Any) -> None:
     """A dry run's first breaches as they would be published (registry.store.imports.breach_preview)."""
     click.echo(f"First {len(breaches)} of the {report.breaches_stored:,} new breaches, as they would be published:")
     for b in breaches:
-        click.echo("\n".join(f"  {line}" for line in breach_lines(b)))
+        click.echo("\n".join(f"  {line}" for line in _breach_lines(b)))
 
 
-def breach_lines(b: dict[str, Any]) -> list[str]:
+def _breach_lines(b: dict[str, Any]) -> list[str]:
     """One breach of a preview in a few lines of words."""
     organisation = b["organisation"] + (" (new)" if b["organisation_new"] else "")
     vendor = f"{b['vendor']}{' (new)' if b['vendor_new'] else ''}" if b["vendor"] else "none named"
@@ -262,12 +262,12 @@ def breach_lines(b: dict[str, Any]) -> list[str]:
         f"- {b['title']}",
         f"  organisation: {organisation}{', ' + b['country'] if b['country'] else ''}; vendor: {vendor}",
         f"  happened {happened}; discovered {b['discovered_date'] or '?'}; notified {b['notified_date'] or '?'}",
-        f"  affected: {affected_text(b)}",
+        f"  affected: {_affected_text(b)}",
         f"  types: {b['breach_types'] or 'none'}; data: {b['data_kinds'] or 'none'}; held on: {b['media'] or 'none'}",
     ]
 
 
-def affected_text(b: dict[str, Any]) -> str:
+def _affected_text(b: dict[str, Any]) -> str:
     """'500 people', '1,000 to 5,000 records', or 'not given'."""
     low, high, unit = b["affected_low"], b["affected_high"], b["affected_unit"] or ""
     if low is None:
