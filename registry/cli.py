@@ -206,7 +206,7 @@ def import_command(
                                          skip_invalid=skip_invalid, progress=progress)  # fmt: skip
     except ImportFailed as e:
         _write_report(e.report, report_path)
-        lines = [f"row {p.row}, {p.column}: {p.problem}" + (f" ({p.value!r})" if p.value else "")
+        lines = [f"{_where(p)}, {p.column}: {p.problem}" + (f" ({p.value!r})" if p.value else "")
                  for p in e.report.errors[:20]]  # fmt: skip
         more = f"\n... and {len(e.report.errors) - 20} more" if len(e.report.errors) > 20 else ""
         raise click.ClickException(
@@ -223,19 +223,57 @@ def import_command(
     if report.skipped:
         click.echo(f"Skipped rows are listed in {report_path}")
     for p in report.flagged:  # every one: a reviewer must state why each is an organisation, or reject
-        click.echo(f"row {p.row}, {p.column}: looks like a private person's name ({p.value!r})")
+        click.echo(f"{_where(p)}, {p.column}: looks like a private person's name ({p.value!r})")
     if report.flagged:
         click.echo(
-            f"{len(report.flagged):,} row(s) name a client that looks like a private person: a reviewer approves "
-            "them only with a statement of why they are organisations (or the mapping gives one in "
-            "client.person_name_reason); --approve refuses them."
+            f"{len(report.flagged):,} name(s) of organisations look like a private person's: a reviewer approves "
+            "them only with a statement of why they are organisations (or the mapping gives one in the "
+            "person_name_reason of the group naming them: client, vendor.new, vendors.new, breach.organisation, "
+            "breach.vendor); --approve refuses them."
         )
+    if result.breaches:
+        _echo_breaches(result.breaches, report)
     if result.dry_run:
         click.echo("Dry run: nothing stored.")
     elif approve:
         click.echo(f"Stored and published as {result.reference}.")
     else:
         click.echo(f"Stored as pending submission {result.reference}: a reviewer approves it at /review.")
+
+
+def _where(problem: Any) -> str:
+    """Where a problem is: "row N" of the file, or "the mapping" for a name the mapping gives (its row 0)."""
+    return f"row {problem.row}" if problem.row else "the mapping"
+
+
+def _echo_breaches(breaches: list[dict[str, Any]], report: Any) -> None:
+    """A dry run's first breaches as they would be published (registry.store.imports.breach_preview)."""
+    click.echo(f"First {len(breaches)} of the {report.breaches_stored:,} new breaches, as they would be published:")
+    for b in breaches:
+        click.echo("\n".join(f"  {line}" for line in _breach_lines(b)))
+
+
+def _breach_lines(b: dict[str, Any]) -> list[str]:
+    """One breach of a preview in a few lines of words."""
+    organisation = b["organisation"] + (" (new)" if b["organisation_new"] else "")
+    vendor = f"{b['vendor']}{' (new)' if b['vendor_new'] else ''}" if b["vendor"] else "none named"
+    happened = (b["start_date"] or "?") + (f" to {b['end_date']}" if b["end_date"] else "")
+    return [
+        f"- {b['title']}",
+        f"  organisation: {organisation}{', ' + b['country'] if b['country'] else ''}; vendor: {vendor}",
+        f"  happened {happened}; discovered {b['discovered_date'] or '?'}; notified {b['notified_date'] or '?'}",
+        f"  affected: {_affected_text(b)}",
+        f"  types: {b['breach_types'] or 'none'}; data: {b['data_kinds'] or 'none'}; held on: {b['media'] or 'none'}",
+    ]
+
+
+def _affected_text(b: dict[str, Any]) -> str:
+    """'500 people', '1,000 to 5,000 records', or 'not given'."""
+    low, high, unit = b["affected_low"], b["affected_high"], b["affected_unit"] or ""
+    if low is None:
+        return "not given"
+    shown = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+    return f"{shown} {unit}".strip()
 
 
 def _write_report(report: Any, path: Path) -> None:

@@ -84,6 +84,9 @@ class ImportReport:
     # New organisations whose name looks like a private person's with no person_name_reason
     # (registry.rules.persons; clients of relationship rows, and see NameCheck): a dry run lists them.
     flagged: list[Problem] = field(default_factory=list)
+    # The organisations behind `flagged`: kept with the submission, so that the review page reads
+    # those rows instead of judging every name the import made again on each view.
+    flagged_ids: set[int] = field(default_factory=set)
     breach_rows: bool = False  # the mapping makes one breach per row
 
     def summary(self) -> str:
@@ -103,7 +106,7 @@ class ImportReport:
             f"{self.matched_organisations:,} matched to existing organisations, "
             f"{self.new_organisations:,} new organisations, {self.rejected:,} rejected, "
             f"{len(self.skipped):,} skipped"
-        ) + (f", {len(self.flagged):,} naming a client that looks like a private person" if self.flagged else "")
+        ) + (f", {len(self.flagged):,} naming an organisation that looks like a private person" if self.flagged else "")
 
     def to_csv(self, stream: TextIO) -> None:
         """Write every error and skipped row as CSV (row, column, value, problem), with cells
@@ -389,6 +392,7 @@ class _Job:
             client_id = self._client_id(client)
         if client.person and self.writer.made_here(client_id):  # one already in the registry was reviewed
             self.report.flagged.append(Problem(number, "client.name", client.name, PERSON_FLAG))
+            self.report.flagged_ids.add(client_id)
         if self.plan.identifier:
             self._identifier(number, cells, client_id)
         self.report.rows_stored += 1
@@ -627,7 +631,7 @@ class _Job:
 
     def _check_org(self, items: tuple[tuple[str, Any], ...]) -> tuple[dict[str, Any] | None, tuple[FieldError, ...]]:
         try:
-            record = build_organisation({**dict(items), "slug": "org"}, self.vocabulary)
+            record = build_organisation({**{k: _thawed(v) for k, v in items}, "slug": "org"}, self.vocabulary)
         except ValidationError as e:
             return None, tuple(e.errors)
         # Shallow, not dataclasses.asdict: its deep copies cost more than the check itself.
@@ -779,20 +783,34 @@ class _Job:
         if checked is None or checked_name is None:  # only a vendor defined in the mapping can get here
             raise ValidationError([*name_errors, *errors])
         record = {**checked, "name": checked_name, "slug": self.writer.org_slug(name)}  # the row passed these rules
-        if record.get("person_name_reason") and not looks_like_person(checked_name):
+        names = (checked_name, *(alias["alias"] for alias in record.get("aliases") or ()))
+        if record.get("person_name_reason") and not any(map(looks_like_person, names)):
             record["person_name_reason"] = None  # a mapping's statement is for the names that need one
         if record.get("government_level") is None:  # checked with a stand-in name: the level the real one shows
             record["government_level"] = derive_level(checked_name, record["kind"])
         # a relationship row's client is checked by registry.rules.persons already (see _row)
         checked_here = role != "client" or self.breaches is not None
-        if checked_here and self.name_check is not None and (reason := self.name_check(record)):
-            where = "breach.organisation" if role == "client" and self.breaches is not None else role
-            self.report.flagged.append(Problem(self.current_row, f"{where}.name", checked_name, reason))
         org_id = self.writer.organisation(record, key)
+        if checked_here and self.name_check is not None:
+            self._check_names(org_id, record, role)
         self.keys.setdefault(key, []).append((org_id, record["country"], record["subdivision"]))
         self.generation[key] = self.generation.get(key, 0) + 1  # earlier answers for this key are stale
         self.report.new_organisations += role != "vendor"
         return org_id, False
+
+    def _check_names(self, org_id: int, record: dict[str, Any], role: str) -> None:
+        """Ask the name check about a new organisation's name and each other name the mapping gives
+        it (a vendor's `new: {aliases: [...]}`: published with it), listing each flagged one."""
+        assert self.name_check is not None
+        where = "breach.organisation" if role == "client" and self.breaches is not None else role
+        if role == "vendor" and self.plan.vendors is not None:
+            where = "vendors"  # named by the mapping's vendors: column
+        reason = record.get("person_name_reason")
+        names = [("name", record["name"]), *(("aliases", a["alias"]) for a in record.get("aliases") or ())]
+        for field_name, name in names:
+            if why := self.name_check({**record, "name": name, "person_name_reason": reason}):
+                self.report.flagged.append(Problem(self.current_row, f"{where}.{field_name}", name, why))
+                self.report.flagged_ids.add(org_id)
 
     def _relationship(
         self,
@@ -883,4 +901,34 @@ def _short(text: str, longest: int = 200) -> str:
 
 def _org_items(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """An organisation's fields as a cache key, with a stand-in for the name (checked apart)."""
-    return tuple(sorted((k, v) for k, v in {**fields, "name": "-"}.items() if v is not None))
+    return tuple(sorted((k, _frozen(v)) for k, v in {**fields, "name": "-"}.items() if v is not None))
+
+
+class _FrozenList(tuple):
+    """A mapping's list (a vendor's `new: {aliases: [...]}`) in a cache key, given back as a list."""
+
+    __slots__ = ()
+
+
+class _FrozenDict(tuple):
+    """A mapping's mapping inside such a list ({alias: ..., language: ...}), given back as a dict."""
+
+    __slots__ = ()
+
+
+def _frozen(value: Any) -> Any:
+    """A field's value as a cache key can hold it: the lists and mappings of a vendor's `new:`
+    block (its aliases, identifiers) as tuples, which _thawed turns back."""
+    if isinstance(value, list):
+        return _FrozenList(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return _FrozenDict(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, _FrozenList):
+        return [_thawed(v) for v in value]
+    if isinstance(value, _FrozenDict):
+        return {k: _thawed(v) for k, v in value}
+    return value

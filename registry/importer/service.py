@@ -27,6 +27,7 @@ from registry.store.copies import snapshot
 from registry.store.writers import transaction
 
 CLI_ACTOR = {"id": None, "name": "command line"}
+DRY_RUN_BREACHES = 5  # a dry run shows this many of the first breaches, as they would be published
 
 
 @dataclass
@@ -112,7 +113,9 @@ def import_file(
                 submission_id, plan, table, vocabulary, payload = _begin(db, path, mapping, mapping_text, reference,
                                                                         submitter, options, dry_run=True)  # fmt: skip
                 report = _write(db, copy, reference, submission_id, plan, table, vocabulary, payload, options)
-                breaches = imports.breach_preview(db, submission_id) if plan.breach is not None else []
+                breaches = (
+                    imports.breach_preview(db, submission_id, DRY_RUN_BREACHES) if plan.breach is not None else []
+                )
                 return ImportResult(report, None, True, imports.import_preview(db, submission_id), breaches)
             finally:
                 db.close()
@@ -130,6 +133,8 @@ def import_file(
                 report = _write(db, settings.intake_db, reference, submission_id, plan, table, vocabulary, payload,
                                 options)  # fmt: skip
                 payload["import"]["summary"] = report.summary()
+                # Judged once, here: the review page reads these rows rather than every name again.
+                payload["import"]["person_ids"] = sorted(report.flagged_ids)
                 _finish(settings, db, submission_id, reference, payload, approve, actor)
             except BaseException:
                 imports.remove_import_in_chunks(db, submission_id)  # nothing of a failed import is kept
@@ -140,14 +145,14 @@ def import_file(
 
 
 PERSON_NAME = (
-    "this new organisation's name looks like a private person's: the registry never publishes people as "
+    "this name of a new organisation looks like a private person's: the registry never publishes people as "
     "organisations; if it is an organisation's (a doctor's practice named after the doctor), say why with "
-    "person_name_reason where the mapping names it (breach.organisation, breach.vendor, vendor)"
+    "person_name_reason where the mapping names it (breach.organisation, breach.vendor, vendor.new, vendors.new)"
 )
 
 
 def person_name_check(record: dict[str, Any]) -> str | None:
-    """registry.rules.persons on an organisation the import creates (run.NameCheck)."""
+    """registry.rules.persons on a name the import gives an organisation it creates (run.NameCheck)."""
     return PERSON_NAME if unstated_person(record["name"], record.get("person_name_reason")) else None
 
 

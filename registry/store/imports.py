@@ -287,15 +287,17 @@ def breach_preview(db: sqlite_utils.Database, submission_id: int, limit: int = 2
               "l.{column} WHERE l.breach_id = b.id ORDER BY v.label)")  # fmt: skip
     return list(
         db.query(
-            "SELECT b.id, b.title, o.name AS organisation, v.name AS vendor, b.start_date, b.end_date, "
-            "b.notified_date, b.affected_low, b.affected_high, b.affected_unit, "
+            "SELECT b.id, b.title, o.name AS organisation, o.status = 'pending' AS organisation_new, co.name AS "
+            "country, v.name AS vendor, v.status = 'pending' AS vendor_new, b.start_date, b.end_date, "
+            "b.discovered_date, b.notified_date, b.affected_low, b.affected_high, b.affected_unit, "
             f"({labels.format(links='breaches_breach_types', vocabulary='breach_types', column='breach_type')}) "
             "AS breach_types, "
             f"({labels.format(links='breaches_data_kinds', vocabulary='data_kinds', column='data_kind')}) "
             "AS data_kinds, "
             f"({labels.format(links='breaches_breach_media', vocabulary='breach_media', column='medium')}) AS media "
             "FROM breaches b JOIN organisations o ON o.id = b.organisation_id "
-            "LEFT JOIN organisations v ON v.id = b.vendor_id WHERE b.submission_id = ? ORDER BY b.id LIMIT ?",
+            "LEFT JOIN countries co ON co.code = o.country LEFT JOIN organisations v ON v.id = b.vendor_id "
+            "WHERE b.submission_id = ? ORDER BY b.id LIMIT ?",
             [submission_id, limit],
         )
     )
@@ -315,6 +317,22 @@ def organisation_names(db: sqlite_utils.Database, submission_id: int) -> Iterato
     sql = "SELECT id, name, person_name_reason FROM organisations WHERE submission_id = ? ORDER BY id"
     for row in db.execute(sql, [submission_id]):
         yield row[0], row[1], row[2]
+
+
+def unstated_organisations(db: sqlite_utils.Database, ids: Iterable[int]) -> list[tuple[int, str]]:
+    """(id, name) of the organisations among `ids` still without a person_name_reason: those an
+    import flagged, less the ones a reviewer has since stated."""
+    found: list[tuple[int, str]] = []
+    batch = sorted(set(ids))
+    for start in range(0, len(batch), 500):
+        chunk = batch[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT id, name FROM organisations WHERE id IN ({marks}) AND person_name_reason IS NULL ORDER BY id",
+            chunk,
+        )
+        found += [(i, name) for i, name in rows]
+    return found
 
 
 def state_person_name_reason(db: sqlite_utils.Database, ids: list[int], reason: str) -> None:
