@@ -216,6 +216,23 @@ def name_problems(seed: Seed) -> list[str]:
     return problems
 
 
+def parent_problems(seed: Seed) -> list[str]:
+    """An organisation is part of another (its `parent`) only where a paragraph cited about it
+    names both (the DEA, "Rattachée au ministère de la Justice")."""
+    problems = []
+    about = seed.about()
+    for slug, org in seed.organisations.items():
+        parent = org.get("parent")
+        if not parent:
+            continue
+        upper = seed.organisations.get(parent)
+        if upper is None or not any(
+            named(org, slug, c.paragraph) and named(upper, parent, c.paragraph) for c in about[slug]
+        ):
+            problems.append(f"organisations.yml ({slug}): parent {parent!r} is in no cited paragraph that names both")
+    return problems
+
+
 def place_problems(seed: Seed) -> list[str]:
     """A country, subdivision or city is said by a quote that also names the organisation
     (a paragraph may speak of several), or marked as not stated; an international body
@@ -379,7 +396,9 @@ def source_problems(seed: Seed) -> list[str]:
     ]
 
 
-CHECKS = (citation_problems, name_problems, place_problems, date_problems, figure_problems, source_problems)
+CHECKS = (
+    citation_problems, name_problems, parent_problems, place_problems, date_problems, figure_problems, source_problems,
+)  # fmt: skip
 
 
 # -- the seed as it is ---------------------------------------------------------------
@@ -566,8 +585,13 @@ def test_the_checks_fail_on_the_two_police_agencies_interpol_in_france_and_an_in
             "relationships.yml (clearview-ai -> interpol) citations[1]: source 'buzzfeed-clearview-client-list-2020' "
             "is not a stored document",
         ),
+        (
+            lambda s: s.organisations["ice"].update(parent="us-department-of-homeland-security"),
+            "organisations.yml (ice): parent 'us-department-of-homeland-security' is in no cited paragraph that "
+            "names both",
+        ),
     ],
-    ids=["quote", "locator", "figure", "count", "breach-date", "title", "author", "not-stored"],
+    ids=["quote", "locator", "figure", "count", "breach-date", "title", "author", "not-stored", "parent"],
 )
 def test_each_check_names_the_record_and_the_fact(edit, expected):
     seed = Seed()
