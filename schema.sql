@@ -744,6 +744,8 @@ CREATE TABLE IF NOT EXISTS organisations (
     aliases TEXT  -- its published aliases, '; '-separated, for organisations_fts
 ) STRICT;
 CREATE INDEX IF NOT EXISTS organisations_name ON organisations(name);  -- a vendor page looks for namesakes
+-- The feeds and canned queries find an organisation by its name in any case (name = :name COLLATE NOCASE).
+CREATE INDEX IF NOT EXISTS organisations_name_nocase ON organisations(name COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS organisations_kind ON organisations(kind);
 CREATE INDEX IF NOT EXISTS organisations_sector ON organisations(sector);
 CREATE INDEX IF NOT EXISTS organisations_country ON organisations(country);

@@ -140,8 +140,14 @@ async def test_the_breaches_feed_keeps_what_its_parameters_name(hhs):
         for r in rows(conn, "SELECT vendor FROM breaches WHERE vendor IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC")
     ]
     states = rows(conn, "SELECT organisation_country, count(*) AS n FROM breaches GROUP BY 1 ORDER BY n")
+    # A name several breached organisations share (each is a party: the feed reads them all, sorted).
+    namesakes = rows(
+        conn,
+        "SELECT o.name FROM organisations o JOIN breaches b ON b.organisation_id = o.id "
+        "GROUP BY 1 HAVING count(DISTINCT o.id) > 1 ORDER BY 1",
+    )
     conn.close()
-    assert len(found) > 1000 and len(vendors) > 10
+    assert len(found) > 1000 and len(vendors) > 10 and namesakes
 
     def keep(name: str, value: str, r: dict) -> bool:
         if name == "vendor":
@@ -155,7 +161,7 @@ async def test_the_breaches_feed_keeps_what_its_parameters_name(hhs):
     values = {
         "vendor": [vendors[0], vendors[-1].lower(), "nobody"],
         "country": ["US", "united states", "États-Unis", states[0]["organisation_country"] or "International", "XX"],
-        "organisation": [str(found[0]["organisation_id"]), found[-1]["organisation"], vendors[0]],
+        "organisation": [str(found[0]["organisation_id"]), found[-1]["organisation"], vendors[0], namesakes[0]["name"]],
         "disclosure": ["clearview-client-list-2020", "No such disclosure"],
     }
     ds = ours(hhs.registry_db)

@@ -73,7 +73,7 @@ async def test_page_shows_the_claim_its_sources_responses_and_figures(enriched):
         "where c.relationship_id = ?",
         [rel],
     )
-    assert len(citations) == 9  # six on the pitch, three on its date and Microsoft
+    assert len(citations) == 10  # six on the pitch, three on its date and Microsoft, one on the DEA's department
     for title, locator, quote, language, source_id in citations:
         assert title in shown and f"Where: {locator}" in shown
         assert f'<blockquote lang="{language}">{quote}</blockquote>' in html.unescape(body)
