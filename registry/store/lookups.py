@@ -28,9 +28,10 @@ def organisations_with_key(db: sqlite_utils.Database, key: str) -> list[dict[str
     """Approved organisations whose name or an alias has this normalised key."""
     return list(
         db.query(
+            # One IN over a UNION, not an OR: each side uses its key index (an OR scanned the table).
             "SELECT o.id, o.name, o.country, o.subdivision FROM organisations o WHERE o.status = 'approved' AND "
-            "(o.name_key = :k OR o.id IN (SELECT organisation_id FROM organisation_aliases WHERE alias_key = :k)) "
-            "ORDER BY o.name",
+            "o.id IN (SELECT id FROM organisations WHERE name_key = :k "
+            "UNION SELECT organisation_id FROM organisation_aliases WHERE alias_key = :k) ORDER BY o.name",
             {"k": key},
         )
     )
@@ -71,6 +72,30 @@ def organisation_spellings(db: sqlite_utils.Database) -> list[tuple[int, str, st
         "JOIN organisations o ON o.id = a.organisation_id WHERE o.status = 'approved'"
     )
     return [tuple(r) for r in rows]
+
+
+def organisation_spellings_starting_with(
+    db: sqlite_utils.Database, words: list[str], each: int = 500
+) -> list[tuple[int, str, str, str]]:
+    """(id, name, spelling, key) for approved organisations' names and aliases whose key
+    begins with one of `words` (at most `each` per word and table): the few a typed name may
+    nearly match, found through the key indexes instead of scoring every spelling. (The
+    unary + keeps SQLite from walking the status index, which every approved row is in.)"""
+    found: list[Any] = []
+    for word in words:
+        bounds = {"low": word, "high": word + "\U0010ffff", "n": each}
+        found += db.execute(
+            "SELECT o.id, o.name, o.name, o.name_key FROM organisations o "
+            "WHERE o.name_key >= :low AND o.name_key < :high AND +o.status = 'approved' LIMIT :n",
+            bounds,
+        ).fetchall()
+        found += db.execute(
+            "SELECT o.id, o.name, a.alias, a.alias_key FROM organisation_aliases a "
+            "JOIN organisations o ON o.id = a.organisation_id AND +o.status = 'approved' "
+            "WHERE a.alias_key >= :low AND a.alias_key < :high LIMIT :n",
+            bounds,
+        ).fetchall()
+    return [tuple(r) for r in found]
 
 
 def organisation(db: sqlite_utils.Database, org_id: int) -> dict[str, Any] | None:
