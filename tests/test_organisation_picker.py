@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
+from registry.rules.names import key_prefixes, name_key
 from tests.breaches import add_breaches
 from tests.conftest import Served, dump, post_form, query, serving, text
 from tests.site import DESKTOP, PHONE, axe_violations
@@ -34,6 +35,14 @@ def servers(seeded) -> Iterator[Served]:
 
 def by_name(name: str, picker: str = "organisation") -> dict[str, str]:
     return {f"{picker}-id": "", f"{picker}-name": name}
+
+
+def test_near_matches_are_looked_up_by_the_beginning_and_the_longest_words_of_the_name():
+    assert key_prefixes(name_key("Sheriff of Orange County Fla.")) == [
+        "sheriffs of orange county", "sheriffs of orange", "sheriffs of", "sheriffs", "county", "orange", "fla"
+    ]  # fmt: skip
+    assert key_prefixes("amazon") == ["amazon"]
+    assert key_prefixes("") == []
 
 
 def stored_payload(seeded) -> dict:
@@ -69,6 +78,9 @@ def test_a_response_to_a_disclosure_names_the_responder_by_alias(client, seeded)
         ("figure", "organisation", "Amazon Incorporated", "No published organisation is called 'Amazon Incorporated'. "
          "Near: Amazon"),
         ("response", "responder", "Clearview AI Corp", "Near: Clearview AI"),
+        ("figure", "organisation", "Department of Justice USA", "Near: United States Department of Justice (also "
+         "known as Department of Justice)"),
+        ("figure", "organisation", "The Interpol Organisation", "Near: Interpol."),  # by a word not its first
         ("response", "responder", "", "Give the name of the organisation that responded."),
         ("figure", "organisation", "", "Give the name of the organisation, or the number of the breach"),
     ],

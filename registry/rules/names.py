@@ -83,12 +83,13 @@ def near_matches(
     return sorted(best.values(), key=lambda m: (not m.exact, -m.score, m.name))[:limit]
 
 
-def distinctive_words(key: str, most: int = 4) -> list[str]:
-    """The words of a name key the forms look up near matches by: its first word, then its
-    longest (three letters or more), at most `most`. Spellings that begin with one of them are
-    scored ("Amazon Incorporated" finds "Amazon", "Sheriff of Orange County" finds "Orange
-    County Sheriff's Office"), not every spelling, whose scoring costs seconds at a million
-    (benchmarks/organisation_picker.py)."""
+def key_prefixes(key: str, leading: int = 4, others: int = 3) -> list[str]:
+    """The beginnings of spellings' keys the forms look near matches up by: the key's first
+    words, longest first ("amazon incorporated", "amazon"), then its other longest words
+    (three letters or more), so that "Sheriff of Orange County" finds "Orange County Sheriff's
+    Office". Only spellings beginning so are scored, not every spelling: scoring all costs
+    seconds at a million (benchmarks/organisation_picker.py). A misspelt first word finds none."""
     words = key.split()
-    longest = sorted({w for w in words[1:] if len(w) >= 3} - set(words[:1]), key=lambda w: (-len(w), w))
-    return (words[:1] + longest)[:most]
+    heads = [" ".join(words[:n]) for n in range(min(len(words), leading), 0, -1)]
+    rest = sorted({w for w in words[1:] if len(w) >= 3} - set(words[:1]), key=lambda w: (-len(w), w))
+    return heads + rest[:others]

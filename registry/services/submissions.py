@@ -16,7 +16,7 @@ import sqlite_utils
 
 from registry.rules import limits
 from registry.rules.fields import FieldError, ValidationError, Vocabulary, character_problem, slugify
-from registry.rules.names import distinctive_words, name_key, near_matches
+from registry.rules.names import key_prefixes, name_key, near_matches
 from registry.rules.persons import person_name_warning, unstated_person
 from registry.rules.records import (
     build_breach,
@@ -158,7 +158,7 @@ class Pick:
 def pick_organisation(db: sqlite_utils.Database, name: str) -> Pick:
     """Resolve a typed name: the one published organisation whose name or alias has its key
     (registry.rules.names.name_key); else the near matches (near_matches) among those whose
-    key begins with one of its distinctive words, none picked."""
+    key begins as its key does (key_prefixes), none picked."""
     exact = lookups.organisations_with_key(db, name_key(name))
     if len(exact) == 1:
         return Pick(lookups.organisation(db, exact[0]["id"]))
@@ -166,7 +166,7 @@ def pick_organisation(db: sqlite_utils.Database, name: str) -> Pick:
         candidates = sorted(((m["id"], _describe_org(m)) for m in exact), key=lambda c: (c[1], c[0]))
         listed = "; ".join(label for _, label in candidates)
         return Pick(None, f"Several published organisations are called '{name}': {listed}. Choose one.", candidates)
-    found = lookups.organisation_spellings_starting_with(db, distinctive_words(name_key(name)))
+    found = lookups.organisation_spellings_starting_with(db, key_prefixes(name_key(name)))
     near = near_matches(name, [row[:3] for row in found], keys=[row[3] for row in found])
     if not near:
         return Pick(None, f"No published organisation is called '{name}'. Submit the organisation first.")

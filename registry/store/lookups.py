@@ -75,15 +75,16 @@ def organisation_spellings(db: sqlite_utils.Database) -> list[tuple[int, str, st
 
 
 def organisation_spellings_starting_with(
-    db: sqlite_utils.Database, words: list[str], each: int = 500
+    db: sqlite_utils.Database, prefixes: list[str], each: int = 200
 ) -> list[tuple[int, str, str, str]]:
     """(id, name, spelling, key) for approved organisations' names and aliases whose key
-    begins with one of `words` (at most `each` per word and table): the few a typed name may
-    nearly match, found through the key indexes instead of scoring every spelling. (The
-    unary + keeps SQLite from walking the status index, which every approved row is in.)"""
+    begins with one of `prefixes` (at most `each` per prefix and table, so a common word
+    costs no more than a rare one): the few a typed name may nearly match, found through
+    the key indexes instead of scoring every spelling. (The unary + keeps SQLite from
+    walking the status index, which every approved row is in.)"""
     found: list[Any] = []
-    for word in words:
-        bounds = {"low": word, "high": word + "\U0010ffff", "n": each}
+    for prefix in prefixes:
+        bounds = {"low": prefix, "high": prefix + "\U0010ffff", "n": each}
         found += db.execute(
             "SELECT o.id, o.name, o.name, o.name_key FROM organisations o "
             "WHERE o.name_key >= :low AND o.name_key < :high AND +o.status = 'approved' LIMIT :n",
