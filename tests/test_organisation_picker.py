@@ -229,6 +229,7 @@ def test_a_contributor_picks_the_organisation_by_name_in_a_phone_browser(
             tab.locator("#organisation-name").press_sequentially("Amaz", delay=30)
             suggestion = tab.locator("#organisation-suggestions button.suggestion", has_text="Amazon").first
             expect(suggestion).to_be_visible()
+            tab.screenshot(path=tmp_path / "figure-390-suggestions.png", full_page=True)
             suggestion.click()
             expect(tab.locator("#organisation-name")).to_have_value("Amazon")
             expect(tab.locator("#organisation-id")).to_have_value(str(org_id(seeded, "amazon")))
