@@ -1,7 +1,8 @@
-"""What resolving a typed organisation name costs on the figure and response forms
-(registry.services.submissions.pick_organisation), against the suggestions query the
-relationship form already makes on every keystroke (registry.store.lookups.suggest_organisations),
-in one run on one intake.db with many published organisations and aliases.
+"""What naming an organisation costs on the forms, in one run on one intake.db with many
+published organisations and aliases: the suggestions made while one types
+(registry.store.lookups.suggest_organisations, against the query it replaced: the baseline),
+and resolving a typed name on the figure and response forms without JavaScript
+(registry.services.submissions.pick_organisation).
 
 An exact name or alias is one lookup; a name that matches none exactly is scored
 (registry.rules.names.near_matches) against the spellings that share one of its distinctive
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from registry.rules.countries import country_rows, subdivision_rows
 from registry.rules.names import name_key, near_matches
@@ -69,6 +71,28 @@ def build(path: Path, count: int) -> tuple[str, str]:
     return clients[middle][0], f"{clients[middle + 1][0]} (alias {middle + 2})"
 
 
+# The suggestions query as it was before 2026-12-03 (a LIKE on the key, and the key's first
+# words matched with `:k LIKE name_key || ' %'`): the baseline of registry.store.lookups'.
+SUGGEST_BEFORE = """
+WITH hits AS (
+    SELECT id AS organisation_id, name AS spelling, name_key = :k AS exact FROM organisations
+    WHERE status = 'approved' AND (name_key LIKE :p ESCAPE '\\' OR :k LIKE name_key || ' %')
+    UNION ALL
+    SELECT organisation_id, alias, alias_key = :k FROM organisation_aliases
+    WHERE alias_key LIKE :p ESCAPE '\\' OR :k LIKE alias_key || ' %'
+)
+SELECT o.id, o.name, max(h.exact) AS exact, min(h.spelling) AS matched,
+       o.country, c.name AS country_name, s.label AS sector
+FROM hits h JOIN organisations o ON o.id = h.organisation_id AND o.status = 'approved'
+LEFT JOIN countries c ON c.code = o.country JOIN sectors s ON s.code = o.sector
+GROUP BY o.id ORDER BY exact DESC, length(o.name), o.name LIMIT 10
+"""
+
+
+def suggest_before(db: Any, key: str) -> list[dict[str, Any]]:
+    return list(db.query(SUGGEST_BEFORE, {"k": key, "p": key + "%"}))
+
+
 def timed(work: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -87,8 +111,11 @@ def main() -> None:
         path = Path(folder) / "intake.db"
         name, alias = build(path, args.organisations)
         db = connect(path)
+        typed = name_key(name[:4])
         cases = {
-            "baseline: suggestions for 4 letters": lambda: lookups.suggest_organisations(db, name_key(name[:4])),
+            "baseline: suggestions, query before": lambda: suggest_before(db, typed),
+            "suggestions for 4 letters": lambda: lookups.suggest_organisations(db, typed),
+            "suggestions for a whole name + 1 word": lambda: lookups.suggest_organisations(db, name_key(name + " Inc")),
             "exact name": lambda: pick_organisation(db, name),
             "exact alias": lambda: pick_organisation(db, alias),
             "near name (refused)": lambda: pick_organisation(db, name + " Holdings Group"),

@@ -3,6 +3,7 @@ labels."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlite_utils
@@ -39,19 +40,25 @@ def organisations_with_key(db: sqlite_utils.Database, key: str) -> list[dict[str
 
 def suggest_organisations(db: sqlite_utils.Database, key: str, limit: int = 10) -> list[dict[str, Any]]:
     """Approved organisations whose name or alias key starts with `key`, or is the first
-    words of it (typing "Wells Fargo Advisors" suggests "Wells Fargo")."""
+    words of it (typing "Wells Fargo Advisors" suggests "Wells Fargo").
+
+    Both through the key indexes: a range for "starts with", an IN list of the key's first
+    words for the rest (a LIKE on the key, and `:k LIKE name_key || ' %'`, scanned both
+    tables: 1.1 s at a million organisations, benchmarks/organisation_picker.py)."""
     if not key:
         return []
-    prefix = _escape_like(key) + "%"
+    words = key.split()
+    heads = json.dumps([" ".join(words[:n]) for n in range(1, len(words))])
     return list(
         db.query(
             """
             WITH hits AS (
                 SELECT id AS organisation_id, name AS spelling, name_key = :k AS exact FROM organisations
-                WHERE status = 'approved' AND (name_key LIKE :p ESCAPE '\\' OR :k LIKE name_key || ' %')
+                WHERE ((name_key >= :k AND name_key < :high) OR name_key IN (SELECT value FROM json_each(:heads)))
+                AND +status = 'approved'
                 UNION ALL
                 SELECT organisation_id, alias, alias_key = :k FROM organisation_aliases
-                WHERE alias_key LIKE :p ESCAPE '\\' OR :k LIKE alias_key || ' %'
+                WHERE (alias_key >= :k AND alias_key < :high) OR alias_key IN (SELECT value FROM json_each(:heads))
             )
             SELECT o.id, o.name, max(h.exact) AS exact, min(h.spelling) AS matched,
                    o.country, c.name AS country_name, s.label AS sector
@@ -59,7 +66,7 @@ def suggest_organisations(db: sqlite_utils.Database, key: str, limit: int = 10) 
             LEFT JOIN countries c ON c.code = o.country JOIN sectors s ON s.code = o.sector
             GROUP BY o.id ORDER BY exact DESC, length(o.name), o.name LIMIT :n
             """,
-            {"k": key, "p": prefix, "n": limit},
+            {"k": key, "high": key + "\U0010ffff", "heads": heads, "n": limit},
         )
     )
 
