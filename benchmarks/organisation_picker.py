@@ -133,6 +133,10 @@ def main() -> None:
             found = work()
             count = len(found) if isinstance(found, list) else len(found.candidates) or int(bool(found.organisation))
             print(f"  {label:38} {seconds * 1000:9.1f} ms  {seconds / baseline:7.1f}x baseline  ({count} found)")
+        for text in (name[:2], name[:4], name, name + " Inc", alias):
+            before = [r["id"] for r in suggest_before(db, name_key(text))]
+            now = [r["id"] for r in lookups.suggest_organisations(db, name_key(text))]
+            print(f"  suggestions for {text!r}: {'the same' if now == before else 'NOT the same'} as before")
         db.close()
 
 
