@@ -179,7 +179,7 @@ def test_a_vendor_links_the_one_relationship_it_has_with_the_organisation(review
 def response_to_disclosure(seeded, **changes) -> dict:
     data = {
         "disclosure_id": str(disclosure_id(seeded, "clearview-client-list-2020")),
-        "organisation_id": str(org_id(seeded, "clearview-ai")),
+        "responder-id": str(org_id(seeded, "clearview-ai")),
         "author": "Tor Ekeland, Clearview AI's lawyer",
         "kind": "clarified",
         "summary": "Clearview's lawyer said security was its top priority.",
@@ -192,7 +192,7 @@ def response_to_disclosure(seeded, **changes) -> dict:
 
 def figure_data(seeded, **changes) -> dict:
     data = {
-        "organisation_id": str(org_id(seeded, "amazon")),
+        "organisation-id": str(org_id(seeded, "amazon")),
         "metric": "lobbying spend",
         "low": "14,200,000",
         "unit": "USD",
@@ -222,7 +222,7 @@ def test_responses_to_a_disclosure_and_a_breach_and_figures_publish_all_they_cha
 
     approved_in_turn(submit(client, "breach", breach_data(seeded)))
     breach = query(seeded.intake_db, "select id from breaches where " + NOT_SEEDED)[0][0]
-    to_breach = response_to_disclosure(seeded, disclosure_id="", organisation_id="", breach_id=str(breach),
+    to_breach = response_to_disclosure(seeded, disclosure_id="", breach_id=str(breach),
                                        organisation="client", locator="paragraph 4")  # fmt: skip
     approved_in_turn(submit(client, "response", to_breach))
     assert query(seeded.registry_db, "select response_count from breaches where " + NOT_SEEDED) == [(1,)]
@@ -231,7 +231,7 @@ def test_responses_to_a_disclosure_and_a_breach_and_figures_publish_all_they_cha
     page = text(client.get(f"/review/submissions/{on_amazon}"))
     assert "lobbying spend, 14,200,000 USD" in page
     approved_in_turn(on_amazon)
-    on_breach = figure_data(seeded, organisation_id="", breach_id=str(breach), metric="searches", low="500000",
+    on_breach = figure_data(seeded, **{"organisation-id": ""}, breach_id=str(breach), metric="searches", low="500000",
                             high="600000", unit="searches", locator="paragraph 5")  # fmt: skip
     approved_in_turn(submit(client, "figure", on_breach))
     assert query(seeded.registry_db, "select metric, low, high, organisation_id is not null, breach_id from "
@@ -248,12 +248,12 @@ def test_responses_to_a_disclosure_and_a_breach_and_figures_publish_all_they_cha
     [
         ("response", {"disclosure_id": ""}, "relationship_id", "Give the number of the published relationship"),
         ("response", {"relationship_id": "1"}, "disclosure_id", "Give one relationship, disclosure or breach"),
-        ("response", {"organisation_id": ""}, "organisation_id", "Give the number of the organisation that responded"),
+        ("response", {"responder-id": ""}, "responder-name", "Give the name of the organisation that responded"),
         ("response", {"disclosure_id": "999999"}, "disclosure_id", "No published disclosure has number 999999"),
         ("response", {"disclosure_id": "", "breach_id": "999999"}, "breach_id", "No published breach has number"),
         ("figure", {"low": "10", "high": "5"}, "high", "5.0 is below low 10.0"),
-        ("figure", {"organisation_id": ""}, "organisation_id", "Give the number of the published organisation or"),
-        ("figure", {"organisation_id": "999999"}, "organisation_id", "No published organisation has number 999999"),
+        ("figure", {"organisation-id": ""}, "organisation-name", "Give the name of the organisation, or the number"),
+        ("figure", {"organisation-id": "999999"}, "organisation-name", "No published organisation has number 999999"),
         ("figure", {"period_start": "2019", "period_end": "2018"}, "period_end", "2018 is before period_start"),
         ("figure", {"unit": ""}, "unit", "Give the unit."),
     ],
@@ -270,8 +270,8 @@ def test_response_and_figure_forms_refuse_bad_input(client, seeded, kind, change
 
 def test_merge_moves_breaches_figures_and_refuses_a_vendor_into_its_client(reviewer_client, seeded, tmp_path):
     approve(reviewer_client, submit(reviewer_client, "breach", breach_data(seeded)))
-    approve(reviewer_client, submit(reviewer_client, "figure", figure_data(seeded, organisation_id=str(
-        org_id(seeded, "clearview-ai")), metric="accounts")))  # fmt: skip
+    approve(reviewer_client, submit(reviewer_client, "figure", figure_data(seeded, **{"organisation-id": str(
+        org_id(seeded, "clearview-ai"))}, metric="accounts")))  # fmt: skip
     organisation = {"name": "Clearview AI Inc.", "kind": "company", "sector": "technology", "is_new": "y"}
     approve(reviewer_client, submit(reviewer_client, "organisation", organisation))
     duplicate = one(seeded.intake_db, "select id from organisations where name = 'Clearview AI Inc.'")[0]

@@ -52,15 +52,24 @@ class NearMatch:
 
 
 def near_matches(
-    name: str, candidates: Iterable[tuple[int, str, str]], limit: int = 5, exclude: Iterable[int] = ()
+    name: str,
+    candidates: Iterable[tuple[int, str, str]],
+    limit: int = 5,
+    exclude: Iterable[int] = (),
+    keys: Iterable[str] | None = None,
 ) -> list[NearMatch]:
     """Score `name` against (organisation_id, name, spelling) candidates; best first.
 
     Exact key matches come first; others are scored with rapidfuzz's token set ratio,
-    which forgives word order and extra words ("Wells Fargo Advisors" ~ "Wells Fargo")."""
+    which forgives word order and extra words ("Wells Fargo Advisors" ~ "Wells Fargo").
+    `keys`, the spellings' stored name_key in the same order, spares computing them again
+    (most of the time at 200,000 spellings: benchmarks/organisation_picker.py)."""
     excluded = set(exclude)
-    rows = [c for c in candidates if c[0] not in excluded]
-    keys = [name_key(spelling) for _, _, spelling in rows]
+    given = list(keys) if keys is not None else None
+    pairs = [(c, given[i] if given is not None else None) for i, c in enumerate(candidates)]
+    pairs = [(c, k) for c, k in pairs if c[0] not in excluded]
+    rows = [c for c, _ in pairs]
+    keys = [k if k is not None else name_key(c[2]) for c, k in pairs]
     key = name_key(name)
     found = process.extract(key, keys, scorer=fuzz.token_set_ratio, limit=limit * 3)
     best: dict[int, NearMatch] = {}
@@ -72,3 +81,15 @@ def near_matches(
         if org_id not in best or (best[org_id].exact, best[org_id].score) < (match.exact, match.score):
             best[org_id] = match
     return sorted(best.values(), key=lambda m: (not m.exact, -m.score, m.name))[:limit]
+
+
+def key_prefixes(key: str, leading: int = 4, others: int = 3) -> list[str]:
+    """The beginnings of spellings' keys the forms look near matches up by: the key's first
+    words, longest first ("amazon incorporated", "amazon"), then its other longest words
+    (three letters or more), so that "Sheriff of Orange County" finds "Orange County Sheriff's
+    Office". Only spellings beginning so are scored, not every spelling: scoring all costs
+    seconds at a million (benchmarks/organisation_picker.py). A misspelt first word finds none."""
+    words = key.split()
+    heads = [" ".join(words[:n]) for n in range(min(len(words), leading), 0, -1)]
+    rest = sorted({w for w in words[1:] if len(w) >= 3} - set(words[:1]), key=lambda w: (-len(w), w))
+    return heads + rest[:others]

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import sqlite_utils
 
 from registry.rules import limits
 from registry.rules.fields import FieldError, ValidationError, Vocabulary, character_problem, slugify
-from registry.rules.names import name_key
+from registry.rules.names import key_prefixes, name_key, near_matches
 from registry.rules.persons import person_name_warning, unstated_person
 from registry.rules.records import (
     build_breach,
@@ -99,6 +100,25 @@ class Draft:
         self.payload["organisations"].append(record)
         return slug
 
+    def existing_organisation(self, data: Mapping[str, Any], prefix: str, missing: str) -> dict[str, Any] | None:
+        """The published organisation a picker (OrganisationPickForm) names, by its number
+        (suggestions, links, the choice offered) or by its name; else None and a message on
+        its name field. These forms never create an organisation."""
+        number = data.get("id") or data.get("choice")
+        name = (data.get("name") or "").strip()
+        if number:
+            found = lookups.organisation(self.db, number)
+            if found is None:
+                self.errors.append(FieldError(f"{prefix}-name", f"No published organisation has number {number}."))
+            return found
+        if not name:
+            self.errors.append(FieldError(f"{prefix}-name", missing))
+            return None
+        pick = pick_organisation(self.db, name)
+        if pick.problem:
+            self.errors.append(FieldError(f"{prefix}-name", pick.problem))
+        return pick.organisation
+
     def source(self, data: Mapping[str, Any], prefix: str) -> str:
         """Return the slug of the chosen or described source (a placeholder if invalid)."""
         if data.get("id"):
@@ -123,6 +143,40 @@ class Draft:
             raise ValidationError(self.errors)
         typed = {k: v for k, v in form_data.items() if k not in PRIVATE_FIELDS}
         return {**self.payload, "form": typed}
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What a typed organisation name resolves to: one organisation, or a problem and the
+    organisations it could mean (id, label), offered to the contributor as a choice."""
+
+    organisation: dict[str, Any] | None
+    problem: str = ""
+    candidates: list[tuple[int, str]] = dataclass_field(default_factory=list)
+
+
+def pick_organisation(db: sqlite_utils.Database, name: str) -> Pick:
+    """Resolve a typed name: the one published organisation whose name or alias has its key
+    (registry.rules.names.name_key); else the near matches (near_matches) among those whose
+    key begins as its key does (key_prefixes), none picked."""
+    exact = lookups.organisations_with_key(db, name_key(name))
+    if len(exact) == 1:
+        return Pick(lookups.organisation(db, exact[0]["id"]))
+    if exact:
+        candidates = sorted(((m["id"], _describe_org(m)) for m in exact), key=lambda c: (c[1], c[0]))
+        listed = "; ".join(label for _, label in candidates)
+        return Pick(None, f"Several published organisations are called '{name}': {listed}. Choose one.", candidates)
+    found = lookups.organisation_spellings_starting_with(db, key_prefixes(name_key(name)))
+    near = near_matches(name, [row[:3] for row in found], keys=[row[3] for row in found])
+    if not near:
+        return Pick(None, f"No published organisation is called '{name}'. Submit the organisation first.")
+    candidates = [(m.organisation_id, _describe_near(m.name, m.matched)) for m in near]
+    listed = "; ".join(label for _, label in candidates)
+    return Pick(None, f"No published organisation is called '{name}'. Near: {listed}. Choose one.", candidates)
+
+
+def _describe_near(name: str, matched: str) -> str:
+    return name if matched == name else f"{name} (also known as {matched})"
 
 
 def _describe_org(org: Mapping[str, Any]) -> str:
@@ -236,7 +290,6 @@ RESPONSE_SUBJECTS = {
     "disclosure_id": ("disclosure_id", "disclosure"),
     "breach_id": ("breach_id", "breach"),
 }
-FIGURE_SUBJECTS = {"organisation_id": ("organisation_id", "organisation"), "breach_id": ("breach_id", "breach")}
 
 
 def _subject(draft: Draft, data: Mapping[str, Any], subjects: dict[str, tuple[str, str]]) -> tuple[str, int] | None:
@@ -270,15 +323,11 @@ def _approved(row: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _responder(draft: Draft, data: Mapping[str, Any], column: str, subject_id: int) -> str:
     """The slug of the organisation that responded: the relationship's or the breach's
-    vendor or client (the breached organisation), or for a disclosure the one numbered."""
+    vendor or client (the breached organisation), or for a disclosure the one named."""
     side = data.get("organisation")
     if column == "disclosure_id":
-        number = data.get("organisation_id")
-        org = lookups.organisation(draft.db, number) if number else None
-        if org is None and number:
-            draft.errors.append(FieldError("organisation_id", f"No published organisation has number {number}."))
-        elif org is None:
-            draft.errors.append(FieldError("organisation_id", "Give the number of the organisation that responded."))
+        missing = "Give the name of the organisation that responded."
+        org = draft.existing_organisation(data.get("responder") or {}, "responder", missing)
         return org["slug"] if org else INVALID
     if side not in ("vendor", "client"):
         draft.errors.append(FieldError("organisation", "Choose the vendor or the client (the organisation breached)."))
@@ -311,14 +360,28 @@ def prepare_response(draft: Draft, data: Mapping[str, Any]) -> None:
 
 
 def prepare_figure(draft: Draft, data: Mapping[str, Any]) -> None:
-    """A figure about one published organisation or breach, with its source."""
-    subject = _subject(draft, data, FIGURE_SUBJECTS)
+    """A figure about one published organisation (picked by name) or breach, with its source."""
+    subject = _figure_subject(draft, data)
     source = draft.source(data.get("source") or {}, "source")
     mapping = {k: data.get(k) for k in ("metric", "low", "high", "unit", "period_start", "period_end", "locator")}
     mapping["source"] = source
     record = draft.check(lambda: build_observation(mapping), {"source": "source-title"})
     if record is not None and subject is not None:
         draft.payload["observations"] = [{**record, subject[0]: subject[1]}]
+
+
+def _figure_subject(draft: Draft, data: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The organisation or the breach a figure is about, as (column, id): one, not both."""
+    picker = data.get("organisation") or {}
+    named = any(picker.get(k) for k in ("id", "choice")) or (picker.get("name") or "").strip()
+    if named and data.get("breach_id"):
+        draft.errors.append(FieldError("breach_id", "Give one organisation or breach, not both."))
+        return None
+    if data.get("breach_id"):
+        return _subject(draft, data, {"breach_id": ("breach_id", "breach")})
+    missing = "Give the name of the organisation, or the number of the breach, the figure is about."
+    org = draft.existing_organisation(picker, "organisation", missing)
+    return ("organisation_id", org["id"]) if org else None
 
 
 def prepare_correction(draft: Draft, data: Mapping[str, Any]) -> None:

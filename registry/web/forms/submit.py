@@ -70,6 +70,15 @@ class SubmitterForm(FlaskForm):
     idempotency_key = HiddenField()
 
 
+class PickChoiceField(IntegerField):
+    """The organisations a typed name could mean, shown as radio buttons only after the
+    server found several (or none exactly): the view fills `candidates`, (id, label) pairs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates: list[tuple[int, str]] = []
+
+
 class PartyForm(Form):
     """An organisation picked among existing ones, or described to be created."""
 
@@ -93,6 +102,22 @@ class PartyForm(Form):
         "Sector (new organisations)", default="", validate_choice=True, description="e.g. Law enforcement, Retail."
     )
     country = StringField("Country (new organisations)", [Optional(), limit(limits.COUNTRY)], description=COUNTRY_HELP)
+
+
+class OrganisationPickForm(Form):
+    """An organisation that must already be published, named as people know it: the
+    suggestions (suggest.js) fill its hidden number; without them the server resolves the
+    name (registry.services.submissions.pick_organisation) and, when several could be
+    meant, offers them as `choice`."""
+
+    id = IntegerField(validators=[Optional(), ID_RANGE], render_kw={"hidden": True})
+    name = StringField(
+        "Name",
+        [Optional(), at_most("organisations", "name")],
+        description="Its name or another name it is known by, e.g. 'Amazon' or 'Amazon Web Services'; "
+        "pick a suggestion if one appears. It must already be in the registry.",
+    )
+    choice = PickChoiceField("Which one do you mean?", validators=[Optional(), ID_RANGE])
 
 
 class VendorPartyForm(PartyForm):
@@ -308,11 +333,7 @@ class ResponseForm(SubmitterForm):
         ],
         description="The organisation whose words these are (for a relationship or a breach).",
     )
-    organisation_id = IntegerField(
-        "Organisation number",
-        [Optional(), ID_RANGE],
-        description="For a response about a disclosure: the published organisation that responded.",
-    )
+    responder = FormField(OrganisationPickForm, label="Organisation that responded (for a disclosure)")
     author = StringField(
         "Who spoke for it",
         [Optional(), at_most("responses", "author")],
@@ -401,11 +422,7 @@ class BreachForm(SubmitterForm):
 class FigureForm(SubmitterForm):
     """A measured figure about an organisation or a breach, with its source."""
 
-    organisation_id = IntegerField(
-        "Organisation number",
-        [Optional(), ID_RANGE],
-        description="The published organisation the figure is about, e.g. Amazon's lobbying spend.",
-    )
+    organisation = FormField(OrganisationPickForm, label="Organisation the figure is about")
     breach_id = IntegerField("Or breach number", [Optional(), ID_RANGE], description="The breach it is about.")
     metric = StringField(
         "What is measured",

@@ -10,6 +10,13 @@
     return input ? input.closest(".field") : null;
   }
 
+  // The choice the server offered after a name it could not resolve: stale once the
+  // contributor types again or picks a suggestion.
+  function dropOfferedChoice(group) {
+    const offered = document.getElementById(group + "-choice");
+    if (offered) offered.remove();
+  }
+
   function setDetailsVisible(group, names, visible) {
     names.forEach(function (name) {
       const box = fieldBox(group, name);
@@ -30,6 +37,7 @@
     let timer = null;
     input.addEventListener("input", function () {
       hidden.value = "";
+      dropOfferedChoice(group);
       setDetailsVisible(group, detailNames, true);
       clearTimeout(timer);
       timer = setTimeout(function () { lookup(input.value); }, 200);
@@ -76,7 +84,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    ["vendor", "client", "organisation"].forEach(function (group) {
+    // "organisation" and "responder" may be pickers of existing organisations only
+    // (OrganisationPickForm): they have no details to hide, the same suggestions.
+    ["vendor", "client", "organisation", "responder"].forEach(function (group) {
       attach(group, "name", "/organisations/suggest", describeOrganisation, PARTY_FIELDS);
     });
     attach("source", "title", "/sources/suggest", describeSource, SOURCE_FIELDS);

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from registry.rules.fields import ValidationError
+from registry.rules.limits import longest
 from registry.rules.names import name_key
 from registry.services import submissions
 from registry.store import lookups
@@ -22,6 +23,7 @@ from registry.web.forms.submit import (
     DisclosureForm,
     FigureForm,
     OrganisationForm,
+    OrganisationPickForm,
     RelationshipForm,
     ResponseForm,
     SourceForm,
@@ -69,17 +71,23 @@ VOCABULARIES = {
     "correction": {},
 }
 # The forms a published record's page links to, filled with its number
-# (/submit/response?relationship=5, ?disclosure=2, ?breach=7; /submit/figure?organisation=3).
+# (/submit/response?relationship=5, ?disclosure=2, ?breach=7; /submit/figure?breach=7).
 PREFILLED = {
     "response": {"relationship": "relationship_id", "disclosure": "disclosure_id", "breach": "breach_id"},
-    "figure": {"organisation": "organisation_id", "breach": "breach_id"},
+    "figure": {"breach": "breach_id"},
     "correction": {"relationship": "relationship_id", "breach": "breach_id"},
 }
+# The organisation pickers (OrganisationPickForm) a link fills by number or name
+# (/submit/figure?organisation=3, /submit/response?disclosure=2&organisation=Clearview+AI).
+PICKERS = {"figure": "organisation", "response": "responder"}
 ABOUT_RELATIONSHIP = ("response", "correction")
 
 
 def build_form(kind: str, data: dict | None = None) -> FlaskForm:
     """The form for `kind`, with its choices from the vocabulary tables."""
+    if data is not None and kind in PICKERS and data.get("organisation_id"):
+        # A submission stored before the picker gave the organisation's number only.
+        data = {**data, PICKERS[kind]: {"id": data["organisation_id"]}}
     form = FORMS[kind](data=data) if data is not None else FORMS[kind]()
     labels = get_vocabulary().labels
     choices = {field: list(labels[table]) for field, table in VOCABULARIES[kind].items()}
@@ -89,7 +97,36 @@ def build_form(kind: str, data: dict | None = None) -> FlaskForm:
     set_choices(form, choices)
     if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
+    if kind in PICKERS:
+        show_picked_name(form[PICKERS[kind]].form)
     return form
+
+
+def show_picked_name(picker: OrganisationPickForm) -> None:
+    """Show the name of the organisation a number stands for (a link, a stored submission),
+    so the contributor sees whom the form is about."""
+    number = picker.id.data
+    if isinstance(number, int) and 0 < number < 2**63 and (found := lookups.organisation(get_db(), number)):
+        picker.name.data = found["name"]
+
+
+def fill_picker(picker: OrganisationPickForm, wanted: str) -> None:
+    """Fill a picker from a link: a number, or a name that names one organisation."""
+    if wanted.isdigit() and len(wanted) <= 18:
+        picker.id.data = int(wanted)
+        show_picked_name(picker)
+        return
+    picker.name.data = wanted[: longest("organisations", "name")]
+    exact = lookups.organisations_with_key(get_db(), name_key(picker.name.data))
+    picker.id.data = exact[0]["id"] if len(exact) == 1 else None  # else resolved, with near matches, on submission
+
+
+def offer_candidates(kind: str, form: FlaskForm) -> None:
+    """After a name that did not resolve, offer the organisations it could mean as choices
+    (the message on the name field lists them too)."""
+    picker = form[PICKERS[kind]].form if kind in PICKERS else None
+    if picker is not None and picker.name.errors and picker.name.data and not picker.id.data:
+        picker.choice.candidates = submissions.pick_organisation(get_db(), picker.name.data).candidates
 
 
 def render_form(kind: str, form: FlaskForm, problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
@@ -120,7 +157,10 @@ def about_other(kind: str, form: FlaskForm) -> str | None:
     or organisation: one line, so the contributor sees the number stands for what they mean."""
     db = get_db()
     for field in ("disclosure_id", "breach_id", "organisation_id"):
-        number = form[field].data if kind in ("response", "figure") and field in form else None
+        if field == "organisation_id":
+            number = form["organisation"].form.id.data if kind == "figure" else None
+        else:
+            number = form[field].data if kind in ("response", "figure") and field in form else None
         if not (isinstance(number, int) and 0 < number < 2**63):
             continue
         if field == "disclosure_id" and (found := lookups.disclosure(db, number)):
@@ -147,12 +187,16 @@ def submit(kind: str) -> Response | tuple[str, int]:
         wanted = request.args.get(parameter, "")
         if request.method == "GET" and wanted.isdigit() and len(wanted) <= 18:
             form[field].data = int(wanted)
+    if request.method == "GET" and kind in PICKERS and request.args.get("organisation"):
+        fill_picker(form[PICKERS[kind]].form, request.args["organisation"])
     if not form.validate_on_submit():
         return render_form(kind, form, status=422 if request.method == "POST" else 200)
     try:
         reference = submissions.submit(get_db(), get_vocabulary(), kind, form.data)
     except ValidationError as e:
-        return render_form(kind, form, attach_errors(form, e.errors), status=422)
+        problems = attach_errors(form, e.errors)
+        offer_candidates(kind, form)
+        return render_form(kind, form, problems, status=422)
     return redirect(url_for("submit.submitted", reference=reference), 303)
 
 
