@@ -38,11 +38,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     csrf.init_app(app)
 
-    from registry.web import db, errors, ratelimit, security
+    from registry.web import db, errors, filters, ratelimit, security
     from registry.web.views import auth, home, review, submit, upload
 
     db.init_app(app)
     errors.init_app(app)
+    filters.init_app(app)
     security.init_app(app)
     ratelimit.init_app(app)
     if settings.proxies:  # behind N reverse proxies: take the client's address from X-Forwarded-For
