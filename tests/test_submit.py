@@ -200,7 +200,7 @@ ORGANISATION = {"name": "Orlando Airport Police", "kind": "public-agency", "sect
     [
         ({"name": ""}, "name", "Give the organisation's name."),
         ({"country": "Belgique", "subdivision": "US-FL"}, "subdivision", "US-FL is not in country BE"),
-        ({"country": "US", "subdivision": "US-XX"}, "subdivision", "'US-XX' is not one of"),
+        ({"country": "US", "subdivision": "US-XX"}, "subdivision", "'US-XX' is not a known subdivision of US"),
         ({"sector": ""}, "sector", "Choose a sector."),
         ({"name": "Walmart"}, "name", "Already in the registry: Walmart (US)"),
         ({"aliases": "fine\nbad\x00alias"}, "aliases", "contains control or direction-override characters"),

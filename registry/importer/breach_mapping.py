@@ -17,6 +17,7 @@ from typing import Any
 
 from registry.importer.mapping import CLIENT_FIELDS, Getter, MappingError, _Compiler, _mapping, _parse_date, _regex
 from registry.importer.ranges import date_range
+from registry.rules.fields import allowed_text
 
 ORGANISATION_FIELDS = CLIENT_FIELDS
 VENDOR_FIELDS = CLIENT_FIELDS
@@ -216,7 +217,7 @@ def check_breach_vocabulary(spec: Any, vocabulary: Any) -> None:
                  *(item.get("map") or {}).values(), *(item.get("find") or {}).values()]  # fmt: skip
         for code in named:
             if code not in codes:
-                raise MappingError(f"breach.{name}: '{code}' is not a known code (known: {', '.join(sorted(codes))})")
+                raise MappingError(f"breach.{name}: '{code}' is not a known code: it is {allowed_text(code, codes)}")
     for group in ("organisation", "vendor"):
         found = spec.get(group)
         fields: dict[str, Any] = found if isinstance(found, dict) else {}

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import re2
 import yaml
 
+from registry.rules.countries import subdivision_code
+from registry.rules.fields import allowed_text
 from registry.rules.records import IDENTIFIER_SCHEMES
 
 if TYPE_CHECKING:
@@ -302,7 +304,10 @@ class _Compiler:
             raise MappingError(
                 f"{where}: unknown field(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(allowed))})"
             )
-        return {name: self.spec(spec, f"{where}.{name}") for name, spec in specs.items()}
+        getters = {name: self.spec(spec, f"{where}.{name}") for name, spec in specs.items()}
+        if "subdivision" in getters and allowed is CLIENT_FIELDS:
+            getters["subdivision"] = _subdivision_getter(getters["subdivision"], getters.get("country"))
+        return getters
 
     def vendors(self, spec: Any) -> dict[str, Any] | None:
         if spec is None:
@@ -339,6 +344,25 @@ class _Compiler:
             getters["low"] = getters["high"] = getters.pop("value")
             return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), "one_cell": True, **getters}
         return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), **getters}
+
+
+def _subdivision_getter(get: Getter, get_country: Getter | None) -> Getter:
+    """The subdivision's ISO 3166-2 code where the row gives a name of one of its country's
+    ("Texas", "Bavière") or its code without the country ("TX"), so that matching and storing see
+    one code; any other value as it is, for the organisation rule to report with the nearest."""
+    codes: dict[tuple[Any, Any], Any] = {}
+
+    def subdivision(cells: Cells) -> Any:
+        value, country = get(cells), get_country(cells) if get_country is not None else None
+        found = codes.get((value, country), _UNSEEN)
+        if found is _UNSEEN:
+            if len(codes) >= CACHE_SIZE:
+                codes.clear()
+            known = isinstance(value, str) and value.strip() and (country is None or isinstance(country, str))
+            found = codes[(value, country)] = (subdivision_code(value, country) if known else None) or value
+        return found
+
+    return subdivision
 
 
 @functools.cache
@@ -437,5 +461,5 @@ def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:
         for value in values:
             if value is not None and value not in allowed:
                 raise MappingError(
-                    f"{group}.{name}: '{value}' is not a known {name} (known: {', '.join(sorted(allowed))})"
+                    f"{group}.{name}: '{value}' is not a known {name}: it is {allowed_text(value, allowed)}"
                 )

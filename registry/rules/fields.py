@@ -7,10 +7,12 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from rapidfuzz import fuzz, process
 
 from registry.rules import limits
 
@@ -28,6 +30,7 @@ CONTROL_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS + "]"
 )
 UNSAFE_TEXT = "contains control or direction-override characters"
+LISTED_AT_MOST = 20  # a message lists a vocabulary this long; a longer one, its nearest values (issue 15)
 URL_SCHEMES = ("http", "https")
 
 
@@ -124,7 +127,7 @@ class Fields:
     def choice(self, name: str, allowed: frozenset[str], *, required: bool = False) -> str | None:
         value = self.text(name, required=required, max_length=limits.CODE)
         if value is not None and value not in allowed:
-            self.error(name, f"'{value}' is not one of: {', '.join(sorted(allowed))}")
+            self.error(name, f"'{value}' is not {allowed_text(value, allowed)}")
             return None
         return value
 
@@ -211,6 +214,15 @@ class Fields:
             self.error(name, "must be a list")
             return []
         return value
+
+
+def allowed_text(value: Any, allowed: Collection[str], limit: int = LISTED_AT_MOST) -> str:
+    """ "one of: a, b, c" for a short vocabulary; for a longer one (5,000 subdivisions, an error
+    report grew to 165 MB listing them on every row) the few values nearest to `value`."""
+    if len(allowed) <= limit:
+        return f"one of: {', '.join(sorted(allowed))}"
+    nearest = process.extract(str(value), list(allowed), scorer=fuzz.WRatio, processor=fold, limit=5)
+    return f"one of the {len(allowed):,} known values (nearest: {', '.join(found for found, _, _ in nearest)})"
 
 
 def character_problem(text: str) -> str | None:
