@@ -16,6 +16,7 @@ import re2
 import yaml
 
 from registry.rules.countries import subdivision_code
+from registry.rules.dates import unread_date
 from registry.rules.fields import allowed_text
 from registry.rules.records import IDENTIFIER_SCHEMES
 
@@ -441,7 +442,7 @@ def _parse_date_cached(text: str, formats: tuple[str, ...]) -> str:
         if "%m" in fmt or "%b" in fmt or "%B" in fmt:
             return parsed.strftime("%Y-%m")
         return parsed.strftime("%Y")
-    return text  # left as typed: the date rule reports it with the row and column
+    return unread_date(text, formats)  # as typed: the date rule reports it, naming the formats tried
 
 
 def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:

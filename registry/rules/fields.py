@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from rapidfuzz import fuzz, process
 
 from registry.rules import limits
+from registry.rules.dates import not_a_date
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -139,12 +140,12 @@ class Fields:
         return value
 
     def date(self, name: str, *, required: bool = False) -> str | None:
-        value = self.text(name, required=required, max_length=limits.DATE)
+        value = self.text(name, required=required)  # not at most limits.DATE: a longer text is "not a date"
         if value is None:
             return None
-        parsed = parse_partial_date(value)
+        parsed = parse_partial_date(value) if len(value) <= limits.DATE else None
         if parsed is None:
-            self.error(name, f"'{value}' is not a date as YYYY, YYYY-MM or YYYY-MM-DD")
+            self.error(name, not_a_date(value, getattr(self.data.get(name), "tried", ())))
         elif parsed > dt.date.today().isoformat()[: len(parsed)]:
             self.error(name, f"{parsed} is in the future")
             return None

