@@ -85,3 +85,95 @@ def test_a_good_date_in_a_mapping_format_is_stored_at_its_precision(seeded, tmp_
     got = dict(query(seeded.registry_db, "select client, start_date from relationships where vendor = ?",
                      ["Rules Test Vendor"]))  # fmt: skip
     assert got == {"Springfield Police": "2019-03-15", "Shelbyville Police": "2018", "Ogdenville PD": "2017-05"}
+
+
+# Transforms ----------------------------------------------------------------------------
+
+TRANSFORMS = """\
+vendor: {new: {name: Rules Test Vendor, kind: company, sector: technology, country: US}}
+source: {new: {title: Rules test list, language: en}}
+client:
+  name: {column: Agency, transforms: [title, {replace: ['\\s+Co\\b', ' County']}]}
+  kind: {value: public-agency}
+  sector: {value: law-enforcement}
+  country: {value: US}
+relationship:
+  arrangement: {value: unknown}
+  summary: {column: Summary, transforms: [collapse, {truncate: 1000}]}
+"""
+LONG = " ".join(["The agency bought licences for every patrol officer in the county."] * 20)  # 1,379 characters
+
+
+@pytest.mark.parametrize(
+    ("typed", "titled"),
+    [
+        ("SHERIFF'S OFFICE", "Sheriff's Office"),
+        ("24TH PRECINCT", "24th Precinct"),
+        ("UINTAH CSO", "Uintah CSO"),
+        ("DEPARTMENT OF PUBLIC SAFETY AND THE ARTS", "Department of Public Safety and the Arts"),
+        ("THE WOODLANDS TOWNSHIP", "The Woodlands Township"),
+        ("O'BRIEN COUNTY PD", "O'Brien County PD"),
+        ("WINSTON-SALEM POLICE", "Winston-Salem Police"),
+        ("ST. LOUIS CO. PD", "St. Louis Co. PD"),
+        ("PRÉFECTURE DE POLICE DE PARIS", "Préfecture de Police de Paris"),
+        ("McAllen Police", "McAllen Police"),  # typed in mixed case on purpose: kept
+    ],
+)
+def test_title_keeps_acronyms_small_words_and_ordinals(typed, titled):
+    from registry.importer.mapping import SIMPLE_TRANSFORMS
+
+    assert SIMPLE_TRANSFORMS["title"](typed) == titled
+
+
+@pytest.mark.parametrize(
+    ("text", "most", "cut"),
+    [
+        ("The quick brown fox jumps", 100, "The quick brown fox jumps"),
+        ("The quick brown fox jumps", 25, "The quick brown fox jumps"),
+        ("The quick brown fox jumps", 24, "The quick brown fox…"),
+        ("The quick brown fox jumps", 16, "The quick brown…"),
+        ("The quick brown fox jumps", 15, "The quick…"),
+        ("Supercalifragilistic", 10, "Supercali…"),
+    ],
+)
+def test_truncate_cuts_at_a_word_boundary(text, most, cut):
+    from registry.importer.transforms import truncate
+
+    assert truncate(text, most) == cut
+    assert len(truncate(text, most)) <= most
+
+
+def test_transforms_through_the_importer(seeded, tmp_path):
+    rows = [("UINTAH CO SHERIFF'S OFFICE", LONG), ("24TH DISTRICT POLICE OF THE CITY", "Short and kept.")]
+    result, _ = run_import(tmp_path, TRANSFORMS, ("Agency", "Summary"), rows, "--approve")
+    assert result.exit_code == 0, result.output
+    assert "1 relationship.summary value(s) cut by truncate" in result.output
+    got = dict(query(seeded.registry_db, "select client, summary from relationships where vendor = ?",
+                     ["Rules Test Vendor"]))  # fmt: skip
+    assert set(got) == {"Uintah County Sheriff's Office", "24th District Police of the City"}
+    summary = got["Uintah County Sheriff's Office"]
+    assert len(LONG) > 1000 and len(summary) <= 1000
+    assert summary.endswith("the…") and LONG.startswith(summary[:-1])
+    assert LONG[len(summary) - 1] == " "  # cut where a word ends
+    assert got["24th District Police of the City"] == "Short and kept."
+
+
+@pytest.mark.parametrize("most", [0, 1, "ten", True])
+def test_truncate_needs_a_number(seeded, tmp_path, most):
+    mapping = TRANSFORMS.replace("{truncate: 1000}", f"{{truncate: {most}}}")
+    result, _ = run_import(tmp_path, mapping, ("Agency", "Summary"), [("A", "B")], "--dry-run")
+    assert result.exit_code == 1
+    assert "relationship.summary.transforms[1]: truncate takes a number of characters" in result.output
+
+
+def test_replace_needs_no_group(seeded, tmp_path):
+    mapping = TRANSFORMS.replace(
+        "[title, {replace: ['\\s+Co\\b', ' County']}]", "[{replace: ['\\s+PD$', ' Police Department']}]"
+    )
+    assert mapping != TRANSFORMS
+    result, _ = run_import(tmp_path, mapping, ("Agency", "Summary"), [("Tampa PD", "x"), ("PDX Airport", "y")],
+                           "--approve")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    got = {name for (name,) in query(seeded.registry_db, "select client from relationships where vendor = ?",
+                                     ["Rules Test Vendor"])}  # fmt: skip
+    assert got == {"Tampa Police Department", "PDX Airport"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import re2
 import yaml
 
+from registry.importer.transforms import title_case, truncate
 from registry.rules.countries import subdivision_code
 from registry.rules.dates import unread_date
 from registry.rules.fields import allowed_text
@@ -29,7 +31,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
     "trim": str.strip,
     "lower": str.lower,
     "upper": str.upper,
-    "title": str.title,
+    "title": title_case,
     "casefold": str.casefold,
     "collapse": lambda s: " ".join(s.split()),
 }
@@ -74,6 +76,7 @@ class Plan:
     breach: BreachPlan | None = None  # one breach per row (registry.importer.breach_mapping)
     locator_row_only: bool = False  # the locator names no column, only {row}
     row_locator: Callable[[int], str] | None = None  # such a locator from the row number, when a template
+    changed: Counter[str] = field(default_factory=Counter)  # a field -> rows a transform cut (`truncate`)
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -136,6 +139,7 @@ def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") ->
             compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
         ],
         skip_invalid=data.get("on_error", "stop") == "skip",
+        changed=compile_.changed,
         locator_row_only=_row_only(_as_template(data.get("locator") or "row {row}")),
         row_locator=_row_locator(_as_template(data.get("locator") or "row {row}")),
     )
@@ -175,6 +179,7 @@ def _compile_breach_plan(data: Mapping[str, Any], columns: list[str], text: str)
             compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
         ],
         skip_invalid=data.get("on_error", "stop") == "skip",
+        changed=compile_.changed,
         breach=breach,
         locator_row_only=_row_only(locator),
         row_locator=_row_locator(locator),
@@ -229,6 +234,7 @@ def _reference(value: Any, where: str) -> dict[str, Any] | None:
 class _Compiler:
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
+        self.changed: Counter[str] = Counter()  # a field -> rows whose value a transform cut (truncate)
 
     def column(self, name: Any, where: str) -> str:
         if name not in self.columns:
@@ -263,7 +269,8 @@ class _Compiler:
                 if name != "row":
                     self.column(name, where)
             get = _filler(template)
-        steps = [_transform(t, f"{where}.transforms[{i}]") for i, t in enumerate(spec.get("transforms") or [])]
+        steps = [_transform(t, f"{where}.transforms[{i}]", self.changed, where)
+                 for i, t in enumerate(spec.get("transforms") or [])]  # fmt: skip
         nulls = {str(n) for n in spec.get("null_if") or []} | {""}
         value_map = {str(k): v for k, v in (spec.get("map") or {}).items()}
         default, prefix = spec.get("default"), spec.get("prefix", "")
@@ -282,7 +289,8 @@ class _Compiler:
                 return _parse_date(str(text), formats)
             return f"{prefix}{text}" if prefix else text
 
-        if "column" not in spec:
+        if "column" not in spec or any(isinstance(t, dict) and "truncate" in t for t in spec.get("transforms") or []):
+            # A cut is counted per row; and a text long enough to cut is seldom repeated.
             return lambda cells: convert(get(cells))
         # A column's values repeat (states, sectors, dates, names): convert each once.
         seen: dict[Any, Any] = {}
@@ -384,11 +392,12 @@ def _template_parts(template: str) -> list[str]:
     return re.split(r"\{([^{}]+)\}", template)
 
 
-def _transform(step: Any, where: str) -> Callable[[str], str]:
+def _transform(step: Any, where: str, changed: Counter[str] | None = None, field: str = "") -> Callable[[str], str]:
     if isinstance(step, str):
         if step not in SIMPLE_TRANSFORMS:
             raise MappingError(
-                f"{where}: unknown transform '{step}' (known: {', '.join(SIMPLE_TRANSFORMS)}, extract, replace)"
+                f"{where}: unknown transform '{step}' "
+                f"(known: {', '.join(SIMPLE_TRANSFORMS)}, extract, replace, truncate)"
             )
         return SIMPLE_TRANSFORMS[step]
     step = _mapping(step, where)
@@ -401,11 +410,25 @@ def _transform(step: Any, where: str) -> Callable[[str], str]:
         return lambda s: (
             (m.group("value") if "value" in pattern.groupindex else m.group(1)) if (m := pattern.search(s)) else ""
         )
+    if "truncate" in step:
+        most = step["truncate"]
+        if not isinstance(most, int) or isinstance(most, bool) or most < 2:
+            raise MappingError(f"{where}: truncate takes a number of characters of at least 2, e.g. {{truncate: 1000}}")
+        counts = changed if changed is not None else Counter()
+
+        def cut(s: str) -> str:
+            if len(s) <= most:
+                return s
+            counts[field] += 1
+            return truncate(s, most)
+
+        return cut
     if "replace" in step and isinstance(step["replace"], list) and len(step["replace"]) == 2:
         pattern, replacement = _regex(step["replace"][0], where), str(step["replace"][1])
         return lambda s: pattern.sub(replacement, s)
     raise MappingError(
-        f"{where}: a transform is a name (trim, lower...) or {{extract: regex}} or {{replace: [regex, text]}}"
+        f"{where}: a transform is a name (trim, lower...) or {{extract: regex}}, {{replace: [regex, text]}} or"
+        " {truncate: characters}"
     )
 
 
