@@ -177,3 +177,82 @@ def test_replace_needs_no_group(seeded, tmp_path):
     got = {name for (name,) in query(seeded.registry_db, "select client from relationships where vendor = ?",
                                      ["Rules Test Vendor"])}  # fmt: skip
     assert got == {"Tampa Police Department", "PDX Airport"}
+
+
+# Every mistake at once -----------------------------------------------------------------
+
+MISTAKES = """\
+vendor: {new: {name: Rules Test Vendor, kind: company, sector: technology, country: US}}
+source: {new: {title: Rules test list, language: en}}
+client:
+  name: {column: Agencyy}
+  kind: {value: public-agency}
+  sector: {value: law-enforcment}
+  country: {column: Country}
+  city: {column: Town, transforms: [titel]}
+  colour: {value: red}
+relationship:
+  arrangement: {value: unknown}
+  start_date: {column: Start, formats: ["%m/%d/%Y"], defualt: 2020}
+observations:
+  - {metric: searches, value: {column: Searches}}
+"""
+
+
+def test_every_mistake_of_a_mapping_is_listed_at_once(seeded, tmp_path):
+    before = dump(seeded.intake_db)
+    result, _ = run_import(tmp_path, MISTAKES, ("Agency", "Start"), [("Springfield Police", "03/15/2019")])
+    assert result.exit_code == 1
+    assert dump(seeded.intake_db) == before
+    expected = [
+        "client.sector: 'law-enforcment' is not a known sector",
+        "client: unknown field(s) colour",
+        "client.name: the file has no column 'Agencyy'",
+        "client.country: the file has no column 'Country'",
+        "client.city: the file has no column 'Town'",
+        "relationship.start_date: unknown key(s) defualt",
+        "observations[0]: 'unit' is required",
+    ]
+    for message in expected:
+        assert message in result.output, message
+    assert f"{len(expected)} mistakes in the mapping:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_transform_mistake_is_listed_with_the_columns(seeded, tmp_path):
+    mapping = MISTAKES.replace("{column: Town, transforms: [titel]}", "{column: Start, transforms: [titel]}")
+    result, _ = run_import(tmp_path, mapping, ("Agency", "Start"), [("Springfield Police", "03/15/2019")])
+    assert "client.city.transforms[0]: unknown transform 'titel'" in result.output
+    assert "client.name: the file has no column 'Agencyy'" in result.output
+
+
+BREACH_MISTAKES = """\
+source: {new: {title: Rules test breaches, language: en}}
+breach:
+  organisation: {name: {column: Entity}, sector: {value: healthcare}, kind: {value: company}}
+  title: {column: Titel}
+  breach_types: {column: Type, split: ",", map: {Theft: theft, Arson: arson}}
+  match: [colour]
+"""
+
+
+def test_every_mistake_of_a_breach_mapping_is_listed_at_once(seeded, tmp_path):
+    result, _ = run_import(tmp_path, BREACH_MISTAKES, ("Entity", "Type"), [("Clinic", "Theft")])
+    assert result.exit_code == 1
+    for message in (
+        "breach.description: required",
+        "breach.title: the file has no column 'Titel'",
+        "breach.match: a list of fields among",
+        "breach.breach_types: 'arson' is not a known code",
+        "breach.organisation.sector: 'healthcare' is not a known sector",
+    ):
+        assert message in result.output, message
+    assert "5 mistakes in the mapping:" in result.output
+
+
+def test_one_mistake_reads_as_before(seeded, tmp_path):
+    mapping = MAPPING.replace("{column: Agency}", "{column: Agencyy}")
+    result, _ = run_import(tmp_path, mapping, ("Agency", "Start"), [("Springfield Police", "03/15/2019")])
+    assert result.exit_code == 1
+    assert "client.name: the file has no column 'Agencyy'" in result.output
+    assert "mistakes in the mapping" not in result.output
