@@ -35,6 +35,7 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
     "casefold": str.casefold,
     "collapse": lambda s: " ".join(s.split()),
 }
+ISO_SUBDIVISION = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")  # "US-FL", "FR-75C": kept as typed, checked by the rule
 CACHE_SIZE = 20_000  # distinct values remembered per column (a column of names starts again when full)
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level", "person_name_reason"}
@@ -418,11 +419,18 @@ def _subdivision_getter(get: Getter, get_country: Getter | None) -> Getter:
     ("Texas", "Bavière") or its code without the country ("TX"), so that matching and storing see
     one code; any other value as it is, for the organisation rule to report with the nearest."""
     codes: dict[tuple[Any, Any], Any] = {}
+    as_is: set[Any] = set()  # values that are ISO 3166-2 codes already ("US-FL"): the common case, one look-up
 
     def subdivision(cells: Cells) -> Any:
-        value, country = get(cells), get_country(cells) if get_country is not None else None
+        value = get(cells)
+        if value in as_is:
+            return value
+        country = get_country(cells) if get_country is not None else None
         found = codes.get((value, country), _UNSEEN)
         if found is _UNSEEN:
+            if isinstance(value, str) and ISO_SUBDIVISION.fullmatch(value) and len(as_is) < CACHE_SIZE:
+                as_is.add(value)
+                return value
             if len(codes) >= CACHE_SIZE:
                 codes.clear()
             known = isinstance(value, str) and value.strip() and (country is None or isinstance(country, str))
