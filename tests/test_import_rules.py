@@ -256,3 +256,17 @@ def test_one_mistake_reads_as_before(seeded, tmp_path):
     assert result.exit_code == 1
     assert "client.name: the file has no column 'Agencyy'" in result.output
     assert "mistakes in the mapping" not in result.output
+
+
+def test_only_date_fields_carry_the_formats_tried():
+    """An unread date is a str subclass the staging pipe (marshal) refuses: a field the date rule
+    does not read gets the plain text, which is staged like any other."""
+    import marshal
+
+    from registry.importer.mapping import _Compiler
+
+    compiler = _Compiler(["Cell"])
+    product = compiler.spec({"column": "Cell", "formats": ["%Y"]}, "relationship.product")({"Cell": "Model X"})
+    assert type(product) is str and marshal.loads(marshal.dumps(product)) == "Model X"
+    start = compiler.spec({"column": "Cell", "formats": ["%Y"]}, "relationship.start_date")({"Cell": "Model X"})
+    assert start == "Model X" and start.tried == ("YYYY",)  # type: ignore[attr-defined]

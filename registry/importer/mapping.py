@@ -37,6 +37,10 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
 }
 ISO_SUBDIVISION = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")  # "US-FL", "FR-75C": kept as typed, checked by the rule
 CACHE_SIZE = 20_000  # distinct values remembered per column (a column of names starts again when full)
+# Fields read by the date rule: a cell no format fits reaches it as an UnreadDate (registry.rules.dates),
+# a str subclass that marshal (the staging pipe) refuses, so no other field is given one.
+DATED = {"start_date", "end_date", "published_date", "period_start", "period_end", "discovered_date",
+               "notified_date"}  # fmt: skip
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level", "person_name_reason"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
@@ -331,6 +335,7 @@ class _Compiler:
         value_map = {str(k): v for k, v in (spec.get("map") or {}).items()}
         default, prefix = spec.get("default"), spec.get("prefix", "")
         formats = [str(f) for f in spec.get("formats") or []]
+        dated = where.rsplit(".", 1)[-1] in DATED
 
         def convert(text: Any) -> Any:
             for step in steps:
@@ -341,8 +346,8 @@ class _Compiler:
                 text = value_map.get(text, default if default is not None else text)
                 if text is None:
                     return None
-            if formats:
-                return _parse_date(str(text), formats)
+            if formats:  # an unread date keeps the formats tried only where the date rule reads it
+                return _parse_date(str(text), formats) if dated else str(_parse_date(str(text), formats))
             return f"{prefix}{text}" if prefix else text
 
         if "column" not in spec or any(isinstance(t, dict) and "truncate" in t for t in spec.get("transforms") or []):
