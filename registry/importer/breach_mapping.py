@@ -10,13 +10,24 @@ from a sentence that states them (see registry.importer.breaches.found_codes).""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.importer.mapping import CLIENT_FIELDS, Getter, MappingError, _Compiler, _mapping, _parse_date, _regex
+from registry.importer.mapping import (
+    CLIENT_FIELDS,
+    Getter,
+    MappingError,
+    _Compiler,
+    _Errors,
+    _mapping,
+    _parse_date,
+    _regex,  # fmt: skip
+)
 from registry.importer.ranges import date_range
+from registry.rules.fields import allowed_text
 
 ORGANISATION_FIELDS = CLIENT_FIELDS
 VENDOR_FIELDS = CLIENT_FIELDS
@@ -61,49 +72,68 @@ class BreachPlan:
 
 def compile_breach(spec: Any, compiler: _Compiler) -> tuple[BreachPlan, dict[str, Getter]]:
     """Check and compile the `breach:` group; also the organisation's getters (matched as a
-    client is, so they become the plan's client)."""
-    spec = _mapping(spec, "breach")
+    client is, so they become the plan's client). Every mistake of the group is listed."""
+    spec, errors = _mapping(spec, "breach"), _Errors()
     unknown = set(spec) - BREACH_KEYS
     if unknown:
-        raise MappingError(
-            f"breach: unknown field(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(BREACH_KEYS))})"
-        )
+        errors.add(f"breach: unknown field(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(BREACH_KEYS))})")
     for required in ("organisation", "title", "description"):
         if required not in spec:
-            raise MappingError(f"breach.{required}: required (e.g. {_EXAMPLES[required]})")
+            errors.add(f"breach.{required}: required (e.g. {_EXAMPLES[required]})")
     if "dates" in spec and ({"start_date", "end_date"} & set(spec)):
-        raise MappingError("breach.dates: one cell gives start_date and end_date; do not map them as well")
+        errors.add("breach.dates: one cell gives start_date and end_date; do not map them as well")
     if "affected" in spec and ({"affected_low", "affected_high"} & set(spec)):
-        raise MappingError("breach.affected: one cell gives affected_low and affected_high; do not map them as well")
+        errors.add("breach.affected: one cell gives affected_low and affected_high; do not map them as well")
     if ("affected_low" in spec) != ("affected_high" in spec) and "affected_high" in spec:
-        raise MappingError("breach.affected_high: give affected_low too (or affected for one cell)")
-    organisation = _mapping(spec["organisation"], "breach.organisation")
-    if "name" not in organisation:
-        raise MappingError("breach.organisation.name: say which column holds the organisation's name")
-    org = compiler.group(organisation, "breach.organisation", ORGANISATION_FIELDS)
-    vendor = None
-    if spec.get("vendor") is not None:
-        vendor_spec = _mapping(spec["vendor"], "breach.vendor")
-        if "name" not in vendor_spec:
-            raise MappingError("breach.vendor.name: say which column holds the vendor's (business associate's) name")
-        vendor = compiler.group(vendor_spec, "breach.vendor", VENDOR_FIELDS)
-    relationship = _mapping(spec.get("relationship") or {}, "breach.relationship")
+        errors.add("breach.affected_high: give affected_low too (or affected for one cell)")
+    check = errors.check
+    org = check(lambda: _organisation(spec.get("organisation"), compiler), {}) if "organisation" in spec else {}
+    vendor = check(lambda: _vendor(spec.get("vendor"), compiler), None)
+    relationship = check(lambda: _mapping(spec.get("relationship") or {}, "breach.relationship"), {})
     if set(relationship) - {"arrangement"}:
-        raise MappingError("breach.relationship: only arrangement (the vendor -> organisation relationship revealed)")
+        errors.add("breach.relationship: only arrangement (the vendor -> organisation relationship revealed)")
     plan = BreachPlan(
         vendor=vendor,
         arrangement=str(relationship.get("arrangement", "unknown")),
-        fields={name: compiler.spec(spec[name], f"breach.{name}") for name in SCALARS if name in spec},
-        dates=_dates(spec["dates"], compiler) if "dates" in spec else None,
-        dates_cell=_cell(spec.get("dates"), compiler),
-        affected=compiler.spec(spec["affected"], "breach.affected") if "affected" in spec else None,
-        lists=[_list(name, spec[name], compiler) for name in LISTS if name in spec],
+        fields={
+            name: check(functools.partial(compiler.spec, spec[name], f"breach.{name}"), _nothing)
+            for name in SCALARS
+            if name in spec
+        },
+        dates=check(lambda: _dates(spec["dates"], compiler), None) if "dates" in spec else None,
+        dates_cell=check(lambda: _cell(spec.get("dates"), compiler), None),
+        affected=check(lambda: compiler.spec(spec["affected"], "breach.affected"), None)
+        if "affected" in spec
+        else None,
+        lists=[check(functools.partial(_list, name, spec[name], compiler), _EMPTY) for name in LISTS if name in spec],
         columns={name: _column_of(value) for name, value in spec.items() if _column_of(value)},
-        match=_match(spec.get("match")),
+        match=check(lambda: _match(spec.get("match")), ()),
     )
+    errors.raise_any()
     return plan, org
 
 
+def _organisation(spec: Any, compiler: _Compiler) -> dict[str, Getter]:
+    organisation = _mapping(spec, "breach.organisation")
+    if "name" not in organisation:
+        raise MappingError("breach.organisation.name: say which column holds the organisation's name")
+    return compiler.group(organisation, "breach.organisation", ORGANISATION_FIELDS)
+
+
+def _vendor(spec: Any, compiler: _Compiler) -> dict[str, Getter] | None:
+    if spec is None:
+        return None
+    vendor = _mapping(spec, "breach.vendor")
+    if "name" not in vendor:
+        raise MappingError("breach.vendor.name: say which column holds the vendor's (business associate's) name")
+    return compiler.group(vendor, "breach.vendor", VENDOR_FIELDS)
+
+
+def _nothing(cells: Mapping[str, str]) -> Any:
+    return None
+
+
+_EMPTY = ListSpec("", "", _nothing)  # the stand-in of a list field with a mistake (the plan is not used)
 _EXAMPLES = {
     "organisation": "organisation: {name: {column: Entity}}",
     "title": "title: {template: '{Entity}: {Type}'}",
@@ -203,6 +233,7 @@ def check_breach_vocabulary(spec: Any, vocabulary: Any) -> None:
     values of its lists, the organisation's and vendor's sector and kind, the arrangement."""
     if not isinstance(spec, dict):
         return
+    errors = _Errors()
     allowed = {"breach_types": vocabulary.breach_types, "data_kinds": vocabulary.data_kinds,
                "media": vocabulary.breach_media}  # fmt: skip
     for name, codes in allowed.items():
@@ -216,7 +247,7 @@ def check_breach_vocabulary(spec: Any, vocabulary: Any) -> None:
                  *(item.get("map") or {}).values(), *(item.get("find") or {}).values()]  # fmt: skip
         for code in named:
             if code not in codes:
-                raise MappingError(f"breach.{name}: '{code}' is not a known code (known: {', '.join(sorted(codes))})")
+                errors.add(f"breach.{name}: '{code}' is not a known code: it is {allowed_text(code, codes)}")
     for group in ("organisation", "vendor"):
         found = spec.get(group)
         fields: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -225,7 +256,11 @@ def check_breach_vocabulary(spec: Any, vocabulary: Any) -> None:
             item = item if isinstance(item, dict) else {"value": item} if item is not None else {}
             for value in (item.get("value"), item.get("default"), *(item.get("map") or {}).values()):
                 if value is not None and value not in known:
-                    raise MappingError(f"breach.{group}.{name}: '{value}' is not a known {name}")
+                    errors.add(
+                        f"breach.{group}.{name}: '{value}' is not a known {name}: it is {allowed_text(value, known)}"
+                    )
     arrangement = (spec.get("relationship") or {}).get("arrangement", "unknown")
     if arrangement not in vocabulary.arrangements:
-        raise MappingError(f"breach.relationship.arrangement: '{arrangement}' is not a known arrangement")
+        errors.add(f"breach.relationship.arrangement: '{arrangement}' is not a known arrangement: it is "
+                   f"{allowed_text(arrangement, vocabulary.arrangements)}")  # fmt: skip
+    errors.raise_any()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.importer.breach_mapping import BreachPlan, ListSpec
 from registry.importer.ranges import number_range
-from registry.rules.fields import ValidationError
+from registry.rules.fields import ValidationError, allowed_text
 from registry.rules.names import name_key
 from registry.rules.records import build_breach
 from registry.store import imports as import_store
@@ -183,11 +183,11 @@ class BreachRows:
         problems: list[Problem] = []
         for spec in self.plan.lists:
             lists[spec.key], unknown = self._codes(spec, cells)
-            known = ", ".join(sorted(spec.labels))
             problems += [
-                self._problem(number, spec.key, label, f"'{label}' is not a label the mapping's map knows ({known})")
+                self._problem(number, spec.key, label, f"'{label}' is not a label the mapping's map knows (it knows "
+                              f"{allowed_text(label, spec.labels)})")
                 for label in unknown
-            ]
+            ]  # fmt: skip
         return lists, problems
 
     def _codes(self, spec: ListSpec, cells: Mapping[str, str]) -> tuple[tuple[str, ...], list[str]]:

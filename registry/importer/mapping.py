@@ -7,14 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import re2
 import yaml
 
+from registry.importer.transforms import title_case, truncate
+from registry.rules.countries import subdivision_code
+from registry.rules.dates import unread_date
+from registry.rules.fields import allowed_text
 from registry.rules.records import IDENTIFIER_SCHEMES
 
 if TYPE_CHECKING:
@@ -26,11 +31,16 @@ SIMPLE_TRANSFORMS: dict[str, Callable[[str], str]] = {
     "trim": str.strip,
     "lower": str.lower,
     "upper": str.upper,
-    "title": str.title,
+    "title": title_case,
     "casefold": str.casefold,
     "collapse": lambda s: " ".join(s.split()),
 }
+ISO_SUBDIVISION = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")  # "US-FL", "FR-75C": kept as typed, checked by the rule
 CACHE_SIZE = 20_000  # distinct values remembered per column (a column of names starts again when full)
+# Fields read by the date rule: a cell no format fits reaches it as an UnreadDate (registry.rules.dates),
+# a str subclass that marshal (the staging pipe) refuses, so no other field is given one.
+DATED = {"start_date", "end_date", "published_date", "period_start", "period_end", "discovered_date",
+               "notified_date"}  # fmt: skip
 SPEC_KEYS = {"column", "value", "template", "transforms", "map", "default", "null_if", "formats", "prefix"}
 CLIENT_FIELDS = {"name", "kind", "sector", "country", "subdivision", "city", "government_level", "person_name_reason"}
 RELATIONSHIP_FIELDS = {"arrangement", "product", "trial_days", "start_date", "end_date", "summary", "notes"}
@@ -47,7 +57,46 @@ _RE2_OPTIONS.log_errors = False  # a refused pattern is the contributor's error,
 
 
 class MappingError(Exception):
-    """The mapping file is wrong; the message names the key and the problem."""
+    """The mapping file is wrong; the message names the key and the problem, or lists every
+    (key: problem) found when there are several (`problems`)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+    @classmethod
+    def of(cls, problems: list[str]) -> MappingError:
+        """One error for every problem found, each once, in the order found."""
+        unique = list(dict.fromkeys(problems))
+        if len(unique) == 1:
+            return cls(unique[0])
+        return cls(f"{len(unique)} mistakes in the mapping:\n" + "\n".join(f"- {p}" for p in unique), unique)
+
+
+T = TypeVar("T")
+
+
+class _Errors:
+    """The mistakes of a mapping, collected part by part so that one message lists them all (a
+    first error hid the next: issue 15); a part that fails takes a stand-in and checking goes on."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.found.append(message)
+
+    def check(self, make: Callable[[], T], fallback: Any) -> T:
+        """What `make` gives, or `fallback` (a stand-in: the plan is not used) with its mistakes kept."""
+        try:
+            return make()
+        except MappingError as e:
+            self.found.extend(e.problems)
+            return fallback
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise MappingError.of(self.found)
 
 
 @dataclass
@@ -71,6 +120,7 @@ class Plan:
     breach: BreachPlan | None = None  # one breach per row (registry.importer.breach_mapping)
     locator_row_only: bool = False  # the locator names no column, only {row}
     row_locator: Callable[[int], str] | None = None  # such a locator from the row number, when a template
+    changed: Counter[str] = field(default_factory=Counter)  # a field -> rows a transform cut (`truncate`)
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -89,93 +139,107 @@ def load_mapping(path: Path) -> dict[str, Any]:
 
 
 def compile_plan(data: Mapping[str, Any], columns: list[str], text: str = "") -> Plan:
-    """Check a mapping against the file's columns and compile it."""
+    """Check a mapping against the file's columns and compile it; every mistake is listed."""
+    errors = _Errors()
     unknown = set(data) - TOP_KEYS
     if unknown:
-        raise MappingError(f"unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(TOP_KEYS))})")
+        errors.add(f"unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(TOP_KEYS))})")
     if data.get("breach") is not None:
-        return _compile_breach_plan(data, columns, text)
+        return _compile_breach_plan(data, columns, text, errors)
     if not data.get("vendor") and not data.get("vendors"):
-        raise MappingError(
-            "vendor: say who the vendor is (vendor: {slug: ...} or {new: ...}), or vendors: {column: ...}"
-        )
+        errors.add("vendor: say who the vendor is (vendor: {slug: ...} or {new: ...}), or vendors: {column: ...}")
     if not data.get("source"):
-        raise MappingError(
-            "source: describe the file itself (source: {new: {title: ..., language: ...}}), cited on every row"
-        )
-    if not isinstance(data.get("client"), dict) or "name" not in data["client"]:
-        raise MappingError(
-            "client.name: say which column holds the client's name, e.g. client: {name: {column: Agency}}"
-        )
-    compile_ = _Compiler(columns)
-    identifier = None
-    if data.get("identifier"):
-        ident = _mapping(data["identifier"], "identifier")
-        spec = {k: v for k, v in ident.items() if k != "scheme"}
-        scheme = str(ident.get("scheme", "other"))
-        if scheme not in IDENTIFIER_SCHEMES:
-            raise MappingError(f"identifier: scheme '{scheme}' is not one of {', '.join(sorted(IDENTIFIER_SCHEMES))}")
-        identifier = (compile_.spec(spec, "identifier"), scheme)
-    return Plan(
+        errors.add("source: describe the file itself (source: {new: {title: ..., language: ...}}), cited on every row")
+    client = data.get("client")
+    if not isinstance(client, dict) or "name" not in client:
+        errors.add("client.name: say which column holds the client's name, e.g. client: {name: {column: Agency}}")
+    compile_, check = _Compiler(columns), errors.check
+    locator = _as_template(data.get("locator") or "row {row}")
+    plan = Plan(
         text=text,
         options={k: data[k] for k in ("format", "json_path", "sheet") if data.get(k)},
-        vendor=_reference(data.get("vendor"), "vendor"),
-        vendors=compile_.vendors(data.get("vendors")),
-        disclosure=_reference(data.get("disclosure"), "disclosure"),
-        source=_reference(data.get("source"), "source"),
-        locator=compile_.spec(_as_template(data.get("locator") or "row {row}"), "locator"),
-        where=compile_.where(data.get("where")),
-        identifier=identifier,
-        client=compile_.group(data["client"], "client", CLIENT_FIELDS),
-        relationship=compile_.group(data.get("relationship") or {}, "relationship", RELATIONSHIP_FIELDS),
-        sources=[compile_.group(s, f"sources[{i}]", SOURCE_FIELDS) for i, s in enumerate(data.get("sources") or [])],
-        observations=[
-            compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
+        vendor=check(lambda: _reference(data.get("vendor"), "vendor"), None),
+        vendors=check(lambda: compile_.vendors(data.get("vendors")), None),
+        disclosure=check(lambda: _reference(data.get("disclosure"), "disclosure"), None),
+        source=check(lambda: _reference(data.get("source"), "source"), None),
+        locator=check(lambda: compile_.spec(locator, "locator"), _nothing),
+        where=check(lambda: compile_.where(data.get("where")), lambda cells: True),
+        identifier=check(lambda: _identifier(data.get("identifier"), compile_), None),
+        client=check(lambda: compile_.group(client if isinstance(client, dict) else {}, "client", CLIENT_FIELDS), {}),
+        relationship=check(
+            lambda: compile_.group(data.get("relationship") or {}, "relationship", RELATIONSHIP_FIELDS), {}
+        ),
+        sources=[
+            check(functools.partial(compile_.group, s, f"sources[{i}]", SOURCE_FIELDS), {})
+            for i, s in enumerate(data.get("sources") or [])
         ],
+        observations=_observations(data, compile_, errors),
         skip_invalid=data.get("on_error", "stop") == "skip",
-        locator_row_only=_row_only(_as_template(data.get("locator") or "row {row}")),
-        row_locator=_row_locator(_as_template(data.get("locator") or "row {row}")),
+        changed=compile_.changed,
+        locator_row_only=_row_only(locator),
+        row_locator=check(lambda: _row_locator(locator), None),
     )
+    errors.raise_any()
+    return plan
 
 
-def _compile_breach_plan(data: Mapping[str, Any], columns: list[str], text: str) -> Plan:
+def _nothing(cells: Cells) -> Any:
+    return None
+
+
+def _identifier(value: Any, compile_: _Compiler) -> tuple[Getter, str] | None:
+    """`identifier: {column: ..., scheme: ...}`: the row's identifier and its scheme."""
+    if not value:
+        return None
+    ident = _mapping(value, "identifier")
+    scheme = str(ident.get("scheme", "other"))
+    if scheme not in IDENTIFIER_SCHEMES:
+        raise MappingError(f"identifier: scheme '{scheme}' is not {allowed_text(scheme, IDENTIFIER_SCHEMES)}")
+    return compile_.spec({k: v for k, v in ident.items() if k != "scheme"}, "identifier"), scheme
+
+
+def _observations(data: Mapping[str, Any], compile_: _Compiler, errors: _Errors) -> list[dict[str, Any]]:
+    return [errors.check(functools.partial(compile_.observation, o, f"observations[{i}]"), {})
+            for i, o in enumerate(data.get("observations") or [])]  # fmt: skip
+
+
+def _compile_breach_plan(data: Mapping[str, Any], columns: list[str], text: str, errors: _Errors) -> Plan:
     """A mapping of one breach per row: its organisation is matched as a client is (it is the
     plan's client), a vendor is named per row if at all, and nothing but the breach is per row."""
     from registry.importer.breach_mapping import compile_breach  # it builds on this module
 
     misplaced = {"vendor", "vendors", "client", "relationship", "identifier", "sources"} & set(data)
     if misplaced:
-        raise MappingError(
+        errors.add(
             f"{', '.join(sorted(misplaced))}: a breach mapping names the organisation and vendor inside breach: "
             "(breach: {organisation: ..., vendor: ...})"
         )
     if not data.get("source"):
-        raise MappingError(
-            "source: describe the file itself (source: {new: {title: ..., language: ...}}), cited on every row"
-        )
-    compile_ = _Compiler(columns)
-    breach, organisation = compile_breach(data["breach"], compile_)
+        errors.add("source: describe the file itself (source: {new: {title: ..., language: ...}}), cited on every row")
+    compile_, check = _Compiler(columns), errors.check
+    breach, organisation = check(lambda: compile_breach(data["breach"], compile_), (None, {}))
     locator = _as_template(data.get("locator") or "row {row}")
-    return Plan(
+    plan = Plan(
         text=text,
         options={k: data[k] for k in ("format", "json_path", "sheet") if data.get(k)},
         vendor=None,
         vendors=None,
-        disclosure=_reference(data.get("disclosure"), "disclosure"),
-        source=_reference(data.get("source"), "source"),
-        locator=compile_.spec(locator, "locator"),
-        where=compile_.where(data.get("where")),
+        disclosure=check(lambda: _reference(data.get("disclosure"), "disclosure"), None),
+        source=check(lambda: _reference(data.get("source"), "source"), None),
+        locator=check(lambda: compile_.spec(locator, "locator"), _nothing),
+        where=check(lambda: compile_.where(data.get("where")), lambda cells: True),
         identifier=None,
         client=organisation,
         relationship={},
-        observations=[
-            compile_.observation(o, f"observations[{i}]") for i, o in enumerate(data.get("observations") or [])
-        ],
+        observations=_observations(data, compile_, errors),
         skip_invalid=data.get("on_error", "stop") == "skip",
+        changed=compile_.changed,
         breach=breach,
         locator_row_only=_row_only(locator),
-        row_locator=_row_locator(locator),
+        row_locator=check(lambda: _row_locator(locator), None),
     )
+    errors.raise_any()
+    return plan
 
 
 def _row_only(spec: Any) -> bool:
@@ -226,6 +290,7 @@ def _reference(value: Any, where: str) -> dict[str, Any] | None:
 class _Compiler:
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
+        self.changed: Counter[str] = Counter()  # a field -> rows whose value a transform cut (truncate)
 
     def column(self, name: Any, where: str) -> str:
         if name not in self.columns:
@@ -242,7 +307,9 @@ class _Compiler:
             return lambda cells: spec  # a bare constant
         unknown = set(spec) - SPEC_KEYS
         if unknown:
-            raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            raise MappingError(
+                f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(SPEC_KEYS))})"
+            )
         sources = [k for k in ("column", "value", "template") if k in spec]
         if len(sources) != 1:
             raise MappingError(f"{where}: give exactly one of column, value or template")
@@ -260,11 +327,15 @@ class _Compiler:
                 if name != "row":
                     self.column(name, where)
             get = _filler(template)
-        steps = [_transform(t, f"{where}.transforms[{i}]") for i, t in enumerate(spec.get("transforms") or [])]
+        errors = _Errors()
+        steps = [errors.check(functools.partial(_transform, t, f"{where}.transforms[{i}]", self.changed, where), str)
+                 for i, t in enumerate(spec.get("transforms") or [])]  # fmt: skip
+        errors.raise_any()
         nulls = {str(n) for n in spec.get("null_if") or []} | {""}
         value_map = {str(k): v for k, v in (spec.get("map") or {}).items()}
         default, prefix = spec.get("default"), spec.get("prefix", "")
         formats = [str(f) for f in spec.get("formats") or []]
+        dated = where.rsplit(".", 1)[-1] in DATED
 
         def convert(text: Any) -> Any:
             for step in steps:
@@ -275,11 +346,12 @@ class _Compiler:
                 text = value_map.get(text, default if default is not None else text)
                 if text is None:
                     return None
-            if formats:
-                return _parse_date(str(text), formats)
+            if formats:  # an unread date keeps the formats tried only where the date rule reads it
+                return _parse_date(str(text), formats) if dated else str(_parse_date(str(text), formats))
             return f"{prefix}{text}" if prefix else text
 
-        if "column" not in spec:
+        if "column" not in spec or any(isinstance(t, dict) and "truncate" in t for t in spec.get("transforms") or []):
+            # A cut is counted per row; and a text long enough to cut is seldom repeated.
             return lambda cells: convert(get(cells))
         # A column's values repeat (states, sectors, dates, names): convert each once.
         seen: dict[Any, Any] = {}
@@ -296,13 +368,19 @@ class _Compiler:
         return getter
 
     def group(self, specs: Any, where: str, allowed: set[str]) -> dict[str, Getter]:
-        specs = _mapping(specs, where)
+        """Each field's getter; the mistakes of every field are listed together."""
+        specs, errors = _mapping(specs, where), _Errors()
         unknown = set(specs) - allowed
         if unknown:
-            raise MappingError(
+            errors.add(
                 f"{where}: unknown field(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(allowed))})"
             )
-        return {name: self.spec(spec, f"{where}.{name}") for name, spec in specs.items()}
+        getters = {name: errors.check(functools.partial(self.spec, spec, f"{where}.{name}"), _nothing)
+                   for name, spec in specs.items() if name in allowed}  # fmt: skip
+        errors.raise_any()
+        if "subdivision" in getters and allowed is CLIENT_FIELDS:
+            getters["subdivision"] = _subdivision_getter(getters["subdivision"], getters.get("country"))
+        return getters
 
     def vendors(self, spec: Any) -> dict[str, Any] | None:
         if spec is None:
@@ -341,6 +419,32 @@ class _Compiler:
         return {"metric": str(spec["metric"]), "unit": str(spec["unit"]), **getters}
 
 
+def _subdivision_getter(get: Getter, get_country: Getter | None) -> Getter:
+    """The subdivision's ISO 3166-2 code where the row gives a name of one of its country's
+    ("Texas", "Bavière") or its code without the country ("TX"), so that matching and storing see
+    one code; any other value as it is, for the organisation rule to report with the nearest."""
+    codes: dict[tuple[Any, Any], Any] = {}
+    as_is: set[Any] = set()  # values that are ISO 3166-2 codes already ("US-FL"): the common case, one look-up
+
+    def subdivision(cells: Cells) -> Any:
+        value = get(cells)
+        if value in as_is:
+            return value
+        country = get_country(cells) if get_country is not None else None
+        found = codes.get((value, country), _UNSEEN)
+        if found is _UNSEEN:
+            if isinstance(value, str) and ISO_SUBDIVISION.fullmatch(value) and len(as_is) < CACHE_SIZE:
+                as_is.add(value)
+                return value
+            if len(codes) >= CACHE_SIZE:
+                codes.clear()
+            known = isinstance(value, str) and value.strip() and (country is None or isinstance(country, str))
+            found = codes[(value, country)] = (subdivision_code(value, country) if known else None) or value
+        return found
+
+    return subdivision
+
+
 @functools.cache
 def _filler(template: str) -> Getter:
     """A function filling `template` from a row's cells (one of one name, "row {row}", is the
@@ -359,11 +463,12 @@ def _template_parts(template: str) -> list[str]:
     return re.split(r"\{([^{}]+)\}", template)
 
 
-def _transform(step: Any, where: str) -> Callable[[str], str]:
+def _transform(step: Any, where: str, changed: Counter[str] | None = None, field: str = "") -> Callable[[str], str]:
     if isinstance(step, str):
         if step not in SIMPLE_TRANSFORMS:
             raise MappingError(
-                f"{where}: unknown transform '{step}' (known: {', '.join(SIMPLE_TRANSFORMS)}, extract, replace)"
+                f"{where}: unknown transform '{step}' "
+                f"(known: {', '.join(SIMPLE_TRANSFORMS)}, extract, replace, truncate)"
             )
         return SIMPLE_TRANSFORMS[step]
     step = _mapping(step, where)
@@ -376,11 +481,25 @@ def _transform(step: Any, where: str) -> Callable[[str], str]:
         return lambda s: (
             (m.group("value") if "value" in pattern.groupindex else m.group(1)) if (m := pattern.search(s)) else ""
         )
+    if "truncate" in step:
+        most = step["truncate"]
+        if not isinstance(most, int) or isinstance(most, bool) or most < 2:
+            raise MappingError(f"{where}: truncate takes a number of characters of at least 2, e.g. {{truncate: 1000}}")
+        counts = changed if changed is not None else Counter()
+
+        def cut(s: str) -> str:
+            if len(s) <= most:
+                return s
+            counts[field] += 1
+            return truncate(s, most)
+
+        return cut
     if "replace" in step and isinstance(step["replace"], list) and len(step["replace"]) == 2:
         pattern, replacement = _regex(step["replace"][0], where), str(step["replace"][1])
         return lambda s: pattern.sub(replacement, s)
     raise MappingError(
-        f"{where}: a transform is a name (trim, lower...) or {{extract: regex}} or {{replace: [regex, text]}}"
+        f"{where}: a transform is a name (trim, lower...) or {{extract: regex}}, {{replace: [regex, text]}} or"
+        " {truncate: characters}"
     )
 
 
@@ -417,15 +536,16 @@ def _parse_date_cached(text: str, formats: tuple[str, ...]) -> str:
         if "%m" in fmt or "%b" in fmt or "%B" in fmt:
             return parsed.strftime("%Y-%m")
         return parsed.strftime("%Y")
-    return text  # left as typed: the date rule reports it with the row and column
+    return unread_date(text, formats)  # as typed: the date rule reports it, naming the formats tried
 
 
 def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:
     """Refuse constants and value maps that name a sector, kind or arrangement that does not exist."""
+    errors = _Errors()
     if data.get("breach") is not None:
         from registry.importer.breach_mapping import check_breach_vocabulary  # it builds on this module
 
-        check_breach_vocabulary(data["breach"], vocabulary)
+        errors.check(lambda: check_breach_vocabulary(data["breach"], vocabulary), None)
     checks = (("client", "sector", vocabulary.sectors), ("client", "kind", vocabulary.organisation_kinds),
               ("client", "government_level", vocabulary.government_levels),
               ("relationship", "arrangement", vocabulary.arrangements))  # fmt: skip
@@ -436,6 +556,21 @@ def check_vocabulary(data: Mapping[str, Any], vocabulary: Any) -> None:
         values = [spec.get("value"), spec.get("default"), *(spec.get("map") or {}).values()]
         for value in values:
             if value is not None and value not in allowed:
-                raise MappingError(
-                    f"{group}.{name}: '{value}' is not a known {name} (known: {', '.join(sorted(allowed))})"
-                )
+                errors.add(f"{group}.{name}: '{value}' is not a known {name}: it is {allowed_text(value, allowed)}")
+    errors.raise_any()
+
+
+def compile_checked(data: Mapping[str, Any], columns: list[str], vocabulary: Any, text: str = "") -> Plan:
+    """`check_vocabulary`, then `compile_plan`: the mistakes of both in one error."""
+    problems: list[str] = []
+    try:
+        check_vocabulary(data, vocabulary)
+    except MappingError as e:
+        problems = e.problems
+    try:
+        plan = compile_plan(data, columns, text)
+    except MappingError as e:
+        raise MappingError.of([*problems, *e.problems]) from e
+    if problems:
+        raise MappingError.of(problems)
+    return plan

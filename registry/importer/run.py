@@ -88,8 +88,14 @@ class ImportReport:
     # those rows instead of judging every name the import made again on each view.
     flagged_ids: set[int] = field(default_factory=set)
     breach_rows: bool = False  # the mapping makes one breach per row
+    changed: dict[str, int] = field(default_factory=dict)  # a field -> values cut by `truncate` (Plan.changed)
 
     def summary(self) -> str:
+        return self._summary() + "".join(
+            f", {n:,} {f} value(s) cut by truncate" for f, n in sorted(self.changed.items())
+        )
+
+    def _summary(self) -> str:
         if self.breach_rows:
             return (
                 f"{self.rows_read:,} rows read, {self.filtered_out:,} outside the mapping's 'where', "
@@ -170,7 +176,7 @@ def run_import(
     client looks like a private person's name (registry.rules.persons) with no statement is
     listed in `report.flagged`, or refused with `refuse_persons` (an import published at once);
     `name_check` does the same for the other organisations it creates (vendors, breached ones)."""
-    report = ImportReport(breach_rows=plan.breach is not None)
+    report = ImportReport(breach_rows=plan.breach is not None, changed=plan.changed)
     import_store.tune_for_bulk(db)
     job = _Job(db, plan, vocabulary, Writer(db, status, submission_id, first_ids, stage), report, name_check)
     job.refuse_persons = refuse_persons

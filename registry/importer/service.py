@@ -14,7 +14,7 @@ import yaml
 from registry.config import Settings
 from registry.importer import budget as reading_budget
 from registry.importer import stager
-from registry.importer.mapping import MappingError, Plan, check_vocabulary, compile_plan, load_mapping
+from registry.importer.mapping import MappingError, Plan, compile_checked, load_mapping
 from registry.importer.readers import read_table
 from registry.importer.run import ImportFailed, ImportReport, NameCheck, run_import
 from registry.rules.persons import unstated_person
@@ -62,8 +62,7 @@ def plan_for(
         reading_budget.sample(path, 1, budget, **opening)
     table = read_table(path, **opening)
     try:
-        check_vocabulary(mapping, vocabulary)
-        return compile_plan(mapping, table.columns, text), table
+        return compile_checked(mapping, table.columns, vocabulary, text), table
     except (TypeError, AttributeError, ValueError, KeyError) as e:
         # A list where a mapping belongs, a number where text does: the shape is wrong.
         raise MappingError(f"a key of the mapping has the wrong shape ({type(e).__name__}: {e}); see the README") from e

@@ -7,12 +7,15 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from rapidfuzz import fuzz, process
+
 from registry.rules import limits
+from registry.rules.dates import not_a_date
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -28,6 +31,7 @@ CONTROL_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS + "]"
 )
 UNSAFE_TEXT = "contains control or direction-override characters"
+LISTED_AT_MOST = 20  # a message lists a vocabulary this long; a longer one, its nearest values (issue 15)
 URL_SCHEMES = ("http", "https")
 
 
@@ -124,7 +128,7 @@ class Fields:
     def choice(self, name: str, allowed: frozenset[str], *, required: bool = False) -> str | None:
         value = self.text(name, required=required, max_length=limits.CODE)
         if value is not None and value not in allowed:
-            self.error(name, f"'{value}' is not one of: {', '.join(sorted(allowed))}")
+            self.error(name, f"'{value}' is not {allowed_text(value, allowed)}")
             return None
         return value
 
@@ -136,12 +140,12 @@ class Fields:
         return value
 
     def date(self, name: str, *, required: bool = False) -> str | None:
-        value = self.text(name, required=required, max_length=limits.DATE)
+        value = self.text(name, required=required)  # not at most limits.DATE: a longer text is "not a date"
         if value is None:
             return None
-        parsed = parse_partial_date(value)
+        parsed = parse_partial_date(value) if len(value) <= limits.DATE else None
         if parsed is None:
-            self.error(name, f"'{value}' is not a date as YYYY, YYYY-MM or YYYY-MM-DD")
+            self.error(name, not_a_date(value, getattr(self.data.get(name), "tried", ())))
         elif parsed > dt.date.today().isoformat()[: len(parsed)]:
             self.error(name, f"{parsed} is in the future")
             return None
@@ -211,6 +215,15 @@ class Fields:
             self.error(name, "must be a list")
             return []
         return value
+
+
+def allowed_text(value: Any, allowed: Collection[str], limit: int = LISTED_AT_MOST) -> str:
+    """ "one of: a, b, c" for a short vocabulary; for a longer one (5,000 subdivisions, an error
+    report grew to 165 MB listing them on every row) the few values nearest to `value`."""
+    if len(allowed) <= limit:
+        return f"one of: {', '.join(sorted(allowed))}"
+    nearest = process.extract(str(value), list(allowed), scorer=fuzz.WRatio, processor=fold, limit=5)
+    return f"one of the {len(allowed):,} known values (nearest: {', '.join(found for found, _, _ in nearest)})"
 
 
 def character_problem(text: str) -> str | None:

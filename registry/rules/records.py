@@ -11,10 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.rules.countries import nearest_subdivisions, subdivision_code
 from registry.rules.fields import SLUG as SLUG_PATTERN
-from registry.rules.fields import FieldError, Fields, ValidationError, Vocabulary, check_date_order, slugify
+from registry.rules.fields import (
+    FieldError,
+    Fields,
+    ValidationError,
+    Vocabulary,
+    allowed_text,
+    check_date_order,
+    slugify,
+)
 from registry.rules.government import GOVERNED_KINDS, derive_level
-from registry.rules.limits import longest, span
+from registry.rules.limits import COUNTRY, longest, span
 
 
 @dataclass(frozen=True)
@@ -193,8 +202,8 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
         name=name,
         kind=f.choice("kind", vocabulary.organisation_kinds, required=True),
         sector=f.choice("sector", vocabulary.sectors, required=True),
-        country=f.country("country", vocabulary),
-        subdivision=f.choice("subdivision", vocabulary.subdivisions),
+        country=(country := f.country("country", vocabulary)),
+        subdivision=_subdivision(f, vocabulary, country),
         city=f.text("city", max_length=longest("organisations", "city")),
         parent=f.slug("parent", required=False),
         description=f.text("description", max_length=longest("organisations", "description")),
@@ -207,6 +216,22 @@ def build_organisation(data: Mapping[str, Any], vocabulary: Vocabulary) -> Organ
         f.error("subdivision", f"{record['subdivision']} is not in country {record['country']}")
     _raise_if(f)
     return OrganisationRecord(**record)
+
+
+def _subdivision(f: Fields, vocabulary: Vocabulary, country: str | None) -> str | None:
+    """An ISO 3166-2 code, or the code of a name of a subdivision of the country ("Texas",
+    "Bavière"); an unknown one is answered with the nearest of that country's, not all 5,000."""
+    value = f.text("subdivision", max_length=COUNTRY)
+    if value is None or value in vocabulary.subdivisions:
+        return value
+    code = subdivision_code(value, country)
+    if code is not None and code in vocabulary.subdivisions:
+        return code
+    where = f"of {country}" if country else "(give the row's country to find one by name)"
+    nearest = "; nearest: " + ", ".join(nearest_subdivisions(value, country)) if value.strip() else ""
+    f.error("subdivision", f"'{value}' is not a known subdivision {where}: an ISO 3166-2 code or its English or"
+                           f" French name{nearest}")  # fmt: skip
+    return None
 
 
 def _government_level(f: Fields, name: str | None, vocabulary: Vocabulary) -> str | None:
@@ -373,7 +398,7 @@ def _codes(f: Fields, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
         return ()
     unknown = [v for v in items if v and v not in allowed]
     if unknown:
-        f.error(name, f"'{unknown[0]}' is not one of: {', '.join(sorted(allowed))}")
+        f.error(name, f"'{unknown[0]}' is not {allowed_text(unknown[0], allowed)}")
         return ()
     return tuple(dict.fromkeys(v for v in items if v))
 
