@@ -172,3 +172,37 @@ async def test_the_breaches_feed_keeps_what_its_parameters_name(hhs):
         assert await answers(ds, "new_breaches", params, "breach_id") == want, params
         nonempty += bool(want)
     assert nonempty > 8
+
+
+async def test_an_organisation_with_more_than_a_feed_on_each_side_gets_the_newest_hundred(seeded):
+    """An organisation that is vendor in 150 relationships and client in 150 others: its feed is the
+    newest 100 of the 300, both sides interleaved (each side is read from its own index)."""
+    conn = sqlite3.connect(seeded.registry_db)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(relationships)")]  # generated columns left out
+    template = rows(conn, "SELECT * FROM relationships ORDER BY id LIMIT 1")[0]
+    party = rows(conn, "SELECT id FROM organisations WHERE slug = 'palantir-technologies'")[0]["id"]
+    others = [r["id"] for r in rows(conn, "SELECT id FROM organisations WHERE id <> ? ORDER BY id LIMIT 300", [party])]
+    first = conn.execute("SELECT max(id) FROM relationships").fetchone()[0] + 1
+    marks = ", ".join("?" * len(columns))
+    for i in range(300):
+        side = (
+            {"vendor_id": party, "client_id": others[i % len(others)]}
+            if i % 2
+            else {"vendor_id": others[i % len(others)], "client_id": party}
+        )
+        row = {**template, **side, "id": first + i, "published_at": f"2030-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}
+        conn.execute(f"INSERT INTO relationships ({', '.join(columns)}) VALUES ({marks})", [row[c] for c in columns])
+    conn.commit()
+    found = rows(
+        conn,
+        "SELECT id, published_at, vendor_id, client_id FROM relationships WHERE ? IN (vendor_id, client_id)",
+        [party],
+    )
+    conn.close()
+    assert len(found) > 300
+    ds = ours(seeded.registry_db)
+    await ds.invoke_startup()
+    want = expected(found, {}, lambda *_: True)
+    got = await answers(ds, "new_relationships", {"organisation": "palantir-technologies"}, "relationship_id")
+    assert got == want and len(got) == SIZE
+    assert {first + i for i in range(200, 300)} == set(got)  # the newest hundred, of both sides

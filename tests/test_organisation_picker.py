@@ -114,11 +114,29 @@ def test_a_number_that_is_no_organisation_is_refused_without_a_500(client, seede
     assert dump(seeded.intake_db) == before
 
 
-def test_a_number_given_wins_over_the_typed_name(client, seeded):
-    amazon = org_id(seeded, "amazon")
-    data = figure_data(seeded, **{"organisation-id": str(amazon), "organisation-name": "whatever was typed"})
+def test_a_number_stands_while_the_name_is_that_organisations(client, seeded):
+    """The number a link or a suggestion left stands with its organisation's name or an alias; a
+    name retyped without JavaScript is what the contributor means: another organisation's name
+    picks it, a name of none is refused (never the number left behind)."""
+    amazon, clearview = org_id(seeded, "amazon"), org_id(seeded, "clearview-ai")
+    for name in ("Amazon", "Amazon Web Services"):
+        data = figure_data(seeded, **{"organisation-id": str(amazon), "organisation-name": name})
+        assert post_form(client, "/submit/figure", data).status_code == 303
+        assert stored_payload(seeded)["observations"][0]["organisation_id"] == amazon
+    data = figure_data(seeded, **{"organisation-id": str(amazon), "organisation-name": "Clearview AI"})
     assert post_form(client, "/submit/figure", data).status_code == 303
-    assert stored_payload(seeded)["observations"][0]["organisation_id"] == amazon
+    assert stored_payload(seeded)["observations"][0]["organisation_id"] == clearview
+    before = dump(seeded.intake_db)
+    data = figure_data(seeded, **{"organisation-id": str(amazon), "organisation-name": "whatever was typed"})
+    response = post_form(client, "/submit/figure", data)
+    assert response.status_code == 422 and "whatever was typed" in errors_of(response, "organisation-name")
+    assert dump(seeded.intake_db) == before
+
+
+@pytest.mark.parametrize("link", ["/submit/figure?organisation=%C2%B2", "/submit/figure?breach=%C2%B2",
+                                  "/submit/response?organisation=%C2%B9%C2%B2&disclosure=%C2%B3"])  # fmt: skip
+def test_a_link_with_a_superscript_digit_is_not_a_number_and_no_500(client, link):
+    assert client.get(link).status_code == 200  # "²".isdigit() is true, int("²") fails
 
 
 def test_a_figure_names_an_organisation_or_a_breach_not_both(client, seeded):

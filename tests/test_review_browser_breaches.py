@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from registry.web.filters import amount, moment, number
+from registry.web.filters import amount, moment, number, partial_date
 from tests.conftest import ROOT, invoke, query
 from tests.site import PHONE, axe_violations, sideways_overflow
 from tests.test_browser import PASSWORD, REVIEWER, TIMEOUT_MS, browser, js_errors, page, reviewer, servers  # noqa: F401
@@ -31,6 +31,8 @@ def test_counts_and_dates_read_as_words():
     assert number(2.5) == "2.5"
     assert moment("2026-12-03T19:11:57Z") == "3 December 2026, 19:11 UTC"
     assert moment("2026-12-03") == "3 December 2026"
+    assert partial_date("2020-03") == "March 2020"
+    assert partial_date("2020-00") == "2020-00" and partial_date("2020-13") == "2020-13"  # no month 0 or 13
 
 
 def check_page(tab: Page, name: str) -> None:

@@ -141,7 +141,7 @@ def asked(query_string: str, table: str) -> list[tuple[str, str]]:
         column, _, lookup = key.rpartition("__")
         if lookup in ("arraycontains", "arraynotcontains") and column in LINKS.get(table, {}):
             found.append((column, value))
-    return found[:MAX_COUNTED]
+    return list(dict.fromkeys(found))[:MAX_COUNTED]
 
 
 def count_links(path: str, table: str, values: list[tuple[str, str]]) -> dict[tuple, int]:

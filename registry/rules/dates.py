@@ -20,7 +20,7 @@ def partial_date(text: str | None) -> str:
         if len(numbers) == 1:
             return str(numbers[0])
         if len(numbers) == 2:
-            return f"{MONTHS[numbers[1] - 1]} {numbers[0]}"
+            return f"{MONTHS[numbers[1] - 1]} {numbers[0]}" if 1 <= numbers[1] <= 12 else text
         found = date(*numbers)
     except (ValueError, IndexError, TypeError):
         return text

@@ -104,13 +104,20 @@ class Draft:
         """The published organisation a picker (OrganisationPickForm) names, by its number
         (suggestions, links, the choice offered) or by its name; else None and a message on
         its name field. These forms never create an organisation."""
-        number = data.get("id") or data.get("choice")
+        number = data.get("choice") or data.get("id")
         name = (data.get("name") or "").strip()
         if number:
             found = lookups.organisation(self.db, number)
             if found is None:
                 self.errors.append(FieldError(f"{prefix}-name", f"No published organisation has number {number}."))
-            return found
+                return None
+            # A choice among the name's candidates stands; a number from a link or a suggestion stands
+            # only while the name shown is still that organisation's (or an alias): a contributor who
+            # retypes the name without JavaScript means the name typed, not the number left behind.
+            if data.get("choice") or not name:
+                return found
+            if found["id"] in {o["id"] for o in lookups.organisations_with_key(self.db, name_key(name))}:
+                return found
         if not name:
             self.errors.append(FieldError(f"{prefix}-name", missing))
             return None

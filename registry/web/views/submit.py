@@ -3,6 +3,7 @@ confirmation, name suggestions."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
@@ -80,6 +81,7 @@ PREFILLED = {
 # The organisation pickers (OrganisationPickForm) a link fills by number or name
 # (/submit/figure?organisation=3, /submit/response?disclosure=2&organisation=Clearview+AI).
 PICKERS = {"figure": "organisation", "response": "responder"}
+NUMBER = re.compile(r"[0-9]{1,18}")  # a record's number in a link ("²".isdigit() is true, int("²") fails)
 ABOUT_RELATIONSHIP = ("response", "correction")
 
 
@@ -97,7 +99,7 @@ def build_form(kind: str, data: dict | None = None) -> FlaskForm:
     set_choices(form, choices)
     if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
-    if kind in PICKERS:
+    if kind in PICKERS and not form[PICKERS[kind]].form.name.data:  # never over a name the contributor typed
         show_picked_name(form[PICKERS[kind]].form)
     return form
 
@@ -112,7 +114,7 @@ def show_picked_name(picker: OrganisationPickForm) -> None:
 
 def fill_picker(picker: OrganisationPickForm, wanted: str) -> None:
     """Fill a picker from a link: a number, or a name that names one organisation."""
-    if wanted.isdigit() and len(wanted) <= 18:
+    if NUMBER.fullmatch(wanted):
         picker.id.data = int(wanted)
         show_picked_name(picker)
         return
@@ -185,7 +187,7 @@ def submit(kind: str) -> Response | tuple[str, int]:
     form = build_form(kind)
     for parameter, field in PREFILLED.get(kind, {}).items():
         wanted = request.args.get(parameter, "")
-        if request.method == "GET" and wanted.isdigit() and len(wanted) <= 18:
+        if request.method == "GET" and NUMBER.fullmatch(wanted):
             form[field].data = int(wanted)
     if request.method == "GET" and kind in PICKERS and request.args.get("organisation"):
         fill_picker(form[PICKERS[kind]].form, request.args["organisation"])
