@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS organisation_kinds (
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS arrangements (
-    code TEXT PRIMARY KEY CHECK (code IN ('pitch', 'trial', 'contract', 'declined', 'ended', 'unknown')),
+    code TEXT PRIMARY KEY CHECK (code IN ('pitch', 'trial', 'contract', 'grant', 'declined', 'ended', 'unknown')),
     label TEXT NOT NULL UNIQUE CHECK (label <> ''),
     description TEXT NOT NULL
 ) STRICT;

@@ -270,3 +270,27 @@ def test_only_date_fields_carry_the_formats_tried():
     assert type(product) is str and marshal.loads(marshal.dumps(product)) == "Model X"
     start = compiler.spec({"column": "Cell", "formats": ["%Y"]}, "relationship.start_date")({"Cell": "Model X"})
     assert start == "Model X" and start.tried == ("YYYY",)  # type: ignore[attr-defined]
+
+
+# A grant -------------------------------------------------------------------------------
+
+
+def test_a_free_transfer_is_a_grant_published_with_its_label(seeded, tmp_path):
+    mapping = MAPPING.replace("arrangement: {value: unknown}", "arrangement: {value: grant}")
+    result, problems = run_import(tmp_path, mapping, ("Agency", "Start"), [("Ogden Police Department", "2014")],
+                                  "--approve")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert problems == []
+    assert query(seeded.registry_db, "select arrangement from relationships where client = ?",
+                 ["Ogden Police Department"]) == [("Grant or free transfer",)]  # fmt: skip
+    assert query(seeded.registry_db, "select description from arrangements where code = 'grant'")[0][0].startswith(
+        "The vendor or a government gave the product or service without payment"
+    )
+    # A trial length still belongs to a trial only.
+    bad = mapping.replace("start_date:", "trial_days: {value: 30}\n  start_date:")
+    result, problems = run_import(tmp_path, bad, ("Agency", "Start"), [("Provo Police Department", "2014")],
+                                  "--dry-run")  # fmt: skip
+    assert result.exit_code == 1
+    assert [(p["row"], p["column"], p["problem"]) for p in problems] == [
+        ("2", "relationship.trial_days", "a trial length only applies to a trial, not to 'grant'")
+    ]

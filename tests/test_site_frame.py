@@ -183,7 +183,7 @@ async def test_raw_database_listing_stays_at_registry(ds):
 async def test_about_lists_every_arrangement_with_its_description(ds, seeded):
     html = unescape((await ds.client.get("/about")).text)
     arrangements = sql(seeded, "SELECT code, label, description FROM arrangements")
-    assert len(arrangements) == 6
+    assert len(arrangements) == 7  # pitch, trial, contract, grant, declined, ended, unknown
     for code, label, description in arrangements:
         assert f'id="arrangement-{code}"' in html and f">{label}</a></dt>" in html and description in html
     for words in ["CC BY 4.0", "Apache License 2.0", "right of reply", "completeness note", "Natural Earth"]:
