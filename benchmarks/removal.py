@@ -4,10 +4,11 @@ For each --rows size (default 100,000 and 1,000,000), generates the synthetic cl
 benchmarks/import_speed.py (its generator and mapping: about rows/5 organisations, each with
 an alias now and then, one relationship, citation and figure per row), imports it into a fresh
 instance without --approve (a pending submission, as a contributor's upload waits for review),
-marks it rejected as the review page does (registry.services.approval.reject's transaction),
-then times registry.store.imports.finish_removal, the store function that removes the rows in
-short write transactions (the same the review page's background removal and `registry init`
-call). Prints, per size: rows, organisations, seconds, rows/s, and the ratio of the largest
+marks it rejected as the review page does (registry.services.approval.record_rejection's
+transaction), then times registry.services.removal.remove_rejected, which the review page runs
+on its thread: registry.store.imports.finish_removal on a connection of its own, removing the
+rows in short write transactions (`registry clean` and `registry init` finish a stopped one
+the same way). Prints, per size: rows, organisations, seconds, rows/s, and the ratio of the largest
 size's time to the smallest's (about rows ratio when removal is linear).
 
 With --without-new-indexes SIZE, the same import at SIZE rows (default 100,000) is also removed
@@ -56,6 +57,7 @@ def imported(folder: Path, rows: int, seed: int) -> tuple[Path, str, dict[str, i
     folder.mkdir(parents=True, exist_ok=True)
     import_speed.generate(folder, rows, seed)
     instance = folder / "instance"
+    shutil.rmtree(instance, ignore_errors=True)
     env = {**os.environ, "REGISTRY_INSTANCE": str(instance)}
     subprocess.run([str(import_speed.BIN / "registry"), "init"], check=True, env=env, cwd=ROOT,
                    stdout=subprocess.DEVNULL)  # fmt: skip
@@ -74,7 +76,9 @@ def imported(folder: Path, rows: int, seed: int) -> tuple[Path, str, dict[str, i
 
 
 def time_removal(instance: Path, reference: str, drop: list[str]) -> float:
-    """Reject the import (status, review, the removing note) and time finish_removal."""
+    """Reject the import (status, review, the removing note) and time the removal the review
+    page starts on its thread (registry.services.removal.remove_rejected)."""
+    from registry.services import removal
     from registry.store import imports
     from registry.store.connection import connect
     from registry.store.writers import transaction
@@ -87,7 +91,8 @@ def time_removal(instance: Path, reference: str, drop: list[str]) -> float:
         db.execute("UPDATE submissions SET status = 'rejected' WHERE id = ?", [submission_id])
         imports.mark_removing(db, submission_id)
     start = time.perf_counter()
-    imports.finish_removal(db, submission_id)
+    if not removal.remove_rejected(instance / "intake.db", submission_id):
+        raise SystemExit("the removal could not take the import lock")
     elapsed = time.perf_counter() - start
     left = db.execute("SELECT count(*) FROM organisations WHERE submission_id = ?", [submission_id]).fetchone()[0]
     left += db.execute("SELECT count(*) FROM relationships WHERE submission_id = ?", [submission_id]).fetchone()[0]

@@ -137,7 +137,10 @@ REMOVAL_CHUNK = 5000  # rows per write transaction of a rejected import's remova
 
 
 def remove_rows_in_chunks(
-    db: sqlite_utils.Database, submission_id: int, chunk: int = REMOVAL_CHUNK, on_chunk: Callable[[int], None] | None = None
+    db: sqlite_utils.Database,
+    submission_id: int,
+    chunk: int = REMOVAL_CHUNK,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> None:
     """Delete the rows an import created, a few thousand per short write transaction:
     contributors' submissions never wait long behind it. Safe to run again if stopped.
@@ -315,6 +318,7 @@ def clean_up(intake_db: Path) -> list[str]:
             return []
         db = connect(intake_db)
         try:
+            tune_for_bulk(db)
             return remove_abandoned(db, intake_db)
         finally:
             db.close()
