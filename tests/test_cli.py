@@ -142,6 +142,7 @@ def test_init_refuses_an_intake_db_from_another_schema_and_rebuilds_registry(see
     for path in (seeded.intake_db, seeded.registry_db):
         conn = sqlite3.connect(path)
         conn.execute("PRAGMA user_version = 12345")
+        conn.execute("CREATE TABLE legacy_notes (note TEXT)")  # a table this schema.sql does not have
         conn.commit()
         conn.close()
     before = dump(seeded.intake_db)

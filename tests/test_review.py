@@ -402,11 +402,17 @@ def test_seed_after_a_merge_changes_nothing_published(reviewer_client, seeded):
     post_form(reviewer_client, "/review/organisations/merge",
               {"survivor_id": org_id(seeded, "nba"), "other_id": org_id(seeded, "ice"), "decision": "merge",
                "reason": "Test."})  # fmt: skip
-    before = dump(seeded.registry_db)
+    before = published(seeded.registry_db)
     assert invoke("seed").exit_code == 0
     assert invoke("publish").exit_code == 0
-    assert dump(seeded.registry_db) == before
+    assert published(seeded.registry_db) == before
     check_passes()
+
+
+def published(path) -> list[str]:
+    """The registry's dump less the planner's statistics, which a publication may refresh
+    (PRAGMA optimize analyses organisation_redirects once a merge has given it a row)."""
+    return [line for line in dump(path) if not line.startswith('INSERT INTO "sqlite_stat1"')]
 
 
 @pytest.mark.parametrize("big", ["9" * 25, str(2**63)])

@@ -94,7 +94,10 @@ def edit(
         submission_store.add_review(db, submission_id, user["id"], "edit", None)
 
 
-def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], reason: str) -> None:
+def record_rejection(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], reason: str) -> bool:
+    """Record the decision (status, review, and for an import the note that its rows are to
+    be removed) in one transaction; True if an import's rows remain to be removed
+    (imports.finish_removal, or in the background: registry.services.removal)."""
     if not reason.strip():
         raise ValidationError([FieldError("reason", "Give the reason for rejecting, for the record.")])
     with transaction(db):
@@ -103,10 +106,16 @@ def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], 
         submission_store.add_review(db, submission_id, user["id"], "reject", reason.strip())
         if found["kind"] == "import":
             imports.mark_removing(db, submission_id)
-    if found["kind"] == "import":
+    return found["kind"] == "import"
+
+
+def reject(db: sqlite_utils.Database, submission_id: int, user: dict[str, Any], reason: str) -> None:
+    """Reject, and remove an import's rows before returning (the CLI's and tests' way; the
+    review page removes them in the background)."""
+    if record_rejection(db, submission_id, user, reason):
         # Never published: its rows go, in short transactions (a large import's rows would
         # otherwise hold the write lock for seconds). If this stops half-way, the next
-        # import, `registry init` or `registry serve` finishes it.
+        # import, `registry init`, `registry serve` or `registry clean` finishes it.
         imports.finish_removal(db, submission_id)
 
 

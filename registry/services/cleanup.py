@@ -1,9 +1,11 @@
 """What the registry deletes on its own: uploads past their retention, the state of old
-import jobs, and the copies of databases that a killed process left behind.
+import jobs, the copies of databases that a killed process left behind, and the rows of
+imports rejected or left unfinished by a process that stopped before removing them.
 
 Nothing deleted here is the only copy of anything: a sent upload's rows are in intake.db,
 a job's report can be had again with a new preview, and a leftover `.snapshot-*` or
-`.registry-build-*` file is a copy of intake.db or registry.db. A snapshot holds every
+`.registry-build-*` file is a copy of intake.db or registry.db; a rejected import was never
+published, and one left unfinished was never whole. A snapshot holds every
 private row of intake.db (emails, password hashes), so it goes as soon as the process
 that made it has ended; any leftover goes once nothing has touched it for a while.
 
@@ -22,6 +24,7 @@ from pathlib import Path
 from registry.config import Settings
 from registry.importer import uploads
 from registry.importer.jobs import process_alive
+from registry.store import imports
 
 LEFTOVER_SECONDS = 15 * 60  # a copy or temporary file untouched this long belongs to no live process
 SIBLINGS = ("", "-wal", "-shm", "-journal", ".write-lock", ".waiting")
@@ -37,12 +40,14 @@ class CleanupReport:
     jobs: int = 0  # import jobs' state files
     leftovers: int = 0  # database copies and temporary files of ended processes
     freed: int = 0  # bytes
+    imports: int = 0  # rejected or unfinished imports whose rows a stopped process had left
 
     def summary(self) -> str:
         return (
             f"Deleted {self.uploads} expired upload(s), {self.sent} record(s) of sent uploads, "
             f"{self.jobs} import job file(s) and {self.leftovers} leftover copy(ies): "
             f"{self.freed / uploads.MB:.1f} MB freed"
+            + (f"; removed the rows of {self.imports} rejected or unfinished import(s)" if self.imports else "")
         )
 
 
@@ -55,6 +60,9 @@ def clean_up(settings: Settings, now: float | None = None) -> CleanupReport:
     _clean_uploads(settings, now, report)
     _clean_jobs(settings, now, report)
     _clean_leftovers(settings.instance, now, report)
+    if settings.intake_db.exists():
+        # Under the import lock: a removal or an import running now is left alone.
+        report.imports = len(imports.clean_up(settings.intake_db))
     return report
 
 

@@ -8,7 +8,7 @@ import contextlib
 import fcntl
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,9 +133,20 @@ REMOVAL_ORDER = ("citations", "observations", "breach_citations", *staging.LINKS
                  "sources")  # fmt: skip
 
 
-def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: int = 5000) -> None:
+REMOVAL_CHUNK = 5000  # rows per write transaction of a rejected import's removal
+
+
+def remove_rows_in_chunks(
+    db: sqlite_utils.Database,
+    submission_id: int,
+    chunk: int = REMOVAL_CHUNK,
+    on_chunk: Callable[[int], None] | None = None,
+) -> None:
     """Delete the rows an import created, a few thousand per short write transaction:
-    contributors' submissions never wait long behind it. Safe to run again if stopped."""
+    contributors' submissions never wait long behind it. Safe to run again if stopped.
+    `on_chunk(rows)` runs inside each chunk's transaction, after its rows went. Each
+    chunk costs the same whatever the import's size (every foreign key has an index: see
+    tests/test_schema_indexes.py), so the removal's time grows linearly with its rows."""
     first = first_ids(db, submission_id)
     pacer = staging.Pacer(db)
     for table in REMOVAL_ORDER:
@@ -149,6 +160,8 @@ def remove_rows_in_chunks(db: sqlite_utils.Database, submission_id: int, chunk: 
                     "ORDER BY id LIMIT ?)",
                     [first.get(table, 0), submission_id, chunk],
                 ).rowcount
+                if on_chunk is not None and gone:
+                    on_chunk(gone)
             if gone < chunk:
                 break
 
@@ -189,12 +202,56 @@ def mark_removing(db: sqlite_utils.Database, submission_id: int) -> None:
 
 
 def finish_removal(db: sqlite_utils.Database, submission_id: int) -> None:
-    """Remove a rejected import's rows in short transactions, then clear the note."""
-    remove_rows_in_chunks(db, submission_id)
+    """Remove a rejected import's rows in short transactions, then clear the note. Its
+    progress (`$.import.removal`: rows removed, of how many) is written with each chunk,
+    for the review page; a removal started again after a stop counts on from there."""
+    removed, _ = removal_progress(db, submission_id) or (0, 0)
+    total = removed + import_row_count(db, submission_id)
+    done = [removed]
+
+    def note(rows: int) -> None:
+        done[0] += rows
+        _note_progress(db, submission_id, done[0], total)
+
+    with transaction(db):
+        _note_progress(db, submission_id, removed, total)
+    remove_rows_in_chunks(db, submission_id, REMOVAL_CHUNK, on_chunk=note)  # read now: a test may set it
     with transaction(db):
         db.execute(
-            "UPDATE submissions SET payload = json_remove(payload, '$.import.removing') WHERE id = ?", [submission_id]
+            "UPDATE submissions SET payload = json_remove(payload, '$.import.removing', '$.import.removal') "
+            "WHERE id = ?",
+            [submission_id],
         )
+
+
+def _note_progress(db: sqlite_utils.Database, submission_id: int, removed: int, total: int) -> None:
+    db.execute(
+        "UPDATE submissions SET payload = json_set(payload, '$.import.removal', json_object('removed', ?, 'total', ?)) "
+        "WHERE id = ?",
+        [removed, total, submission_id],
+    )
+
+
+def import_row_count(db: sqlite_utils.Database, submission_id: int) -> int:
+    """How many rows of the tables with a submission_id an import still has (each read from
+    its submission_id index)."""
+    return sum(
+        db.execute(f"SELECT count(*) FROM [{t}] WHERE submission_id = ?", [submission_id]).fetchone()[0]
+        for t in IMPORT_TABLES
+    )
+
+
+def removal_progress(db: sqlite_utils.Database, submission_id: int) -> tuple[int, int] | None:
+    """(rows removed, of how many) of a rejected import whose rows are being removed; None
+    when none are (never rejected, or all gone)."""
+    row = db.execute(
+        "SELECT json_extract(payload, '$.import.removing'), json_extract(payload, '$.import.removal.removed'), "
+        "json_extract(payload, '$.import.removal.total') FROM submissions WHERE id = ?",
+        [submission_id],
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    return int(row[1] or 0), int(row[2] or 0)
 
 
 def imports_being_removed(db: sqlite_utils.Database) -> list[tuple[int, str]]:
@@ -261,6 +318,7 @@ def clean_up(intake_db: Path) -> list[str]:
             return []
         db = connect(intake_db)
         try:
+            tune_for_bulk(db)
             return remove_abandoned(db, intake_db)
         finally:
             db.close()

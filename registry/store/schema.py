@@ -42,7 +42,8 @@ def create(path: Path, kind: str, *, live: bool = True) -> bool:
     """Create the tables of `kind` ("intake" or "registry") in `path`; return True if new.
 
     A registry.db made from another schema.sql is rebuilt (it is derived data); an
-    intake.db made from another schema.sql is refused with a message, never altered.
+    intake.db made from another schema.sql is refused with a message, never altered,
+    unless only indexes changed: those are added.
     Both live databases are in WAL mode (see `use_wal`); a registry database built to be
     copied (`live=False`: a rebuild, a release) keeps a rollback journal, so it is one
     self-contained file."""
@@ -51,7 +52,9 @@ def create(path: Path, kind: str, *, live: bool = True) -> bool:
     db = connect(path, must_exist=False)
     try:
         found = db.execute("PRAGMA user_version").fetchone()[0]
-        if not is_new and found not in (0, schema_version(kind)):
+        # An intake.db whose tables are this schema.sql's gets its new indexes from the
+        # executescript below (CREATE INDEX IF NOT EXISTS); any other change is refused.
+        if not is_new and found not in (0, schema_version(kind)) and not only_indexes_differ(db, kind):
             if kind == "intake":
                 raise DatabaseError(
                     f"{path}: made by a different schema.sql than this version's; keep it aside and run "
@@ -69,6 +72,20 @@ def create(path: Path, kind: str, *, live: bool = True) -> bool:
     finally:
         db.close()
     return is_new
+
+
+def only_indexes_differ(db: sqlite_utils.Database, kind: str) -> bool:
+    """Whether `db` has exactly the tables, views and triggers schema.sql declares for `kind`:
+    then a changed schema.sql added or changed only indexes, which `create` may add to an
+    existing intake.db (issue 15 added the indexes its foreign keys lacked to live ones)."""
+    declared = sqlite_utils.Database(memory=True)
+    declared.executescript(schema_for(kind))
+    return _definitions(db) == _definitions(declared)
+
+
+def _definitions(db: sqlite_utils.Database) -> set[tuple[str, str, str]]:
+    sql = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND sql IS NOT NULL"
+    return {tuple(r) for r in db.execute(sql)}
 
 
 def use_wal(path: Path) -> None:

@@ -9,8 +9,9 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from werkzeug.wrappers import Response
 
 from registry.rules.fields import ValidationError
-from registry.services import approval, curation, preview
+from registry.services import approval, curation, preview, removal
 from registry.store import curation as curation_store
+from registry.store import imports as import_store
 from registry.store import lookups
 from registry.store import submissions as submission_store
 from registry.web.db import get_db, get_vocabulary
@@ -96,6 +97,7 @@ def render_submission(submission_id: int, edit_form: Any = None, status: int = 2
         approve_form=ApproveForm(),
         reject_form=RejectForm(),
         countries=lookups.country_names(db),
+        removal=import_store.removal_progress(db, submission_id) if found["kind"] == "import" else None,
     ), status
 
 
@@ -128,9 +130,13 @@ def reject(submission_id: int) -> Response | tuple[str, int]:
         return redirect(url_for("review.submission", submission_id=submission_id), 303)
     assert form.reason.data is not None  # DataRequired
     try:
-        approval.reject(get_db(), submission_id, g.user, form.reason.data)
+        rows_to_remove = approval.record_rejection(get_db(), submission_id, g.user, form.reason.data)
     except approval.ReviewError as e:
         flash(f"Not rejected: {e}")
+        return redirect(url_for("review.submission", submission_id=submission_id), 303)
+    if rows_to_remove:  # an import's rows go on a thread; its page shows how far it is
+        removal.start(current_app.config["SETTINGS"].intake_db, submission_id)
+        flash("Rejected. The import's rows are being removed: nothing of it was published.")
         return redirect(url_for("review.submission", submission_id=submission_id), 303)
     flash("Rejected.")
     return redirect(url_for("review.queue"), 303)
