@@ -307,6 +307,30 @@ def test_check_fails_on_a_published_persons_name_without_a_statement(seeded):
     )
 
 
+def test_check_fails_on_a_published_alias_that_looks_like_a_persons_name(seeded):
+    """An alias is published with its organisation (searchable, on its page): a person's name there
+    is a person's name published, unless the organisation's statement covers it."""
+    (amazon,) = query(seeded.registry_db, "select id from organisations where slug = 'amazon'")[0]
+    assert invoke("check").exit_code == 0
+    db = connect(seeded.registry_db)  # as a reviewer's edit would publish it (a rebuild then differs too)
+    sql = "insert into organisation_aliases (organisation_id, alias, language) values (?, 'Laura Poitras', 'en')"
+    db.execute(sql, [amazon])
+    db.conn.commit()
+    db.close()
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert f"organisation {amazon} has the alias 'Laura Poitras', which looks like a private person's name" in (
+        result.output
+    )
+    for path in (seeded.intake_db, seeded.registry_db):
+        db = connect(path)
+        db.execute("update organisations set person_name_reason = 'A test: the alias is a trading name.' where id = ?",
+                   [amazon])  # fmt: skip
+        db.conn.commit()
+        db.close()
+    assert "Laura Poitras" not in invoke("check").output
+
+
 def test_seed_refuses_a_persons_name_without_a_statement(seeded, tmp_path):
     seed_dir = tmp_path / "seed"
     shutil.copytree(ROOT / "seed", seed_dir)

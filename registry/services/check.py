@@ -74,13 +74,20 @@ def unsourced_problems(registry: sqlite_utils.Database) -> list[str]:
 
 
 def person_problems(registry: sqlite_utils.Database) -> list[str]:
-    """Published organisations whose name looks like a private person's, with no statement of why
-    it is an organisation's (registry.rules.persons)."""
-    return [
+    """Published organisations whose name, or one of their aliases, looks like a private person's,
+    with no statement of why it is an organisation's (registry.rules.persons; the importer and the
+    forms judge aliases too, and a reviewer's edit could add one)."""
+    named = [
         f"registry.db organisation {org_id} '{name}' looks like a private person's name and has no "
         "person_name_reason: state why it is an organisation, or withdraw it"
         for org_id, name, reason in public.organisation_names(registry)
         if unstated_person(name, reason)
+    ]
+    return named + [
+        f"registry.db organisation {org_id} has the alias '{alias}', which looks like a private person's name, "
+        "and no person_name_reason: state why it is an organisation's, or remove the alias"
+        for org_id, alias, reason in public.alias_names(registry)
+        if unstated_person(alias, reason)
     ]
 
 

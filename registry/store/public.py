@@ -188,6 +188,15 @@ def organisation_names(registry: sqlite_utils.Database) -> list[tuple[int, str, 
     return [(r[0], r[1], r[2]) for r in registry.execute("SELECT id, name, person_name_reason FROM organisations")]
 
 
+def alias_names(registry: sqlite_utils.Database) -> list[tuple[int, str, str | None]]:
+    """(organisation id, alias, the organisation's person_name_reason) of every published alias."""
+    sql = (
+        "SELECT a.organisation_id, a.alias, o.person_name_reason FROM organisation_aliases a "
+        "JOIN organisations o ON o.id = a.organisation_id"
+    )
+    return [(r[0], r[1], r[2]) for r in registry.execute(sql)]
+
+
 def column_types(db: sqlite_utils.Database, table: str) -> list[tuple[str, str]]:
     """(column, declared type) of a public table, in order."""
     return [(r[1], r[2].upper()) for r in db.execute(f"PRAGMA table_info([{table}])")]
