@@ -651,6 +651,29 @@ CREATE TABLE IF NOT EXISTS submissions (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS submissions_status ON submissions(status, created_at);
 
+-- PRIVATE. What an import did with each row of its file (issue 15): the summary's accounting
+-- reads it, and the reviewer pages through every row, excluding some before approving the rest.
+-- One row per row read. The ids are not foreign keys: a row outlives neither its submission
+-- (deleted with it) nor the organisations and relationships it names (removed with the import).
+CREATE TABLE IF NOT EXISTS import_rows (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    row INTEGER NOT NULL,  -- the row's number as the report names it (a CSV line, a JSON record)
+    -- stored: it made a new relationship (or breach); matched: what it describes was in the
+    -- registry already (its citation is added); folded: it describes the same relationship as
+    -- the row `folded_into`; skipped: the mapping leaves it out (`detail` says why); rejected:
+    -- it breaks a rule (`detail`); filtered: outside the mapping's `where`.
+    outcome TEXT NOT NULL CHECK (outcome IN ('stored', 'matched', 'folded', 'skipped', 'rejected', 'filtered')),
+    name TEXT,  -- the client's (or breached organisation's) name as the row gives it
+    organisation_id INTEGER,  -- the organisation it was matched to or made as
+    new_organisation INTEGER NOT NULL DEFAULT 0 CHECK (new_organisation IN (0, 1)),  -- made by this import
+    relationship_ids TEXT CHECK (relationship_ids IS NULL OR json_valid(relationship_ids)),  -- or breach ids
+    folded_into INTEGER,
+    flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),  -- a person-like name (registry.rules.persons)
+    detail TEXT,
+    excluded INTEGER NOT NULL DEFAULT 0 CHECK (excluded IN (0, 1)),  -- a reviewer left it out of the approval
+    PRIMARY KEY (submission_id, row)
+) WITHOUT ROWID, STRICT;
+
 -- PRIVATE. Reviewer and admin accounts; passwords hashed, never stored in clear.
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
